@@ -1,0 +1,2 @@
+// Placeholder until the extension build lands.
+console.log('build-extension: no extension sources yet');
