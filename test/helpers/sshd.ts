@@ -116,7 +116,14 @@ function descendants(root: number): number[] {
   return out;
 }
 
-export async function startGateway(opts: { extraConfig?: string[] } = {}): Promise<Gateway> {
+export interface GatewayOptions {
+  /** More sshd_config lines. */
+  extraConfig?: string[];
+  /** More /etc/hosts lines seen only by this sshd, e.g. '127.0.0.1 gateway.internal.test' for a jump host. */
+  extraHosts?: string[];
+}
+
+export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
   const why = canRunSshd();
   if (why) throw new Error(`cannot run sshd: ${why}`);
   ensureTestUser();
@@ -138,7 +145,7 @@ export async function startGateway(opts: { extraConfig?: string[] } = {}): Promi
   fs.writeFileSync(
     hostsFile,
     fs.readFileSync('/etc/hosts', 'utf8') +
-      `\n${INTERNAL_IP} ${INTERNAL_NAMES.join(' ')}\n::1 ${INTERNAL_NAME_V6}\n`,
+      `\n${INTERNAL_IP} ${INTERNAL_NAMES.join(' ')}\n::1 ${INTERNAL_NAME_V6}\n${(opts.extraHosts ?? []).join('\n')}\n`,
   );
 
   const port = await freePort();
