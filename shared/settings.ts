@@ -1,7 +1,8 @@
 // Settings: the stored shape (versioned, a list of profiles), defaults, and the profile → tunnel
 // config mapping. Pure: no storage API here; the extension reads and writes, this module checks.
 
-import type { HostKeyPolicy, Mode, TunnelConfig } from './protocol.js';
+import { HOST_KEY_POLICIES, MODES, type HostKeyPolicy, type Mode, type TunnelConfig } from './protocol.js';
+import { parseRules } from './patterns.js';
 
 export const SETTINGS_VERSION = 2;
 export const DEFAULT_PATTERNS = ['*.grid5000.fr'];
@@ -91,4 +92,296 @@ export function toTunnelConfig(p: Profile): TunnelConfig {
     restrictTo: p.restrictToPatterns ? [...p.patterns] : [],
     maxConnections: p.maxConnections,
   };
+}
+
+// ---------- validation ----------
+
+type Check = (v: unknown) => string | null;
+
+const int =
+  (min: number, max: number, unit = ''): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+      ? null
+      : `must be a whole number from ${min} to ${max}${unit}`;
+
+const bool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
+
+const HOST_NAME = /^[A-Za-z0-9._-]+$/;
+const LOGIN = /^[A-Za-z0-9._-]*$/;
+
+function checkHostField(v: unknown): string | null {
+  if (typeof v !== 'string' || v.trim() === '') return 'is required, e.g. access.grid5000.fr';
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return 'must be a host name, not a URL, e.g. access.grid5000.fr';
+  if (v.includes('@')) return 'must not include the login: put it in the Login field';
+  if (/\s/.test(v)) return 'must not contain spaces';
+  const colons = v.split(':').length - 1;
+  if (colons === 1) return 'must not include a port: put it in the Port field';
+  if (colons > 1 ? !/^[0-9a-fA-F:.]+$/.test(v) : !HOST_NAME.test(v) || v.length > 253)
+    return 'must be a host name or an ~/.ssh/config alias (letters, digits, “.”, “-”, “_”)';
+  return null;
+}
+
+/** One jump host as ssh -J writes it: `[user@]host[:port]`. */
+function checkJump(j: string): string | null {
+  const m = /^(?:([^@\s]*)@)?(\[[0-9a-fA-F:.]+\]|[^:@[\]\s]+)(?::(\d+))?$/.exec(j);
+  if (!m) return `“${j}” must be written [login@]host[:port], e.g. login@access.grid5000.fr`;
+  if (m[1] !== undefined && (m[1] === '' || !LOGIN.test(m[1]))) return `“${j}” has an invalid login`;
+  if (!m[2]!.startsWith('[') && !HOST_NAME.test(m[2]!)) return `“${j}” has an invalid host name`;
+  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return `“${j}” has a port outside 1-65535`;
+  return null;
+}
+
+function checkPath(v: unknown): string | null {
+  if (typeof v !== 'string') return 'must be a file path (or empty)';
+  if (v.length > 4096 || /[\0\n\r]/.test(v)) return 'must be a single-line file path';
+  return null;
+}
+
+/** Pattern lines: only their shape (each line's own problem is reported by patternProblems). */
+function checkPatternList(v: unknown): string | null {
+  return Array.isArray(v) && v.length <= 1000 && v.every((x) => typeof x === 'string' && x.length <= 1024)
+    ? null
+    : 'must be a list of patterns, one per line';
+}
+
+interface FieldSpec {
+  label: string;
+  check: Check;
+}
+
+const FIELDS: Record<keyof Profile, FieldSpec> = {
+  id: {
+    label: 'Profile id',
+    check: (v) => (typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v) ? null : 'must be 1-64 letters, digits, “-” or “_”'),
+  },
+  name: {
+    label: 'Profile name',
+    check: (v) => (typeof v === 'string' && v.trim() !== '' && v.length <= 64 ? null : 'must be 1-64 characters'),
+  },
+  user: {
+    label: 'Login',
+    check: (v) =>
+      typeof v === 'string' && v.length <= 64 && LOGIN.test(v)
+        ? null
+        : 'must be your Grid\'5000 login (letters, digits, “.”, “-”, “_”), or empty to use ~/.ssh/config',
+  },
+  gateway: { label: 'Gateway', check: checkHostField },
+  port: { label: 'Port', check: int(0, 65535, ' (0 = from ~/.ssh/config, else 22)') },
+  jumps: {
+    label: 'Jump hosts',
+    check: (v) => {
+      if (!Array.isArray(v) || v.length > 16 || !v.every((x) => typeof x === 'string'))
+        return 'must be a list of at most 16 hosts';
+      for (const j of v as string[]) {
+        const problem = checkJump(j);
+        if (problem) return problem;
+      }
+      return null;
+    },
+  },
+  identityFile: { label: 'Identity file', check: checkPath },
+  useAgent: { label: 'Use ssh-agent', check: bool },
+  socksPort: { label: 'SOCKS port', check: int(1, 65535) },
+  patterns: { label: 'Patterns', check: checkPatternList },
+  idleTimeoutSec: { label: 'Idle timeout', check: int(0, 604800, ' seconds (0 = never)') },
+  keepaliveIntervalSec: { label: 'Keepalive interval', check: int(0, 3600, ' seconds (0 = off)') },
+  keepaliveCountMax: { label: 'Keepalive count', check: int(1, 100) },
+  connectTimeoutSec: { label: 'Connect timeout', check: int(1, 600, ' seconds') },
+  strictHostKeyChecking: {
+    label: 'Host key checking',
+    check: (v) =>
+      (HOST_KEY_POLICIES as readonly unknown[]).includes(v) ? null : `must be one of ${HOST_KEY_POLICIES.join(', ')}`,
+  },
+  knownHostsFile: { label: 'Known hosts file', check: checkPath },
+  restrictToPatterns: { label: 'Only allow pattern hosts', check: bool },
+  maxConnections: { label: 'SSH connections', check: int(1, 16) },
+};
+
+export const PROFILE_FIELDS = Object.keys(FIELDS) as (keyof Profile)[];
+
+/** The user-facing name of a profile field, as the options page labels it. */
+export function fieldLabel(field: keyof Profile): string {
+  return FIELDS[field].label;
+}
+
+/** One message per bad pattern line: `line 3: …`. */
+export function patternProblems(patterns: string[]): string[] {
+  return parseRules(patterns).errors.map((e) => `line ${e.index + 1}: ${e.message}`);
+}
+
+/** What is wrong with each field, keyed by field (for showing next to the input). Empty = valid. */
+export function profileFieldErrors(p: unknown): Partial<Record<keyof Profile, string>> {
+  const out: Partial<Record<keyof Profile, string>> = {};
+  const o = isObj(p) ? p : {};
+  for (const field of PROFILE_FIELDS) {
+    const problem = FIELDS[field].check(o[field]);
+    if (problem) out[field] = problem;
+  }
+  if (!out.patterns && Array.isArray(o.patterns)) {
+    const lines = o.patterns as string[];
+    const problems = patternProblems(lines);
+    if (problems.length > 0) out.patterns = problems.join('; ');
+    else if (!parseRules(lines).rules.some((r) => !r.exclude))
+      out.patterns = 'none of them routes a host through the tunnel: add one, e.g. *.grid5000.fr';
+  }
+  return out;
+}
+
+/** Per-field messages for the options page, e.g. `SOCKS port: must be a whole number from 1 to 65535`. */
+export function validateProfile(p: unknown): string[] {
+  if (!isObj(p)) return ['The profile must be an object'];
+  return Object.entries(profileFieldErrors(p)).map(([field, msg]) => `${FIELDS[field as keyof Profile].label}: ${msg}`);
+}
+
+// ---------- migrations ----------
+
+type Obj = Record<string, unknown>;
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function clone<T>(v: T): T {
+  return Array.isArray(v) ? (v.slice() as T) : v;
+}
+
+/**
+ * A clean profile from stored data: a missing field takes its default quietly (an older save), a bad
+ * one takes its default with a warning naming it. Bad pattern lines are kept (the options page shows
+ * them) and warned about: a bad line never becomes a rule.
+ */
+function normalizeProfile(raw: Obj, where: string, warnings: string[]): Profile {
+  const d = defaultProfile();
+  const out = { ...d } as Record<keyof Profile, unknown>;
+  for (const field of PROFILE_FIELDS) {
+    const v = raw[field];
+    if (v === undefined) continue;
+    const problem = FIELDS[field].check(v);
+    if (problem) warnings.push(`${where}: ${FIELDS[field].label} ${problem}; reset to ${JSON.stringify(d[field])}`);
+    else out[field] = clone(v);
+  }
+  const p = out as unknown as Profile;
+  for (const problem of patternProblems(p.patterns))
+    warnings.push(`${where}: Patterns ${problem} (ignored until fixed)`);
+  return p;
+}
+
+/** Version 1: one flat profile, patterns as text, `autoStart`, `idleMinutes`. */
+function fromV1(v1: Obj, warnings: string[]): Settings {
+  const raw: Obj = {};
+  const copy = (from: string, to: keyof Profile) => {
+    if (v1[from] !== undefined) raw[to] = v1[from];
+  };
+  copy('login', 'user');
+  copy('gateway', 'gateway');
+  copy('port', 'port');
+  copy('socksPort', 'socksPort');
+  copy('identityFile', 'identityFile');
+  if (typeof v1.patterns === 'string')
+    raw.patterns = v1.patterns.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  else if (v1.patterns !== undefined) raw.patterns = v1.patterns;
+  if (v1.idleMinutes !== undefined)
+    raw.idleTimeoutSec = typeof v1.idleMinutes === 'number' ? Math.round(v1.idleMinutes * 60) : v1.idleMinutes;
+  const s = defaultSettings();
+  const profile = normalizeProfile(raw, 'Settings', warnings);
+  // v1 autoStart = tunnel ready when the browser starts: Auto mode (connects on first use, closes when idle).
+  let startupMode: Mode = s.startupMode;
+  if (typeof v1.autoStart === 'boolean') startupMode = v1.autoStart ? 'auto' : 'off';
+  else if (v1.autoStart !== undefined) warnings.push(`Settings: Start automatically must be true or false; reset to true`);
+  return { ...s, startupMode, profiles: [profile], activeProfileId: profile.id };
+}
+
+function fromV2(v2: Obj, warnings: string[]): Settings {
+  const s = defaultSettings();
+  if (!Array.isArray(v2.profiles) || v2.profiles.length === 0) {
+    warnings.push('Settings: no profiles found; using the default profile');
+    return s;
+  }
+  const profiles: Profile[] = [];
+  const ids = new Set<string>();
+  v2.profiles.slice(0, 50).forEach((raw, i) => {
+    const where = `Profile ${i + 1}${isObj(raw) && typeof raw.name === 'string' ? ` (${raw.name})` : ''}`;
+    if (!isObj(raw)) {
+      warnings.push(`${where}: not a profile; dropped`);
+      return;
+    }
+    const p = normalizeProfile(raw, where, warnings);
+    if (ids.has(p.id)) {
+      let n = 2;
+      while (ids.has(`${p.id}-${n}`)) n++;
+      warnings.push(`${where}: Profile id “${p.id}” is used twice; renamed ${p.id}-${n}`);
+      p.id = `${p.id}-${n}`;
+    }
+    ids.add(p.id);
+    profiles.push(p);
+  });
+  if (v2.profiles.length > 50) warnings.push(`Settings: only the first 50 of ${v2.profiles.length} profiles were kept`);
+  if (profiles.length === 0) return s;
+  let startupMode = s.startupMode;
+  if (MODES.includes(v2.startupMode as Mode)) startupMode = v2.startupMode as Mode;
+  else if (v2.startupMode !== undefined)
+    warnings.push(`Settings: Startup mode must be one of ${MODES.join(', ')}; reset to ${s.startupMode}`);
+  let activeProfileId = profiles[0]!.id;
+  if (typeof v2.activeProfileId === 'string' && ids.has(v2.activeProfileId)) activeProfileId = v2.activeProfileId;
+  else if (v2.activeProfileId !== undefined)
+    warnings.push(`Settings: the active profile “${String(v2.activeProfileId)}” does not exist; using ${activeProfileId}`);
+  return { version: SETTINGS_VERSION, activeProfileId, startupMode, profiles };
+}
+
+/**
+ * Stored settings of any version → current settings. Never throws: anything unusable becomes its
+ * default with a warning. `migratedFrom` is the older version converted, or null.
+ */
+export function migrateSettings(stored: unknown): { settings: Settings; migratedFrom: number | null; warnings: string[] } {
+  const warnings: string[] = [];
+  if (stored === undefined || stored === null || (isObj(stored) && Object.keys(stored).length === 0))
+    return { settings: defaultSettings(), migratedFrom: null, warnings };
+  if (!isObj(stored)) {
+    warnings.push('Settings: the stored settings are not an object; using defaults');
+    return { settings: defaultSettings(), migratedFrom: null, warnings };
+  }
+  if (stored.version === 1) return { settings: fromV1(stored, warnings), migratedFrom: 1, warnings };
+  if (stored.version === SETTINGS_VERSION) return { settings: fromV2(stored, warnings), migratedFrom: null, warnings };
+  if (typeof stored.version === 'number' && stored.version > SETTINGS_VERSION)
+    warnings.push(
+      `Settings: saved by a newer g5k-tunnel (settings version ${stored.version}); using defaults. Update the extension to get them back`,
+    );
+  else warnings.push(`Settings: unknown settings version ${JSON.stringify(stored.version) ?? 'none'}; using defaults`);
+  return { settings: defaultSettings(), migratedFrom: null, warnings };
+}
+
+// ---------- import / export ----------
+
+/** The settings as a file: pretty JSON, the same shape as stored (no secret is ever in settings). */
+export function exportSettings(s: Settings): string {
+  return JSON.stringify(s, null, 2) + '\n';
+}
+
+const V1_FIELDS = ['login', 'gateway', 'port', 'socksPort', 'patterns', 'identityFile', 'autoStart', 'idleMinutes'];
+
+/** A settings file (version 1 or 2) → settings. Never throws; an unusable file gives an error to show. */
+export function importSettings(
+  text: string,
+): { settings: Settings; warnings: string[]; migratedFrom: number | null } | { error: string } {
+  if (typeof text !== 'string') return { error: 'Nothing to import: choose a settings file.' };
+  if (text.length > 1_000_000) return { error: 'This file is too large (over 1 MB) to be g5k-tunnel settings.' };
+  const body = text.replace(/^\uFEFF/, '').trim();
+  if (body === '') return { error: 'This file is empty: choose a file saved with “Export settings”.' };
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch (e) {
+    return { error: `This file is not valid JSON (${(e as Error).message}): choose a file saved with “Export settings”.` };
+  }
+  if (!isObj(data) || data.version === undefined)
+    return { error: 'This is not a g5k-tunnel settings file (no “version” field).' };
+  if (typeof data.version === 'number' && data.version > SETTINGS_VERSION)
+    return { error: `This file comes from a newer g5k-tunnel (settings version ${data.version}): update the extension first.` };
+  if (data.version === 1 && !V1_FIELDS.some((f) => data[f] !== undefined))
+    return { error: 'This version 1 settings file holds no setting.' };
+  if (data.version === SETTINGS_VERSION && (!Array.isArray(data.profiles) || data.profiles.length === 0))
+    return { error: 'This settings file holds no profile.' };
+  if (data.version !== 1 && data.version !== SETTINGS_VERSION)
+    return { error: `Unknown settings version ${JSON.stringify(data.version)}: this file cannot be imported.` };
+  return migrateSettings(data);
 }
