@@ -1,0 +1,267 @@
+// `g5k-tunnel doctor` against a temporary HOME, a real ssh-agent and a real sshd: every check passes
+// when things are right, and each one fails, and says what to do, when its link is broken.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { runDoctor, main as doctorMain, nodeVersionOk, type Check, type DoctorOptions, formatCheck } from '../../native-host/doctor.js';
+import { installMain } from '../../native-host/install.js';
+import { launcherPath, manifestPath } from '../../native-host/browser-paths.js';
+import { launcherScript } from '../../native-host/launcher.js';
+import { canRunSshd, makeKeys, startAgent, startGateway } from '../helpers/sshd.js';
+import { freePort } from '../helpers/ports.js';
+
+const skipSshd = canRunSshd();
+
+interface Home {
+  root: string;
+  home: string;
+  bin: string;
+  hostMain: string;
+  opts(extra?: Partial<DoctorOptions>): DoctorOptions;
+  done(): void;
+}
+
+/** A temporary HOME, and a PATH holding only a fake `firefox` and `chromium` (never run, only found). */
+function makeHome(): Home {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'g5k-doctor-'));
+  const home = path.join(root, 'home');
+  const bin = path.join(root, 'bin');
+  fs.mkdirSync(home);
+  fs.mkdirSync(bin);
+  for (const b of ['firefox', 'chromium']) fs.writeFileSync(path.join(bin, b), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  const hostMain = path.join(root, 'host-main.js');
+  fs.writeFileSync(hostMain, 'process.stdin.resume();\n');
+  return {
+    root,
+    home,
+    bin,
+    hostMain,
+    opts: ({ env, ...extra } = {}) => ({
+      env: { HOME: home, PATH: bin, ...env },
+      platform: 'linux',
+      gateway: '127.0.0.1',
+      port: 1, // replaced by each test
+      socksPort: 1,
+      identities: [],
+      knownHosts: [],
+      timeoutMs: 3000,
+      ...extra,
+    }),
+    done: () => fs.rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+function find(checks: Check[], re: RegExp): Check {
+  const c = checks.find((x) => re.test(x.text));
+  assert.ok(c, `no check matching ${re}; got:\n${checks.map(formatCheck).join('\n')}`);
+  return c;
+}
+
+const install = (h: Home) => installMain(['--browser', 'firefox,chromium'], { env: { HOME: h.home }, platform: 'linux', hostMain: h.hostMain, print: () => {} });
+
+test('node version threshold is 20.19', () => {
+  assert.equal(nodeVersionOk('v20.19.0'), true);
+  assert.equal(nodeVersionOk('v22.1.0'), true);
+  assert.equal(nodeVersionOk('v20.18.3'), false);
+  assert.equal(nodeVersionOk('v18.20.0'), false);
+});
+
+test('a fresh machine: missing manifests, no key, unreachable gateway, busy port, each a ✗ with a fix; exit 1', async () => {
+  const h = makeHome();
+  const closedPort = await freePort();
+  const busy = net.createServer((s) => s.end('HTTP/1.0 400 nope\r\n\r\n'));
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  const busyPort = (busy.address() as net.AddressInfo).port;
+  try {
+    const checks = await runDoctor(h.opts({ port: closedPort, socksPort: busyPort }));
+    assert.equal(find(checks, /^Firefox: no host manifest/).mark, 'fail');
+    assert.match(find(checks, /^Chromium: no host manifest/).fix!, /g5k-tunnel install --browser chromium/);
+    assert.equal(checks.filter((c) => /^(Google Chrome|Brave|Vivaldi|Microsoft Edge)/.test(c.text)).length, 0, 'browsers not installed are not reported');
+    assert.equal(find(checks, /no ssh-agent/).mark, 'warn');
+    const key = find(checks, /no SSH key/);
+    assert.equal(key.mark, 'fail');
+    assert.match(key.fix!, /ssh-keygen/);
+    assert.equal(find(checks, /known_hosts has no key for \[127\.0\.0\.1\]:/).mark, 'warn');
+    const gw = find(checks, /gateway 127\.0\.0\.1:\d+ unreachable: connection refused/);
+    assert.equal(gw.mark, 'fail');
+    assert.equal(find(checks, new RegExp(`SOCKS port ${busyPort} is taken by another program`)).mark, 'fail');
+    assert.equal(find(checks, /no host log yet/).mark, 'warn');
+
+    const out: string[] = [];
+    const code = await doctorMain(['--gateway', `127.0.0.1:${closedPort}`, '--socks-port', String(busyPort), '--timeout', '3'], h.opts().env, (l) => out.push(l));
+    assert.equal(code, 1);
+    assert.ok(out.some((l) => l.startsWith('✗ Firefox: no host manifest → run `g5k-tunnel install --browser firefox`')), out.join('\n'));
+    assert.match(out.at(-1)!, /problems? to fix/);
+  } finally {
+    busy.close();
+    h.done();
+  }
+});
+
+test('manifest and launcher faults: not executable, extension not allowed, node gone, host script gone', async () => {
+  const h = makeHome();
+  try {
+    assert.equal(await install(h), 0);
+    const base = h.opts({ port: await freePort(), socksPort: await freePort() });
+    let checks = await runDoctor(base);
+    assert.equal(find(checks, /^Firefox: host manifest .* allows the extension/).mark, 'ok');
+    assert.equal(find(checks, /^Chromium: host manifest .* allows the extension/).mark, 'ok');
+    assert.equal(find(checks, /^launcher's node .* v\d+/).mark, 'ok');
+    assert.equal(find(checks, /^launcher .* starts /).mark, 'ok');
+
+    const launcher = launcherPath('linux', 'user', h.home);
+    fs.chmodSync(launcher, 0o644);
+    checks = await runDoctor(base);
+    assert.equal(find(checks, /^Firefox: launcher .* is not executable/).mark, 'fail');
+    fs.chmodSync(launcher, 0o755);
+
+    const chromiumManifest = manifestPath('chromium', 'linux', 'user', h.home);
+    const m = JSON.parse(fs.readFileSync(chromiumManifest, 'utf8'));
+    fs.writeFileSync(chromiumManifest, JSON.stringify({ ...m, allowed_origins: ['chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/'] }));
+    checks = await runDoctor(base);
+    assert.equal(find(checks, /^Chromium: .* does not allow the extension/).mark, 'fail');
+    fs.writeFileSync(chromiumManifest, '{ not json');
+    checks = await runDoctor(base);
+    assert.equal(find(checks, /^Chromium: .* is not valid JSON/).mark, 'fail');
+
+    fs.writeFileSync(launcher, launcherScript('linux', path.join(h.root, 'old-node/bin/node'), h.hostMain));
+    checks = await runDoctor(base);
+    assert.match(find(checks, /old-node\/bin\/node, which is gone/).fix!, /install/);
+
+    fs.writeFileSync(launcher, launcherScript('linux', process.execPath, path.join(h.root, 'moved.js')));
+    checks = await runDoctor(base);
+    assert.equal(find(checks, /moved\.js, which is missing/).mark, 'fail');
+  } finally {
+    h.done();
+  }
+});
+
+test('keys: agent unreachable, empty agent, agent with a key; key file and ~/.ssh permissions; encrypted key', async () => {
+  const h = makeHome();
+  const ssh = path.join(h.home, '.ssh');
+  fs.mkdirSync(ssh, { mode: 0o700 });
+  const keys = makeKeys(ssh); // id_ed25519, id_ed25519_enc, id_ed25519_wrong
+  const agent = await startAgent([keys.plain]);
+  const empty = await startAgent([]);
+  try {
+    const base = { port: await freePort(), socksPort: await freePort() };
+    let checks = await runDoctor(h.opts({ ...base, env: { SSH_AUTH_SOCK: path.join(h.root, 'no-agent.sock') } }));
+    assert.equal(find(checks, /ssh-agent at .* cannot be reached/).mark, 'fail');
+
+    checks = await runDoctor(h.opts({ ...base, env: { SSH_AUTH_SOCK: empty.socket } }));
+    assert.equal(find(checks, /ssh-agent at .* holds no key/).mark, 'warn');
+
+    checks = await runDoctor(h.opts({ ...base, env: { SSH_AUTH_SOCK: agent.socket } }));
+    assert.equal(find(checks, /ssh-agent holds 1 key: ssh-ed25519 SHA256:/).mark, 'ok');
+    assert.equal(find(checks, /identity file ~\/\.ssh\/id_ed25519 \(ssh-ed25519, mode 600\)/).mark, 'ok');
+    assert.equal(find(checks, /^~\/\.ssh \(mode 700\)/).mark, 'ok');
+
+    fs.chmodSync(keys.plain, 0o644);
+    fs.chmodSync(ssh, 0o755);
+    checks = await runDoctor(h.opts(base));
+    const k = find(checks, /identity file ~\/\.ssh\/id_ed25519 is readable by other users/);
+    assert.equal(k.mark, 'fail');
+    assert.equal(k.fix, `chmod 600 ${keys.plain}`);
+    assert.equal(find(checks, /~\/\.ssh is open to other users \(mode 755\)/).fix, 'chmod 700 ~/.ssh');
+
+    checks = await runDoctor(h.opts({ ...base, identities: [keys.encrypted] }));
+    assert.equal(find(checks, /identity file ~\/\.ssh\/id_ed25519_enc \(passphrase-protected/).mark, 'ok');
+    fs.writeFileSync(path.join(ssh, 'garbage'), 'not a key', { mode: 0o600 });
+    checks = await runDoctor(h.opts({ ...base, identities: [path.join(ssh, 'garbage'), path.join(ssh, 'nope')] }));
+    assert.equal(find(checks, /garbage cannot be read as an SSH private key/).mark, 'fail');
+    assert.equal(find(checks, /nope does not exist/).mark, 'fail');
+  } finally {
+    agent.stop();
+    empty.stop();
+    h.done();
+  }
+});
+
+test('gateway: banner and host key checked against known_hosts (match, unknown, changed, revoked, hashed)', { skip: skipSshd ?? false }, async () => {
+  const h = makeHome();
+  const gw = await startGateway();
+  try {
+    const base = { port: gw.port, socksPort: await freePort() };
+    let checks = await runDoctor(h.opts({ ...base, knownHosts: [gw.knownHosts] }));
+    assert.equal(find(checks, new RegExp(`gateway 127\\.0\\.0\\.1:${gw.port} answers: SSH-2\\.0-OpenSSH`)).mark, 'ok');
+    assert.equal(find(checks, /known_hosts matches \[127\.0\.0\.1\]:\d+'s host key ssh-ed25519 SHA256:/).mark, 'ok');
+
+    // the default file, ~/.ssh/known_hosts, when no file is named; missing → a warning with the fix
+    checks = await runDoctor(h.opts(base));
+    assert.match(find(checks, /known_hosts has no ssh-ed25519 key for \[127\.0\.0\.1\]/).fix!, new RegExp(`ssh -p ${gw.port} 127\\.0\\.0\\.1`));
+
+    // a hashed entry (ssh-keygen -H style) for the same key also matches
+    const crypto = await import('node:crypto');
+    const salt = crypto.randomBytes(20);
+    const hash = crypto.createHmac('sha1', salt).update(`[127.0.0.1]:${gw.port}`).digest('base64');
+    fs.mkdirSync(path.join(h.home, '.ssh'));
+    fs.writeFileSync(path.join(h.home, '.ssh/known_hosts'), `|1|${salt.toString('base64')}|${hash} ${gw.hostKeyPublic}\n`);
+    checks = await runDoctor(h.opts(base));
+    assert.equal(find(checks, /known_hosts matches/).mark, 'ok');
+
+    const old = gw.hostKeyPublic;
+    await gw.restart({ newHostKey: true });
+    const stale = path.join(h.root, 'stale_known_hosts');
+    fs.writeFileSync(stale, `[127.0.0.1]:${gw.port} ${old}\n`);
+    checks = await runDoctor(h.opts({ ...base, knownHosts: [stale] }));
+    const changed = find(checks, /host key CHANGED/);
+    assert.equal(changed.mark, 'fail');
+    assert.match(changed.fix!, /ssh-keygen -R/);
+
+    const revoked = path.join(h.root, 'revoked_known_hosts');
+    fs.writeFileSync(revoked, `@revoked * ${gw.hostKeyPublic}\n[127.0.0.1]:${gw.port} ${gw.hostKeyPublic}\n`);
+    checks = await runDoctor(h.opts({ ...base, knownHosts: [revoked] }));
+    assert.equal(find(checks, /marked @revoked/).mark, 'fail');
+  } finally {
+    await gw.stop();
+    h.done();
+  }
+});
+
+test('SOCKS port held by a SOCKS5 server is a warning, not a failure; a free one passes', async () => {
+  const socks = net.createServer((s) => s.once('data', () => s.end(Buffer.from([5, 0]))));
+  await new Promise<void>((r) => socks.listen(0, '127.0.0.1', r));
+  const h = makeHome();
+  try {
+    const port = (socks.address() as net.AddressInfo).port;
+    let checks = await runDoctor(h.opts({ port: await freePort(), socksPort: port }));
+    assert.equal(find(checks, /taken by a SOCKS5 server/).mark, 'warn');
+    const free = await freePort();
+    checks = await runDoctor(h.opts({ port: await freePort(), socksPort: free }));
+    assert.equal(find(checks, new RegExp(`SOCKS port 127\\.0\\.0\\.1:${free} is free`)).mark, 'ok');
+  } finally {
+    socks.close();
+    h.done();
+  }
+});
+
+test('everything right: exit 0, and the log line names the host log', { skip: skipSshd ?? false }, async () => {
+  const h = makeHome();
+  const gw = await startGateway();
+  const ssh = path.join(h.home, '.ssh');
+  fs.mkdirSync(ssh, { mode: 0o700 });
+  fs.copyFileSync(gw.keys.plain, path.join(ssh, 'id_ed25519'));
+  fs.chmodSync(path.join(ssh, 'id_ed25519'), 0o600);
+  fs.copyFileSync(gw.knownHosts, path.join(ssh, 'known_hosts'));
+  const agent = await startAgent([gw.keys.plain]);
+  try {
+    assert.equal(await install(h), 0);
+    const log = path.join(h.home, '.local/state/g5k-tunnel/host.log');
+    fs.mkdirSync(path.dirname(log), { recursive: true });
+    fs.writeFileSync(log, 'started\n');
+    const out: string[] = [];
+    const env = { HOME: h.home, PATH: h.bin, SSH_AUTH_SOCK: agent.socket };
+    const code = await doctorMain(['--gateway', `g5ktest@127.0.0.1:${gw.port}`, '--socks-port', String(await freePort())], env, (l) => out.push(l));
+    assert.equal(code, 0, out.join('\n'));
+    assert.ok(out.every((l) => !l.startsWith('✗')), out.join('\n'));
+    assert.ok(out.some((l) => l.startsWith(`✓ host log: ${log}`)), out.join('\n'));
+    assert.match(out.at(-1)!, /^no problem found/);
+  } finally {
+    agent.stop();
+    await gw.stop();
+    h.done();
+  }
+});
