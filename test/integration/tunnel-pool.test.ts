@@ -1,0 +1,70 @@
+// The optional pool, against a real sshd: more SSH connections only under load, the same key and
+// passphrase for all, back to one when idle.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { canRunSshd, startGateway, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
+import { startInternalWeb, type InternalWeb } from '../helpers/internal-web.js';
+import { closed, gatewayConfig, isolatedTunnel, scriptedUser, socksConnect, socksGet, stateIs, tempHome, waitForStatus } from '../helpers/tunnel-kit.js';
+
+const skip = canRunSshd();
+let gw: Gateway;
+let web: InternalWeb;
+let home: ReturnType<typeof tempHome>;
+
+before(async () => {
+  if (skip) return;
+  gw = await startGateway();
+  web = await startInternalWeb();
+  home = tempHome();
+});
+after(async () => {
+  await web?.close();
+  await gw?.stop();
+  home?.cleanup();
+});
+
+test('parallel load opens more connections (up to maxConnections), idle brings it back to one', { skip: skip ?? false }, async () => {
+  const user = scriptedUser({ passphrases: [KEY_PASSPHRASE] });
+  const config = await gatewayConfig(gw, { identityFile: gw.keys.encrypted, maxConnections: 3 });
+  const t = isolatedTunnel(config, home.dir, { interaction: user.interaction, channelsPerConnection: 2, poolIdleMs: 300 });
+  try {
+    const s = await t.setMode('on');
+    await waitForStatus(t, stateIs('connected'), 'connected');
+    assert.equal(t.status().connections, 1);
+    // channels held open: each CONNECT is accepted and the request never finished
+    const held = [];
+    for (let i = 0; i < 10; i++) {
+      held.push(await socksConnect(s.socks!.port, INTERNAL_NAMES[i % 3]!, web.port));
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    assert.ok(held.every((h) => h.reply === 0));
+    const busy = await waitForStatus(t, (x) => x.connections === 3, 'three connections under load');
+    assert.ok(busy.channels >= 8);
+    assert.equal(user.asked.length, 1, 'one passphrase for every pooled connection');
+    // more load never goes beyond the maximum
+    held.push(await socksConnect(s.socks!.port, INTERNAL_NAMES[0]!, web.port));
+    assert.equal(t.status().connections, 3);
+    for (const h of held) h.socket.destroy();
+    await Promise.all(held.map((h) => closed(h.socket)));
+    const calm = await waitForStatus(t, (x) => x.connections === 1 && x.channels === 0, 'back to one connection');
+    assert.equal(calm.state, 'connected');
+    assert.equal((await socksGet(s.socks!.port, INTERNAL_NAMES[0]!, web.port)).status, 200);
+  } finally {
+    await t.close();
+  }
+});
+
+test('with maxConnections 1, load never opens a second connection', { skip: skip ?? false }, async () => {
+  const t = isolatedTunnel(await gatewayConfig(gw, { maxConnections: 1 }), home.dir, { channelsPerConnection: 1 });
+  try {
+    const s = await t.setMode('on');
+    await waitForStatus(t, stateIs('connected'), 'connected');
+    const held = await Promise.all([0, 1, 2, 3].map(() => socksConnect(s.socks!.port, INTERNAL_NAMES[0]!, web.port)));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(t.status().connections, 1);
+    assert.equal(t.status().channels, 4);
+    for (const h of held) h.socket.destroy();
+  } finally {
+    await t.close();
+  }
+});
