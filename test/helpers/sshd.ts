@@ -117,7 +117,8 @@ function descendants(root: number): number[] {
 }
 
 export interface GatewayOptions {
-  /** More sshd_config lines. */
+  /** More sshd_config lines, written after the defaults. sshd keeps the FIRST value of a keyword,
+   *  so to override a default, put it in a block: ['Match all', 'AllowTcpForwarding no']. */
   extraConfig?: string[];
   /** More /etc/hosts lines seen only by this sshd, e.g. '127.0.0.1 gateway.internal.test' for a jump host. */
   extraHosts?: string[];

@@ -1,0 +1,322 @@
+// The loopback SOCKS5 listener: runs the RFC 1928 handshake, hands each CONNECT to a connector (an
+// ssh2 channel in production) and then splices the two streams with pipe(), which gives backpressure
+// both ways and half-close with no per-chunk work of ours. Names are never resolved here.
+
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { silentLogger, type Logger } from './log.js';
+import {
+  REPLY,
+  SocksConnectError,
+  METHOD_NONE_ACCEPTABLE,
+  buildReply,
+  chooseMethod,
+  formatDestination,
+  methodReply,
+  parseGreeting,
+  parseRequest,
+  type Destination,
+} from './socks-protocol.js';
+
+export { REPLY, SocksConnectError, formatDestination, type AddressType, type Destination } from './socks-protocol.js';
+
+/**
+ * Opens the outgoing stream (an ssh2 channel). Rejects with SocksConnectError (or any Error →
+ * GENERAL_FAILURE). The signal aborts when the SOCKS client goes away before the stream is ready:
+ * the connector must then close whatever it opened.
+ */
+export type Connector = (dest: Destination, signal: AbortSignal) => Promise<Duplex>;
+
+export interface SocksServerOptions {
+  /** Loopback only: '127.0.0.1' (default), '::1', 'localhost' (bound as 127.0.0.1); anything else throws. */
+  host?: string;
+  /** 0 = any free port. */
+  port: number;
+  connect: Connector;
+  /** false → reply NOT_ALLOWED (2), with a log line. */
+  allow?: (dest: Destination) => boolean;
+  /** Default 10000: a client that stalls mid-handshake is dropped. */
+  handshakeTimeoutMs?: number;
+  log?: Logger;
+}
+
+export interface SocksStats {
+  /** Client connections open now (in handshake, waiting for the connector, or relaying). */
+  open: number;
+  /** Client connections accepted since the start. */
+  total: number;
+  /** Connections refused or dropped before relaying: bad handshake, timeout, not allowed, connect failure, client gone. */
+  failed: number;
+  /** Payload bytes from clients and to clients, handshakes excluded. */
+  bytesUp: number;
+  bytesDown: number;
+}
+
+export interface SocksServer {
+  host: string;
+  port: number;
+  stats(): SocksStats;
+  /** Stops listening AND destroys every client socket and stream. */
+  close(): Promise<void>;
+}
+
+const LOOPBACK: Record<string, string> = { '127.0.0.1': '127.0.0.1', '::1': '::1', localhost: '127.0.0.1' };
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+// Pipelined data held while the stream opens; past this the client is paused (TCP backpressure).
+const EARLY_DATA_CAP = 64 * 1024;
+// What the server writes before payload on a relayed connection: method choice + success reply.
+const HANDSHAKE_BYTES_OUT = 2 + 10;
+
+interface Conn {
+  socket: net.Socket;
+  abort: AbortController;
+  stream: Duplex | null;
+  /** Bytes of the client's greeting and request, set when relaying starts. */
+  handshakeIn: number;
+  relaying: boolean;
+  /** Data the client sent before the reply, and whether it already ended its side. */
+  early: Buffer[];
+  earlyBytes: number;
+  clientEnded: boolean;
+  timer: NodeJS.Timeout | null;
+  /** Removes the handshake's own listeners. */
+  stopHandshake: () => void;
+  closed: Promise<void>;
+}
+
+/** Ends a stream for good; resume() drains it so an ssh2 channel reaches 'close'. */
+function discard(stream: Duplex): void {
+  stream.on('error', () => {});
+  stream.resume();
+  stream.destroy();
+}
+
+export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer> {
+  const requested = opts.host ?? '127.0.0.1';
+  const bindHost = LOOPBACK[requested];
+  if (!bindHost) {
+    throw new Error(`the SOCKS listener must be on loopback (127.0.0.1, ::1 or localhost), not "${requested}"`);
+  }
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
+    throw new Error(`the SOCKS port must be an integer 0-65535 (0 = any free port), not ${opts.port}`);
+  }
+  const log = opts.log ?? silentLogger;
+  const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const conns = new Set<Conn>();
+  const totals = { total: 0, failed: 0, bytesUp: 0, bytesDown: 0 };
+  let closing = false;
+
+  const payloadCounts = (c: Conn) =>
+    c.relaying
+      ? { up: c.socket.bytesRead - c.handshakeIn, down: Math.max(0, c.socket.bytesWritten - HANDSHAKE_BYTES_OUT) }
+      : { up: 0, down: 0 };
+
+  const setTimer = (c: Conn, why: string, onFire = () => {}) => {
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = setTimeout(() => {
+      onFire();
+      log.debug(`SOCKS ${why}: dropping ${c.socket.remoteAddress}:${c.socket.remotePort}`);
+      c.socket.destroy();
+    }, handshakeTimeoutMs);
+  };
+
+  /** Sends a refusal (when the protocol has one), then closes; input is read and dropped meanwhile. */
+  const refuse = (c: Conn, reply: Buffer, why: string) => {
+    totals.failed++;
+    log.info(`SOCKS ${why}`);
+    const s = c.socket;
+    c.stopHandshake();
+    s.resume();
+    // Closing with unread input makes the kernel send RST, which can wipe the reply at the client:
+    // end() and wait for the client's own close, within the handshake timeout.
+    if (reply.length) s.end(reply);
+    else s.end();
+    setTimer(c, 'client did not close after a refusal');
+  };
+
+  const relay = (c: Conn, stream: Duplex) => {
+    const s = c.socket;
+    c.stream = stream;
+    c.relaying = true;
+    stream.on('error', (err) => {
+      log.debug(`SOCKS outgoing stream error: ${err.message}`);
+      s.destroy();
+    });
+    stream.once('close', () => {
+      c.stream = null;
+      if (s.destroyed) return;
+      if (!stream.readableEnded) return void s.destroy(); // aborted: pass the reset on
+      // The far side finished: pipe() has ended the client socket; drop what the client still sends,
+      // reading on so that its EOF is seen (unpipe first: unpiping pauses the socket).
+      s.unpipe(stream);
+      s.resume();
+      setTimer(c, 'client did not close after the far side did');
+    });
+    c.stopHandshake();
+    s.write(buildReply(REPLY.SUCCEEDED));
+    for (const chunk of c.early) stream.write(chunk);
+    c.early = [];
+    if (c.clientEnded) stream.end();
+    else s.pipe(stream); // resumes the socket if the early data cap paused it
+    stream.pipe(s);
+  };
+
+  const open = async (c: Conn, dest: Destination) => {
+    const where = formatDestination(dest);
+    let allowed = true;
+    try {
+      allowed = opts.allow ? opts.allow(dest) : true;
+    } catch (err) {
+      return refuse(c, buildReply(REPLY.GENERAL_FAILURE), `CONNECT ${where}: host check failed: ${(err as Error).message}`);
+    }
+    if (!allowed) {
+      return refuse(c, buildReply(REPLY.NOT_ALLOWED), `CONNECT ${where} refused: not in the allowed host patterns`);
+    }
+    let stream: Duplex;
+    try {
+      stream = await opts.connect(dest, c.abort.signal);
+    } catch (err) {
+      if (c.socket.destroyed) return;
+      const code = err instanceof SocksConnectError ? err.reply : REPLY.GENERAL_FAILURE;
+      let why = err instanceof Error ? err.message : String(err);
+      if (why.startsWith(`${where}: `)) why = why.slice(where.length + 2);
+      return refuse(c, buildReply(code), `CONNECT ${where} failed: ${why} (SOCKS reply ${code})`);
+    }
+    if (c.socket.destroyed || closing) return discard(stream);
+    relay(c, stream);
+  };
+
+  const serve = (socket: net.Socket) => {
+    let resolveClosed!: () => void;
+    const c: Conn = {
+      socket,
+      abort: new AbortController(),
+      stream: null,
+      handshakeIn: 0,
+      relaying: false,
+      early: [],
+      earlyBytes: 0,
+      clientEnded: false,
+      timer: null,
+      stopHandshake: () => {},
+      closed: new Promise<void>((r) => (resolveClosed = r)),
+    };
+    conns.add(c);
+    totals.total++;
+    socket.setNoDelay(true);
+    socket.on('error', (err) => log.debug(`SOCKS client socket: ${err.message}`));
+    socket.once('close', () => {
+      if (c.timer) clearTimeout(c.timer);
+      const n = payloadCounts(c);
+      totals.bytesUp += n.up;
+      totals.bytesDown += n.down;
+      c.relaying = false;
+      c.abort.abort();
+      const st = c.stream;
+      // A graceful close (both directions ended) leaves the stream to finish on its own.
+      if (st && (socket.errored || !socket.readableEnded || !socket.writableFinished)) discard(st);
+      c.stream = null;
+      conns.delete(c);
+      resolveClosed();
+    });
+    if (closing) return void socket.destroy();
+    setTimer(c, 'handshake timed out', () => totals.failed++);
+
+    let buf: Buffer = Buffer.alloc(0);
+    let greeted = false;
+    const onData = (chunk: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      if (!greeted) {
+        const g = parseGreeting(buf);
+        if (g.kind === 'more') return;
+        if (g.kind === 'error') return refuse(c, g.reply, g.reason);
+        if (chooseMethod(g.value) === METHOD_NONE_ACCEPTABLE) {
+          return refuse(c, methodReply(METHOD_NONE_ACCEPTABLE), 'client offers no "no authentication" method');
+        }
+        socket.write(methodReply(chooseMethod(g.value)));
+        greeted = true;
+        c.handshakeIn += g.consumed;
+        buf = buf.subarray(g.consumed);
+      }
+      const r = parseRequest(buf);
+      if (r.kind === 'more') return;
+      if (r.kind === 'error') return refuse(c, r.reply, r.reason);
+      c.stopHandshake();
+      if (c.timer) clearTimeout(c.timer);
+      c.timer = null;
+      c.handshakeIn += r.consumed;
+      if (buf.length > r.consumed) keepEarly(buf.subarray(r.consumed));
+      buf = Buffer.alloc(0);
+      socket.on('data', keepEarly);
+      socket.on('end', onEndWhileOpening);
+      c.stopHandshake = () => {
+        socket.off('data', keepEarly);
+        socket.off('end', onEndWhileOpening);
+      };
+      void open(c, r.value);
+    };
+    // Bytes sent right after the request, before the reply, belong to the stream. Keep reading them
+    // (up to a cap) rather than pausing, so that a client's EOF is seen while the stream opens.
+    const keepEarly = (chunk: Buffer) => {
+      c.early.push(chunk);
+      c.earlyBytes += chunk.length;
+      if (c.earlyBytes >= EARLY_DATA_CAP) socket.pause();
+    };
+    const onEndWhileOpening = () => {
+      if (c.earlyBytes > 0) return void (c.clientEnded = true); // a request then a half-close: still wants the answer
+      // EOF before the reply with nothing sent: the client gave up (a browser cancelling a load).
+      totals.failed++;
+      log.debug('SOCKS client left before the stream opened');
+      socket.destroy();
+    };
+    const onEarlyEnd = () => {
+      totals.failed++;
+      log.debug('SOCKS client closed during the handshake');
+      socket.destroy();
+    };
+    socket.on('data', onData);
+    socket.on('end', onEarlyEnd);
+    c.stopHandshake = () => {
+      socket.off('data', onData);
+      socket.off('end', onEarlyEnd);
+    };
+  };
+
+  const server = net.createServer({ allowHalfOpen: true }, serve);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: bindHost, port: opts.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error(`SOCKS listener: ${err.message}`));
+  const addr = server.address() as net.AddressInfo;
+  log.info(`SOCKS5 listening on ${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`);
+
+  return {
+    host: addr.address,
+    port: addr.port,
+    stats() {
+      const s: SocksStats = { open: conns.size, ...totals };
+      for (const c of conns) {
+        const n = payloadCounts(c);
+        s.bytesUp += n.up;
+        s.bytesDown += n.down;
+      }
+      return s;
+    },
+    async close() {
+      closing = true;
+      const stopped = new Promise<void>((r) => server.close(() => r()));
+      const all = [...conns];
+      for (const c of all) {
+        c.abort.abort();
+        if (c.stream) discard(c.stream);
+        c.stream = null;
+        c.socket.destroy();
+      }
+      await Promise.all([stopped, ...all.map((c) => c.closed)]);
+    },
+  };
+}
