@@ -1,0 +1,161 @@
+// The one long-lived port to the native host. It keeps the MV3 background alive (both browsers keep a
+// worker or event page with an open native port), matches responses to requests by id, and
+// reconnects with backoff when the host exits. A closing port is classified into a host problem.
+
+import browser, { type Runtime } from 'webextension-polyfill';
+import { makeError } from '../../shared/errors.js';
+import {
+  HOST_NAME,
+  PROTOCOL_VERSION,
+  parseHostMessage,
+  type HelloResult,
+  type HostEvent,
+  type Request,
+  type RequestType,
+  type ResultOf,
+} from '../../shared/protocol.js';
+import { reconnectDelay } from '../lib/backoff.js';
+import { checkHello, classifyDisconnect, hostProblem, type HostProblem } from '../lib/host-problem.js';
+import { PendingRequests, RequestError } from '../lib/pending.js';
+
+export interface NativeClientEvents {
+  /** hello succeeded: the host can take requests. */
+  ready(hello: HelloResult): void;
+  event(e: HostEvent): void;
+  /** null once the host answers again. */
+  problem(p: HostProblem | null): void;
+}
+
+type Body<T extends RequestType> = Omit<Extract<Request, { type: T }>, 'type' | 'id'>;
+
+const HELLO_TIMEOUT_MS = 10_000;
+/** A port that stayed up this long resets the backoff. */
+const STABLE_MS = 10_000;
+
+export class NativeClient {
+  private port: Runtime.Port | null = null;
+  private readonly pending = new PendingRequests();
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private openedAt = 0;
+  private ready = false;
+
+  constructor(
+    private readonly events: NativeClientEvents,
+    private readonly client: string,
+  ) {}
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  connect(): void {
+    if (this.port) return;
+    this.clearTimer();
+    this.ready = false;
+    this.openedAt = Date.now();
+    let port: Runtime.Port;
+    try {
+      port = browser.runtime.connectNative(HOST_NAME);
+    } catch (e) {
+      // Firefox throws at once when the permission is missing; Chromium reports through onDisconnect
+      this.closed(String((e as Error)?.message ?? e));
+      return;
+    }
+    this.port = port;
+    port.onMessage.addListener((raw: unknown) => this.receive(raw));
+    port.onDisconnect.addListener((p: Runtime.Port) => {
+      if (this.port !== port) return;
+      // Firefox: port.error; Chromium: runtime.lastError, readable only inside this callback
+      const chromeError = (globalThis as { chrome?: { runtime?: { lastError?: { message?: string } } } }).chrome?.runtime
+        ?.lastError?.message;
+      this.port = null;
+      this.closed(p.error?.message ?? chromeError ?? '');
+    });
+    void this.handshake(port);
+  }
+
+  /** Connects now, forgetting the backoff (the user asked, or a page opened while the host was away). */
+  reconnectNow(): void {
+    if (this.port) return;
+    this.attempt = 0;
+    this.connect();
+  }
+
+  request<T extends RequestType>(type: T, body: Body<T>, timeoutMs = 15_000): Promise<ResultOf[T]> {
+    const port = this.port;
+    if (!port || (!this.ready && type !== 'hello'))
+      return Promise.reject(new RequestError(makeError('HOST_CRASHED', 'the native host is not connected')));
+    const { id, promise } = this.pending.add(type, timeoutMs);
+    try {
+      port.postMessage({ type, id, ...body });
+    } catch (e) {
+      this.pending.failAll(makeError('HOST_CRASHED', String(e)));
+    }
+    return promise as Promise<ResultOf[T]>;
+  }
+
+  private async handshake(port: Runtime.Port): Promise<void> {
+    let reply: Parameters<typeof checkHello>[0];
+    try {
+      const result = await this.rawRequest(port, 'hello', { protocol: PROTOCOL_VERSION, client: this.client });
+      reply = { ok: true, result };
+    } catch (e) {
+      if (!(e instanceof RequestError) || this.port !== port) return; // the port closed: onDisconnect reports
+      reply = { ok: false, code: e.code, message: e.message, ...(e.error.detail ? { detail: e.error.detail } : {}) };
+    }
+    if (this.port !== port) return;
+    const checked = checkHello(reply);
+    if ('problem' in checked) {
+      // talking on would only produce confusing errors: stop until the user updates and retries
+      this.port = null;
+      port.disconnect();
+      this.pending.failAll(makeError(checked.problem === 'HOST_OUTDATED' ? 'HOST_OUTDATED' : 'PROTOCOL_MISMATCH', checked.detail));
+      this.events.problem(hostProblem(checked.problem, checked.detail));
+      return;
+    }
+    this.ready = true;
+    this.events.problem(null);
+    this.events.ready(checked.hello);
+  }
+
+  private rawRequest<T extends RequestType>(port: Runtime.Port, type: T, body: Body<T>): Promise<unknown> {
+    const { id, promise } = this.pending.add(type, HELLO_TIMEOUT_MS);
+    port.postMessage({ type, id, ...body });
+    return promise;
+  }
+
+  private receive(raw: unknown): void {
+    const parsed = parseHostMessage(raw);
+    if (!parsed.ok) {
+      console.warn(`g5k-tunnel: ignored a host message: ${parsed.error}`);
+      return;
+    }
+    const msg = parsed.value;
+    if (msg.type === 'response') {
+      if (!this.pending.settle(msg) && !msg.ok) console.warn(`g5k-tunnel: host error: ${msg.error.message}`);
+      return;
+    }
+    this.events.event(msg);
+  }
+
+  private closed(message: string): void {
+    const wasReady = this.ready;
+    this.ready = false;
+    const code = classifyDisconnect(message);
+    const detail = message || (wasReady ? 'the native host exited' : 'the native host exited before answering');
+    this.pending.failAll(makeError(code, detail));
+    this.events.problem(hostProblem(code, detail));
+    if (Date.now() - this.openedAt > STABLE_MS) this.attempt = 0;
+    const delay = reconnectDelay(this.attempt++);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connect();
+    }, delay);
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

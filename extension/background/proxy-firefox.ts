@@ -1,0 +1,36 @@
+// Firefox proxy adapter: proxy.onRequest decides per request. Firefox quirks that shaped it:
+// - the listener is registered synchronously when the background script starts, and returns a
+//   Promise that waits for the settings: requests sent during start-up are never routed by mistake;
+// - `proxyDNS: true` sends the host name to the SOCKS server (the gateway resolves it); without it
+//   Firefox resolves locally and internal names fail;
+// - returning `{type: 'direct'}` does not force direct (it keeps any configured proxy): for hosts
+//   that are not ours the listener returns nothing;
+// - without host permissions the listener is never called, and private windows reach it only when
+//   the user lets the extension run there (about:addons).
+
+import browser, { type Proxy } from 'webextension-polyfill';
+import { matchUrl } from '../../shared/patterns.js';
+import { SOCKS_HOST, type ProxyAdapter, type Routing } from './proxy.js';
+
+/**
+ * Registers the request listener now. `routing` resolves once the settings are loaded;
+ * `listenerUp` resolves when the host's SOCKS listener is ready (bounded by the caller).
+ */
+export function firefoxProxy(hooks: { routing(): Promise<Routing>; listenerUp(): Promise<void> }): ProxyAdapter {
+  browser.proxy.onRequest.addListener(
+    async (details: Proxy.OnRequestDetailsType) => {
+      const r = await hooks.routing();
+      if (r.mode === 'off' || !matchUrl(r.rules, details.url)) return undefined;
+      // hold the request while the host starts its listener rather than fail it
+      await hooks.listenerUp();
+      return { type: 'socks', host: SOCKS_HOST, port: r.socksPort, proxyDNS: true };
+    },
+    { urls: ['<all_urls>'] },
+  );
+  browser.proxy.onError.addListener((e: { message?: string }) => console.warn(`g5k-tunnel: proxy error: ${e.message ?? ''}`));
+  return {
+    // nothing to set: the listener reads the routing on every request
+    apply: async () => {},
+    privateWindowsExcluded: async () => !(await browser.extension.isAllowedIncognitoAccess()),
+  };
+}

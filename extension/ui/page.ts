@@ -1,0 +1,37 @@
+// What every extension page needs: element lookup, talking to the background, the live View.
+
+import browser, { type Runtime } from 'webextension-polyfill';
+import { makeError } from '../../shared/errors.js';
+import { VIEW_PORT_NAME, type UiReply, type UiRequest, type View } from '../lib/messages.js';
+
+export function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} is missing from ${location.pathname}`);
+  return el as T;
+}
+
+export function show(el: HTMLElement, visible: boolean): void {
+  el.hidden = !visible;
+}
+
+export async function send(req: UiRequest): Promise<UiReply> {
+  try {
+    const reply = (await browser.runtime.sendMessage(req)) as UiReply | undefined;
+    return reply ?? { ok: false, error: makeError('INTERNAL', 'the background did not answer') };
+  } catch (e) {
+    return { ok: false, error: makeError('INTERNAL', String(e)) };
+  }
+}
+
+/** Calls `render` with every View the background pushes; reconnects if the background restarts. */
+export function watchView(render: (v: View) => void, lost?: () => void): void {
+  const connect = () => {
+    const port: Runtime.Port = browser.runtime.connect({ name: VIEW_PORT_NAME });
+    port.onMessage.addListener((v: unknown) => render(v as View));
+    port.onDisconnect.addListener(() => {
+      lost?.();
+      setTimeout(connect, 500);
+    });
+  };
+  connect();
+}

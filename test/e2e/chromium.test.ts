@@ -1,0 +1,4 @@
+// The extension in headless Chromium (playwright-core), end to end: see steps.ts.
+import { browserSuite } from './steps.js';
+
+browserSuite('chromium');
