@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(openssh-server openssh-client chromium firefox-esr curl)
+[ ${#want[@]} -gt 0 ] || want=(openssh-server openssh-client chromium firefox-esr curl fonts-dejavu-core)
 
 missing=()
 for pkg in "${want[@]}"; do
