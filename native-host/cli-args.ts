@@ -4,6 +4,7 @@
 
 import type { TunnelConfig } from '../shared/protocol.js';
 import { defaultProfile } from '../shared/settings.js';
+import { formatDestination, parseDestination, parseJumpList, type Destination } from './destination.js';
 
 export const SUBCOMMANDS = ['install', 'uninstall', 'doctor'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
@@ -169,7 +170,11 @@ function applyOption(o: RunArgs, flag: string, value: string): void {
       o.identityFiles.push(value);
       return;
     case 'J':
-      o.jumps = value === 'none' ? [] : parseJumps(value);
+      try {
+        o.jumps = parseJumpList(value).map(formatDestination);
+      } catch (e) {
+        throw new UsageError(`Bad jump host in -J ${value}: ${(e as Error).message}`, false);
+      }
       return;
     case 'F':
       o.configFile = value;
@@ -216,14 +221,6 @@ export function parseDynamic(spec: string): { bind: string; port: number } {
   return { bind, port };
 }
 
-function parseJumps(value: string): string[] {
-  const hops = value.split(',').map((h) => h.trim());
-  for (const h of hops) {
-    if (h === '' || /\s/.test(h) || h.startsWith('-')) throw new UsageError(`Bad jump host '${h}' in -J ${value}`, false);
-  }
-  return hops;
-}
-
 const YES_NO = /^(yes|no)$/i;
 /** ssh's time format: `30`, `1m30s`, `2h`. */
 const TIME = /^(\d+[smhdw]?)+$/i;
@@ -263,13 +260,16 @@ function applyDestination(o: RunArgs, dest: string): void {
   let user = '';
   let host = dest;
   let port = 0;
-  if (dest.startsWith('ssh://')) {
-    const m = /^ssh:\/\/(?:([^@/]*)@)?(\[[^\]]+\]|[^:/@[\]]+)(?::(\d+))?\/?$/.exec(dest);
-    if (!m) throw new UsageError(`Bad destination '${dest}' (expected ssh://[user@]host[:port])`, false);
-    user = decodeURIComponent(m[1] ?? '');
-    host = m[2]!.replace(/^\[|\]$/g, '');
-    if (m[3]) port = parsePort(m[3], `Bad port in '${dest}'`);
+  if (/^ssh:\/\//i.test(dest)) {
+    let d: Destination;
+    try {
+      d = parseDestination(dest);
+    } catch (e) {
+      throw new UsageError(`Bad destination '${dest}' (${(e as Error).message.replace(/^invalid SSH destination "[^"]*": /, '')})`, false);
+    }
+    ({ user = '', host, port = 0 } = d);
   } else {
+    // as ssh: no port here (`host:2222` is a host name), the last "@" ends the login
     const at = dest.lastIndexOf('@');
     if (at === 0) throw new UsageError(`Bad destination '${dest}' (empty user name)`, false);
     if (at > 0) {

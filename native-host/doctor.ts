@@ -23,6 +23,7 @@ import {
 } from './browser-paths.js';
 import { entryMatches, fingerprint, hostKeyFromBlob, knownHostsName, type HostKey } from './known-hosts.js';
 import { checkHostKeyInFiles, defaultKnownHostsFiles, readKnownHostsFiles } from './known-hosts-store.js';
+import { DEFAULT_IDENTITY_NAMES } from './auth.js';
 import { parseLauncher } from './launcher.js';
 import { defaultLogFile } from './log.js';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../shared/ids.js';
@@ -244,8 +245,6 @@ async function checkAgent(o: DoctorOptions): Promise<{ check: Check; keys: numbe
   }
 }
 
-const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa', 'id_ed25519_sk', 'id_ecdsa_sk'];
-
 function checkIdentities(o: DoctorOptions, agentKeys: number): Check[] {
   const out: Check[] = [];
   const sshDir = path.join(homeOf(o.env), '.ssh');
@@ -257,7 +256,8 @@ function checkIdentities(o: DoctorOptions, agentKeys: number): Check[] {
     else out.push(ok(`~/.ssh (mode ${mode.toString(8)})`));
   }
   const explicit = o.identities.length > 0;
-  const files = explicit ? o.identities : DEFAULT_IDENTITIES.map((f) => path.join(sshDir, f)).filter((f) => fs.existsSync(f));
+  // without identity files named, the ones the tunnel itself tries
+  const files = explicit ? o.identities : DEFAULT_IDENTITY_NAMES.map((f) => path.join(sshDir, f)).filter((f) => fs.existsSync(f));
   if (files.length === 0) {
     if (agentKeys > 0) out.push(ok('no identity file in ~/.ssh: the ssh-agent keys will be used'));
     else
@@ -339,7 +339,7 @@ export function checkKnownHosts(o: DoctorOptions, presented: Buffer | null): Che
       );
     case 'unknown':
       return warn(
-        `known_hosts has no ${key.type} key for ${name}${r.otherTypesKnown.length ? ` (only ${r.otherTypesKnown.join(', ')})` : ''}; it presents ${fp}${note}`,
+        `known_hosts has no key for ${name}; it presents ${key.type} ${fp}${note}`,
         addIt,
       );
   }

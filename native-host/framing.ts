@@ -120,7 +120,10 @@ export class FrameDecoder {
     try {
       return { kind: 'message', value: JSON.parse(text) };
     } catch (e) {
-      return { kind: 'bad', error: `frame is not valid JSON (${(e as Error).message})` };
+      // V8 quotes the text itself in some messages: keep only the position, since a mangled
+      // `answer` may hold a passphrase and this error is logged and sent back.
+      const at = /at position (\d+)/.exec((e as Error).message);
+      return { kind: 'bad', error: `frame is not valid JSON${at ? ` (at position ${at[1]})` : ''}` };
     }
   }
 }

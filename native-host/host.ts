@@ -147,8 +147,8 @@ export class NativeHost extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.statuses.stop();
     for (const id of [...this.prompts.keys()]) this.settle(id, null);
+    this.statuses.stop(); // after the prompts, whose settling asks for one more push
     const t = this.tunnel ? await this.tunnel.catch(() => null) : null;
     await t?.close();
   }

@@ -30,6 +30,8 @@ export function readKnownHostsFiles(files: string[]): { entries: KnownHostsEntry
   const entries: KnownHostsEntry[] = [];
   const warnings: string[] = [];
   for (const file of files) {
+    // `UserKnownHostsFile /dev/null` is the usual way to keep no record: an empty file, not a problem
+    if (file === '/dev/null') continue;
     let text: string;
     try {
       const st = fs.statSync(file);

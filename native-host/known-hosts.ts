@@ -26,7 +26,8 @@ export type HostKeyCheck =
   | { status: 'known'; file: string; line: number }
   | { status: 'revoked'; file: string; line: number }
   | { status: 'changed'; file: string; line: number; knownType: string; knownFingerprint: string }
-  | { status: 'unknown'; otherTypesKnown: string[] };
+  /** `otherTypesKnown` is always empty: any other key on file for the host makes it 'changed'. */
+  | { status: 'unknown'; otherTypesKnown: [] };
 
 export interface HostNameOptions {
   /** HostKeyAlias: when set, it is the name looked up and written, instead of host and port (as OpenSSH). */
@@ -133,10 +134,11 @@ export function entryMatches(e: KnownHostsEntry, name: string): boolean {
 }
 
 /**
- * Looks a presented host key up, as OpenSSH's check_key_in_hostkeys does, in this order:
- * revoked (this key under @revoked on any line, whatever its host field: a revoked key is never
- * trusted) > known (this key for this host) > changed (another key of the same type for this host)
- * > unknown (with the types that are known, if any). @cert-authority lines never vouch for a plain
+ * Looks a presented host key up, in this order: revoked (this key under @revoked on any line,
+ * whatever its host field: stricter than OpenSSH, which honours only the lines naming this host, so
+ * that a revoked key is never trusted) > known (this key for this host) > changed (any other key
+ * for this host, of any type: OpenSSH's HOST_CHANGED, since an attacker chooses the key type it
+ * presents) > unknown (no key at all for this host). @cert-authority lines never vouch for a plain
  * key, so a host known only through a CA is unknown.
  */
 export function checkHostKey(
@@ -149,14 +151,14 @@ export function checkHostKey(
   const name = lookupName(host, port, opts);
   const revoked = entries.find((e) => e.marker === 'revoked' && e.blob.equals(key.blob));
   if (revoked) return { status: 'revoked', file: revoked.file, line: revoked.line };
-  let changed: KnownHostsEntry | undefined;
-  const otherTypes = new Set<string>();
+  const others: KnownHostsEntry[] = [];
   for (const e of entries) {
     if (e.marker !== '' || !entryMatches(e, name)) continue;
     if (e.blob.equals(key.blob)) return { status: 'known', file: e.file, line: e.line };
-    if (e.keyType === key.type) changed ??= e;
-    else otherTypes.add(e.keyType);
+    others.push(e);
   }
+  // Name the old key of the same type when there is one: that is the line to replace.
+  const changed = others.find((e) => e.keyType === key.type) ?? others[0];
   if (changed) {
     return {
       status: 'changed',
@@ -166,7 +168,7 @@ export function checkHostKey(
       knownFingerprint: fingerprint(changed.blob),
     };
   }
-  return { status: 'unknown', otherTypesKnown: [...otherTypes] };
+  return { status: 'unknown', otherTypesKnown: [] };
 }
 
 /**

@@ -1,6 +1,6 @@
 // Logging for the host and the command. Never to stdout (stdout is the native-messaging channel):
 // to stderr and, for the host, to a file as well, since a browser hides the host's stderr.
-// Secrets are never passed here; `redact` is a last guard for passphrase-looking fields.
+// Secrets are never passed here: callers log names, files and codes, never a passphrase or a key.
 
 import fs from 'node:fs';
 import os from 'node:os';

@@ -133,12 +133,14 @@ function loadFile(
   }
 }
 
-/** Reads the configuration with its errors. `file` set: only that file, like `ssh -F file`. */
+/** Reads the configuration with its errors. `file` set: only that file, like `ssh -F file` (`none`: no file). */
 export function loadSshConfigDetailed(file: string | undefined, home: string, opts: LoadOptions = {}): LoadedSshConfig {
   const systemFile = opts.systemFile === undefined ? SYSTEM_SSH_CONFIG : opts.systemFile;
   const ld: Loader = { home, systemDir: path.dirname(systemFile ?? SYSTEM_SSH_CONFIG), blocks: [], errors: [], files: [] };
   const base = { depth: 0, within: [] as SshConfigBlock[] };
-  if (file !== undefined) {
+  if (file === 'none') {
+    // `ssh -F none`: no configuration file at all
+  } else if (file !== undefined) {
     loadFile(ld, file, { ...base, userConfig: true, checkPerm: false, explicit: true });
   } else {
     loadFile(ld, path.join(home, '.ssh', 'config'), { ...base, userConfig: true, checkPerm: true, explicit: false });

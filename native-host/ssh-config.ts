@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { parseJumpList } from './destination.js';
-import { matchHostList, matchPattern, matchPatternList } from './ssh-pattern.js';
+import { matchHostList, matchPatternList } from './ssh-pattern.js';
 
 export interface SshConfigBlock {
   kind: 'host' | 'match';
@@ -54,7 +54,7 @@ export interface HostConfig {
   originalHost: string;
   /** False when no IdentityFile applied and identityFiles holds OpenSSH's default key paths. */
   identityFilesFromConfig: boolean;
-  /** Things the resolver skipped: Match criteria it cannot evaluate, unexpanded Include lines. */
+  /** Things the resolver skipped: unexpanded Include lines (unsupported Match criteria are parse errors). */
   warnings: string[];
 }
 
@@ -315,8 +315,10 @@ class Collected {
       this.warnings.push(`${where}: Include not expanded (load the configuration with loadSshConfig)`);
       return;
     }
-    // ProxyJump and ProxyCommand exclude each other: whichever comes first wins.
-    if ((key === 'proxyjump' || key === 'proxycommand') && (this.values.has('proxyjump') || this.values.has('proxycommand'))) return;
+    // ProxyJump and ProxyCommand exclude each other: whichever comes first wins, except that
+    // `ProxyJump none` leaves room for a later ProxyCommand (as OpenSSH 9 resolves it).
+    if (key === 'proxyjump' && this.values.has('proxycommand')) return;
+    if (key === 'proxycommand' && this.values.has('proxyjump') && this.arg('proxyjump')!.toLowerCase() !== 'none') return;
     if (!this.values.has(key)) this.values.set(key, s);
   }
 
@@ -351,28 +353,15 @@ function expandTilde(p: string, ctx: ResolveContext, what: string): string {
 }
 
 function blockMatches(b: SshConfigBlock, host: string, st: Collected, ctx: ResolveContext): boolean {
-  if (b.kind === 'host') {
-    // Host: each word is one glob against the host as typed (case-sensitive); a matching !word vetoes.
-    let hit = false;
-    for (const p of b.patterns) {
-      const negate = p.startsWith('!');
-      if (!matchPattern(host, negate ? p.slice(1) : p)) continue;
-      if (negate) return false;
-      hit = true;
-    }
-    return hit;
-  }
+  // Host: each word is one glob against the host as typed (case-sensitive); a matching !word vetoes.
+  if (b.kind === 'host') return matchPatternList(host, b.patterns, false) === 1;
   let criteria: Criterion[];
   try {
     criteria = parseCriteria(b.patterns);
   } catch {
     return false; // reported when parsed
   }
-  const unsupported = unsupportedCriteria(criteria);
-  if (unsupported.length) {
-    st.warnings.push(`${b.file} line ${b.line}: Match ${unsupported.join(', ')} not supported: block skipped`);
-    return false;
-  }
+  if (unsupportedCriteria(criteria).length) return false; // likewise
   // As OpenSSH: Match host sees HostName as set so far (with %h), Match user the User so far.
   const hn = st.values.get('hostname');
   const matchHost = hn ? expandTokens(hn.args[0]!, { h: host }, `${hn.where} (HostName)`) : host;

@@ -1,31 +1,11 @@
 // OpenSSH's host patterns (match.c), shared by known_hosts and ssh_config: `*` and `?` globs,
 // comma-separated lists where a matching `!pattern` vetoes the whole list. Pure.
 
+import { glob } from '../shared/patterns.js';
+
 /** Glob match with `*` (any run, even empty) and `?` (one character); no other special characters. */
 export function matchPattern(s: string, pattern: string): boolean {
-  // Greedy two-pointer walk with one backtrack point: linear-ish, and no regex built from
-  // user text (a pattern like `*a*a*a*b` cannot blow up).
-  let si = 0;
-  let pi = 0;
-  let starP = -1;
-  let starS = 0;
-  while (si < s.length) {
-    const pc = pattern[pi];
-    if (pc === '*') {
-      starP = pi++;
-      starS = si;
-    } else if (pc !== undefined && (pc === '?' || pc === s[si])) {
-      si++;
-      pi++;
-    } else if (starP >= 0) {
-      pi = starP + 1;
-      si = ++starS;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[pi] === '*') pi++;
-  return pi === pattern.length;
+  return glob(pattern, s);
 }
 
 /**

@@ -120,15 +120,14 @@ export interface HostKeyQuestion {
   port: number;
   keyType: string;
   fingerprint: string;
-  otherTypesKnown: string[];
 }
 
+/** Asked only when no key at all is on file for the host (another key, of any type, is refused). */
 export function hostKeyQuestionText(q: HostKeyQuestion): string {
-  const other = q.otherTypesKnown.length ? '\nbut keys of different type are already known for this host.' : '.';
   return (
-    `The authenticity of host '${hostLabel(q.host, q.port)}' can't be established${other}\n` +
+    `The authenticity of host '${hostLabel(q.host, q.port)}' can't be established.\n` +
     `${keyTypeLabel(q.keyType)} key fingerprint is ${q.fingerprint}.\n` +
-    (q.otherTypesKnown.length ? '' : 'This key is not known by any other names.\n') +
+    'This key is not known by any other names.\n' +
     'Are you sure you want to continue connecting (yes/no/[fingerprint])? '
   );
 }

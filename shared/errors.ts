@@ -98,7 +98,7 @@ const TABLE: Record<ErrorCode, Entry> = {
   },
   HOST_MISSING: {
     message: 'The g5k-tunnel native host is not installed.',
-    hint: 'Install it: `npx g5k-tunnel install` (or `npm run install-host` in a checkout).',
+    hint: 'Install it: run `npm run install-host` in the g5k-tunnel folder, then reload the extension.',
   },
   HOST_FORBIDDEN: {
     message: 'The native host does not allow this extension.',

@@ -115,8 +115,11 @@ export function normalizeHost(host: string): string {
   return h;
 }
 
-/** `*` = any run of characters (dots included), `?` = exactly one. Linear-time, no regular expression. */
-function glob(p: string, s: string): boolean {
+/**
+ * `*` = any run of characters (dots included), `?` = exactly one, case-sensitive. One backtrack
+ * point and no regular expression built from user text, so no pattern can blow up.
+ */
+export function glob(p: string, s: string): boolean {
   let pi = 0;
   let si = 0;
   let star = -1;

@@ -86,6 +86,15 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+/** Waits for the SOCKS port; on a timeout the failure shows what the command said. */
+async function listening(c: Cli, port: number): Promise<void> {
+  try {
+    await waitForPort(port, '127.0.0.1', 20_000);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; exit ${c.proc.exitCode}; output:\n${c.err()}`);
+  }
+}
+
 const base = (socks: number, key: string, knownHosts = gw.knownHosts) => [
   '-N', '-D', String(socks), '-p', String(gw.port), '-i', key, '-o', `UserKnownHostsFile=${knownHosts}`, `${gw.user}@127.0.0.1`,
 ];
@@ -93,7 +102,7 @@ const base = (socks: number, key: string, knownHosts = gw.knownHosts) => [
 test('curl through `g5k-tunnel -N -D` reaches an internal name via the gateway; SIGINT exits 0 and frees the port', { skip }, async () => {
   const socks = await freePort();
   const c = cli(base(socks, gw.keys.plain));
-  await waitForPort(socks, '127.0.0.1', 20_000);
+  await listening(c, socks);
   const page = await curlInternal(socks);
   assert.match(page, /Internal page/);
   assert.match(page, /via-gateway/);
@@ -107,7 +116,7 @@ test('curl through `g5k-tunnel -N -D` reaches an internal name via the gateway; 
 test('-v prints each stage with its time and where it listens', { skip }, async () => {
   const socks = await freePort();
   const c = cli(['-v', ...base(socks, gw.keys.plain)]);
-  await waitForPort(socks, '127.0.0.1', 20_000);
+  await listening(c, socks);
   await curlInternal(socks);
   const deadline = Date.now() + 20_000;
   while (!/Local forwarding listening/.test(c.err()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -176,7 +185,7 @@ test('-F: a Host alias from the given config file', { skip }, async () => {
   );
   const socks = await freePort();
   const c = cli(['-N', '-D', `localhost:${socks}`, '-F', cfg, 'g5k-test']);
-  await waitForPort(socks, '127.0.0.1', 20_000);
+  await listening(c, socks);
   assert.match(await curlInternal(socks), /via-gateway/);
   c.proc.kill('SIGINT');
   assert.equal(await exitOf(c), 0);
@@ -260,7 +269,7 @@ test('on a terminal: the host key question and the passphrase (echo off), then C
   proc.stdin!.write('yes\r');
   await seen(new RegExp(`Enter passphrase for key '${gw.keys.encrypted}': `));
   proc.stdin!.write(`${KEY_PASSPHRASE}\r`);
-  await waitForPort(socks, '127.0.0.1', 20_000);
+  await listening(t, socks);
   assert.match(await curlInternal(socks), /via-gateway/);
   proc.stdin!.write('\x03'); // Ctrl-C on the terminal
   assert.equal(await exitOf(t), 0);
@@ -273,7 +282,7 @@ test('on a terminal: the host key question and the passphrase (echo off), then C
 test('after the first connection, a lost connection is re-established and said so', { skip }, async () => {
   const socks = await freePort();
   const c = cli(base(socks, gw.keys.plain));
-  await waitForPort(socks, '127.0.0.1', 20_000);
+  await listening(c, socks);
   assert.match(await curlInternal(socks), /via-gateway/);
   for (const pid of gw.sessionPids()) {
     try {

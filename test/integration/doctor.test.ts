@@ -2,12 +2,14 @@
 // when things are right, and each one fails, and says what to do, when its link is broken.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { runDoctor, main as doctorMain, nodeVersionOk, type Check, type DoctorOptions, formatCheck } from '../../native-host/doctor.js';
 import { installMain } from '../../native-host/install.js';
+import { DEFAULT_IDENTITY_NAMES } from '../../native-host/auth.js';
 import { launcherPath, manifestPath } from '../../native-host/browser-paths.js';
 import { launcherScript } from '../../native-host/launcher.js';
 import { canRunSshd, makeKeys, startAgent, startGateway } from '../helpers/sshd.js';
@@ -180,6 +182,20 @@ test('keys: agent unreachable, empty agent, agent with a key; key file and ~/.ss
   }
 });
 
+test('without --identity, the key files checked are the ones the tunnel tries', async () => {
+  const h = makeHome();
+  const ssh = path.join(h.home, '.ssh');
+  fs.mkdirSync(ssh, { mode: 0o700 });
+  for (const n of [...DEFAULT_IDENTITY_NAMES, 'id_ed25519_sk', 'id_other']) fs.writeFileSync(path.join(ssh, n), 'not a key', { mode: 0o600 });
+  try {
+    const checks = await runDoctor(h.opts({ port: await freePort(), socksPort: await freePort() }));
+    const keyFiles = checks.filter((c) => /^identity file /.test(c.text)).map((c) => /~\/\.ssh\/(\S+)/.exec(c.text)![1]);
+    assert.deepEqual(keyFiles, DEFAULT_IDENTITY_NAMES);
+  } finally {
+    h.done();
+  }
+});
+
 test('gateway: banner and host key checked against known_hosts (match, unknown, changed, revoked, hashed)', { skip: skipSshd ?? false }, async () => {
   const h = makeHome();
   const gw = await startGateway();
@@ -191,7 +207,15 @@ test('gateway: banner and host key checked against known_hosts (match, unknown, 
 
     // the default file, ~/.ssh/known_hosts, when no file is named; missing → a warning with the fix
     checks = await runDoctor(h.opts(base));
-    assert.match(find(checks, /known_hosts has no ssh-ed25519 key for \[127\.0\.0\.1\]/).fix!, new RegExp(`ssh -p ${gw.port} 127\\.0\\.0\\.1`));
+    assert.match(find(checks, /known_hosts has no key for \[127\.0\.0\.1\]:\d+; it presents ssh-ed25519/).fix!, new RegExp(`ssh -p ${gw.port} 127\\.0\\.0\\.1`));
+
+    // only a key of another type on file: as OpenSSH, that is a changed key, not an unknown one
+    const otherType = path.join(h.root, 'ecdsa_only_known_hosts');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', path.join(h.root, 'other_ecdsa')]);
+    const ecdsaLine = fs.readFileSync(path.join(h.root, 'other_ecdsa.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    fs.writeFileSync(otherType, `[127.0.0.1]:${gw.port} ${ecdsaLine}\n`);
+    checks = await runDoctor(h.opts({ ...base, knownHosts: [otherType] }));
+    assert.equal(find(checks, /host key CHANGED: it presents ssh-ed25519/).mark, 'fail');
 
     // a hashed entry (ssh-keygen -H style) for the same key also matches
     const crypto = await import('node:crypto');

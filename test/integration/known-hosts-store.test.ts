@@ -55,7 +55,9 @@ test('files hashed by ssh-keygen -H are read; hashed lines we write are found by
   assert.ok(fs.readFileSync(file, 'utf8').startsWith('|1|'), 'ssh-keygen hashed the file');
   assert.equal(checkHostKeyInFiles([file], 'gw.example.org', 22, a.key).status, 'known');
   assert.equal(checkHostKeyInFiles([file], 'gw.example.org', 2222, b.key).status, 'known');
-  assert.equal(checkHostKeyInFiles([file], 'gw.example.org', 2222, a.key).status, 'unknown');
+  // [gw.example.org]:2222 holds only the ECDSA key: the ed25519 one is another key for it, as for ssh
+  assert.equal(checkHostKeyInFiles([file], 'gw.example.org', 2222, a.key).status, 'changed');
+  assert.equal(checkHostKeyInFiles([file], 'gw.example.org', 2200, a.key).status, 'unknown');
 
   const ours = path.join(tmp, 'ours_hashed');
   appendKnownHost(ours, 'Node-1.Example.org', 2222, a.key, { hash: true });
@@ -108,6 +110,7 @@ test('checkHostKeyInFiles: user files then global ones; missing files are fine; 
   assert.equal(checkHostKeyInFiles([tmp, user], 'gw.example.org', 22, a.key, { warn: (m) => w2.push(m) }).status, 'known');
   assert.match(w2[0]!, /not a regular file/);
   assert.deepEqual(readKnownHostsFiles([path.join(tmp, 'nope', 'deeper')]), { entries: [], warnings: [] });
+  assert.deepEqual(readKnownHostsFiles(['/dev/null']), { entries: [], warnings: [] }, 'UserKnownHostsFile /dev/null is no warning');
 });
 
 test('defaultKnownHostsFiles: OpenSSH defaults, or the given file in place of the user pair', () => {
@@ -167,6 +170,45 @@ test('a real sshd: ssh-keyscan lines and the key ssh2 presents agree; a new host
     const r = checkHostKeyInFiles([oldFile], '127.0.0.1', gw.port, second);
     assert.equal(r.status, 'changed');
     assert.equal(r.status === 'changed' && r.knownFingerprint, fingerprint(first.blob));
+  } finally {
+    await gw.stop();
+  }
+});
+
+/** `ssh` itself against the gateway with this known_hosts file: what it says about the host key. */
+function sshVerdict(port: number, knownHosts: string, strict: string): string {
+  try {
+    execFileSync(
+      'ssh',
+      ['-F', 'none', '-p', String(port), '-o', 'BatchMode=yes', '-o', `StrictHostKeyChecking=${strict}`, '-o', `UserKnownHostsFile=${knownHosts}`,
+        '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityFile=/dev/null', 'nobody@127.0.0.1', 'true'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 },
+    );
+    return 'connected';
+  } catch (e) {
+    return String((e as { stderr?: string }).stderr ?? '');
+  }
+}
+
+test('only a key of another type on file: OpenSSH refuses it as CHANGED even with accept-new, and so do we', { skip: canRunSshd() ?? false }, async () => {
+  const gw = await startGateway();
+  try {
+    const presented = hostKeyFromBlob(await presentedKey(gw.port));
+    assert.equal(presented.type, 'ssh-ed25519');
+    const ecdsa = newKey('other_type_ecdsa', 'ecdsa', 256);
+    const file = path.join(tmp, 'other_type_kh');
+    fs.writeFileSync(file, `[127.0.0.1]:${gw.port} ${ecdsa.line}\n`);
+    const said = sshVerdict(gw.port, file, 'accept-new');
+    assert.match(said, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
+    assert.match(said, new RegExp(`Offending ECDSA key in ${file}:1`));
+    assert.deepEqual(checkHostKeyInFiles([file], '127.0.0.1', gw.port, presented), {
+      status: 'changed',
+      file,
+      line: 1,
+      knownType: 'ecdsa-sha2-nistp256',
+      knownFingerprint: fingerprint(ecdsa.key.blob),
+    });
+    assert.equal(fs.readFileSync(file, 'utf8'), `[127.0.0.1]:${gw.port} ${ecdsa.line}\n`, 'ssh added nothing');
   } finally {
     await gw.stop();
   }

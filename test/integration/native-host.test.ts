@@ -14,6 +14,7 @@ import { startInternalWeb, type InternalWeb } from '../helpers/internal-web.js';
 import { freePort } from '../helpers/ports.js';
 import { FrameDecoder, encodeFrame } from '../../native-host/framing.js';
 import { NativeHost, type TunnelLike } from '../../native-host/host.js';
+import type { TunnelOptions } from '../../native-host/tunnel.js';
 import { silentLogger } from '../../native-host/log.js';
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, type TunnelConfig, type TunnelStatus, type Response } from '../../shared/protocol.js';
 import { defaultProfile, toTunnelConfig } from '../../shared/settings.js';
@@ -362,35 +363,43 @@ test('a prompt nobody answers is declined after the prompt timeout', { skip: noS
   }
 });
 
+/**
+ * A stand-in tunnel for behaviours a real one cannot be made to show on demand (a burst of hundreds
+ * of changes within milliseconds, a question pending at the exact moment of closing).
+ */
+class FakeTunnel extends EventEmitter implements TunnelLike {
+  status(): TunnelStatus {
+    return { state: 'connected', mode: 'on', gateway: 'g', jumps: [], socks: null, since: 0, connections: 1, channels: 0, bytesUp: 0, bytesDown: 0, timings: [] };
+  }
+  async configure() {
+    return this.status();
+  }
+  async setMode() {
+    return this.status();
+  }
+  async retry() {
+    return this.status();
+  }
+  async testConnection() {
+    return { timings: [] };
+  }
+  async close() {}
+}
+
 test('status pushes are coalesced: a burst of changes gives few pushes, the last state always among them', async () => {
-  // A burst of hundreds of status changes within milliseconds is not something a real tunnel can be
-  // made to do on demand: a stand-in emitter plays it.
-  class Burst extends EventEmitter implements TunnelLike {
+  class Burst extends FakeTunnel {
     n = 0;
-    status(): TunnelStatus {
-      return { ...toStatus(), channels: this.n };
+    override status(): TunnelStatus {
+      return { ...super.status(), channels: this.n };
     }
-    async configure(): Promise<TunnelStatus> {
-      return this.status();
-    }
-    async setMode(): Promise<TunnelStatus> {
+    override async setMode() {
       for (let i = 1; i <= 500; i++) {
         this.n = i;
         this.emit('status', this.status());
       }
       return this.status();
     }
-    async retry() {
-      return this.status();
-    }
-    async testConnection() {
-      return { timings: [] };
-    }
-    async close() {}
   }
-  const toStatus = (): TunnelStatus => ({
-    state: 'connected', mode: 'on', gateway: 'g', jumps: [], socks: null, since: 0, connections: 1, channels: 0, bytesUp: 0, bytesDown: 0, timings: [],
-  });
   const t = inProcess({ createTunnel: async () => new Burst(), statusIntervalMs: 250 });
   try {
     t.send('configure', { config: toTunnelConfig(defaultProfile()) });
@@ -403,4 +412,29 @@ test('status pushes are coalesced: a burst of changes gives few pushes, the last
   } finally {
     await t.host.close();
   }
+});
+
+test('closing with a prompt pending: the question is declined and nothing is left running', async () => {
+  let asked: Promise<string | null> | null = null;
+  class Asks extends FakeTunnel {
+    constructor(private readonly o: TunnelOptions) {
+      super();
+    }
+    override async setMode() {
+      asked = this.o.interaction.askPassphrase('/k', 1);
+      return this.status();
+    }
+  }
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const t = inProcess({ createTunnel: async (o) => new Asks(o) });
+  t.send('configure', { config: toTunnelConfig(defaultProfile()) });
+  t.send('set-mode', { mode: 'on' });
+  await t.until(() => t.got.find((m) => m.type === 'prompt'));
+  const sent = t.got.length;
+  await t.host.close();
+  assert.equal(await asked, null, 'the pending passphrase question is declined');
+  assert.equal(timers(), before, 'no timer outlives close (prompt timeout, status push)');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(t.got.length, sent, 'nothing is sent after close');
 });

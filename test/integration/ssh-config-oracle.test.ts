@@ -180,3 +180,30 @@ test('missing default files are fine; a missing -F file, a file others can write
   assert.match(deep.errors[0]!.message, /nested more than 16 deep/);
   assert.equal(resolveHostConfig(deep.blocks, 'gw', ctx).port, 2022);
 });
+
+test('ProxyJump and ProxyCommand: which one applies agrees with ssh -G, `ProxyJump none` included', { skip: hasSsh ? false : 'ssh not installed' }, () => {
+  const file = path.join(tmp, 'proxy.conf');
+  fs.writeFileSync(
+    file,
+    [
+      'Host jn', '  ProxyJump none', 'Host pn', '  ProxyCommand none', 'Host pc', '  ProxyCommand nc %h %p',
+      'Host pj', '  ProxyJump j1', 'Host *', '  ProxyCommand ssh gw -W %h:%p', '  ProxyJump j2',
+    ].join('\n') + '\n',
+    { mode: 0o600 },
+  );
+  const blocks = loadSshConfig(file, ctx.home);
+  for (const host of ['jn', 'pn', 'pc', 'pj', 'other']) {
+    const g = execFileSync('ssh', ['-G', '-F', file, host], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const line = (k: string) => new RegExp(`^${k} (.*)$`, 'm').exec(g)?.[1];
+    const cfg = resolveHostConfig(blocks, host, ctx);
+    assert.deepEqual({ jump: cfg.proxyJump, command: cfg.proxyCommand }, { jump: line('proxyjump'), command: line('proxycommand') }, host);
+  }
+  assert.equal(resolveHostConfig(blocks, 'jn', ctx).proxyCommand, 'ssh gw -W %h:%p', 'the case where `none` matters');
+});
+
+test('-F none reads no file at all, as ssh -F none', () => {
+  const home = path.join(tmp, 'home-f-none');
+  fs.mkdirSync(path.join(home, '.ssh'), { recursive: true });
+  fs.writeFileSync(path.join(home, '.ssh', 'config'), 'Port 2222\n', { mode: 0o600 });
+  assert.deepEqual(loadSshConfigDetailed('none', home), { blocks: [], errors: [], files: [] });
+});

@@ -57,7 +57,10 @@ test('-D: every form ssh accepts, loopback only', () => {
 test('-J takes a comma list; none clears it', () => {
   assert.deepEqual(run('-D', '1', '-J', 'a@j1,j2:2022', 'h').jumps, ['a@j1', 'j2:2022']);
   assert.deepEqual(run('-D', '1', '-J', 'none', 'h').jumps, []);
-  usage(['-D', '1', '-J', 'a,,b', 'h'], /Bad jump host/);
+  usage(['-D', '1', '-J', 'a,,b', 'h'], /Bad jump host in -J a,,b: .*entry 2 is empty/);
+  usage(['-D', '1', '-J', 'j1:22x', 'h'], /Bad jump host in -J j1:22x: .*port "22x"/);
+  usage(['-D', '1', '-J', 'j1,-oProxyCommand=x', 'h'], /Bad jump host .*cannot start with "-"/);
+  assert.deepEqual(run('-D', '1', '-J', 'ssh://u@[::1]:2022', 'h').jumps, ['u@[::1]:2022']);
 });
 
 test('-o: Key=Value or Key Value, any case, checked like ssh', () => {
@@ -85,7 +88,9 @@ test('usage errors say what is wrong', () => {
   usage(['-D', '1', 'host', '-p'], /requires an argument -- p/);
   usage(['-D', '1', '-p', '70000', 'host'], /Bad port/);
   usage(['-D', '1', '@host'], /empty user/);
-  usage(['-D', '1', 'ssh://u@h:port'], /Bad destination/);
+  usage(['-D', '1', 'ssh://u@h:port'], /Bad destination 'ssh:\/\/u@h:port' \(port "port" is not a number/);
+  usage(['-D', '1', 'ssh://%E0@h'], /Bad destination .*bad %-escape in the user name/);
+  usage(['-D', '1', 'ssh://u@h/path'], /Bad destination .*cannot have a path/);
   usage(['--frobnicate'], /unknown option --frobnicate/);
 });
 

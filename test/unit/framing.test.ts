@@ -97,3 +97,14 @@ test('garbage bytes become an oversized or bad frame, never an exception', () =>
   assert.equal(r[0]!.kind, 'bad');
   assert.equal(d2.midFrame, true, 'the second, truncated frame waits for more bytes');
 });
+
+test('a frame that is not JSON is reported without quoting its text (it may hold a passphrase)', () => {
+  const d = new FrameDecoder();
+  for (const text of ['correct-horse-battery', '{"type":"answer","id":3,"promptId":"p","value":"correct-horse-battery" x}']) {
+    const [f] = d.push(raw(text));
+    assert.equal(f!.kind, 'bad');
+    const error = (f as { error: string }).error;
+    assert.match(error, /^frame is not valid JSON/);
+    assert.doesNotMatch(error, /horse/);
+  }
+});

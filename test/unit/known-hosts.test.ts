@@ -26,6 +26,12 @@ const other = key('other_ed25519');
 const ecdsa = key('gw_ecdsa');
 const ecdsa384 = key('gw_ecdsa384');
 const rsa = key('gw_rsa');
+/** An RSA key that is not gw_rsa: the same blob with its last byte changed. */
+const rsaOther = () => {
+  const b = Buffer.from(rsa.blob);
+  b.writeUInt8(b.readUInt8(b.length - 1) ^ 1, b.length - 1);
+  return b;
+};
 
 const fixture = parseKnownHosts(fs.readFileSync(`${FIX}known_hosts`, 'utf8'), 'known_hosts');
 const entries = fixture.entries;
@@ -88,10 +94,22 @@ test('another key of the same type is "changed", with the known key\'s fingerpri
   });
 });
 
-test('only other key types on file: unknown, listing them', () => {
+test('a key of another type than those on file is "changed", as in OpenSSH: the attacker picks the type', () => {
+  // access.grid5000.fr has ed25519 and rsa keys on file; a server presenting ECDSA is refused, not asked about
   assert.deepEqual(checkHostKey(entries, 'access.grid5000.fr', 22, ecdsa), {
-    status: 'unknown',
-    otherTypesKnown: ['ssh-ed25519', 'ssh-rsa'],
+    status: 'changed',
+    file: 'known_hosts',
+    line: 2,
+    knownType: 'ssh-ed25519',
+    knownFingerprint: fingerprint(ed.blob),
+  });
+  // with several keys on file, the one of the presented type is the one named
+  assert.deepEqual(checkHostKey(entries, 'access.grid5000.fr', 22, hostKeyFromBlob(rsaOther())), {
+    status: 'changed',
+    file: 'known_hosts',
+    line: 3,
+    knownType: 'ssh-rsa',
+    knownFingerprint: fingerprint(rsa.blob),
   });
   assert.deepEqual(checkHostKey(entries, 'nowhere.example.org', 22, ed), { status: 'unknown', otherTypesKnown: [] });
 });
@@ -99,7 +117,7 @@ test('only other key types on file: unknown, listing them', () => {
 test('a port other than 22 is filed as [host]:port, with no fallback to the bare name', () => {
   assert.equal(checkHostKey(entries, 'access.grid5000.fr', 2222, other).status, 'known');
   assert.equal(checkHostKey(entries, 'access.grid5000.fr', 2222, ed).status, 'changed');
-  assert.deepEqual(checkHostKey(entries, 'access.grid5000.fr', 2222, rsa), { status: 'unknown', otherTypesKnown: ['ssh-ed25519'] });
+  assert.equal(checkHostKey(entries, 'access.grid5000.fr', 2222, rsa).status, 'changed');
   assert.equal(checkHostKey(entries, '2001:db8::1', 2200, ed).status, 'known');
   assert.equal(checkHostKey(entries, '2001:db8::1', 22, ed).status, 'unknown');
 });

@@ -79,7 +79,7 @@ test('a host problem wins over the tunnel state, whatever the code', () => {
     assert.match(b.title, new RegExp(describeError(makeError(code)).title));
   }
   const b = badge(null, makeError('HOST_MISSING'));
-  assert.match(b.title, /not installed.*g5k-tunnel install/);
+  assert.match(b.title, /not installed.*npm run install-host/);
   assert.equal(badge(status(), null).text, 'on');
 });
 
