@@ -18,7 +18,7 @@ export interface HostProblem {
 }
 
 /** Commands that install the host, run in the g5k-tunnel folder: the first is the one shown first. */
-export const INSTALL_COMMANDS = ['npm run install-host', 'npx g5k-tunnel install'];
+export const INSTALL_COMMANDS = ['npm run install-host', 'g5k-tunnel install'];
 
 // What the browsers say: Chromium "Specified native messaging host not found." / "Access to the specified native
 // messaging host is forbidden." / "Native host has exited."; Firefox "No such native application

@@ -160,6 +160,10 @@ export async function launchChromium(opts: LaunchOptions): Promise<BrowserSessio
     headless: opts.headless ?? true,
     ignoreDefaultArgs: ['--disable-extensions'],
     viewport: opts.viewport ?? DEFAULT_VIEWPORT,
+    // the caller owns the signals: it must run its own clean-up (and exit code) on Ctrl-C
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
     env: { ...process.env, ...opts.env, [SESSION_MARKER]: marker } as Record<string, string>,
     args: [
       `--disable-extensions-except=${all}`,
@@ -239,6 +243,9 @@ export async function launchFirefox(opts: LaunchOptions): Promise<BrowserSession
     args: ['--remote-allow-system-access'],
     userDataDir: profile,
     defaultViewport: opts.viewport ?? DEFAULT_VIEWPORT,
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
     env: { ...process.env, ...opts.env, HOME: home, [SESSION_MARKER]: marker },
     extraPrefsFirefox: {
       'extensions.webextensions.uuids': JSON.stringify({ [GECKO_ID]: uuid }),

@@ -80,6 +80,6 @@ describe('hostProblem', () => {
     assert.equal(p.hint, words('HOST_MISSING').hint);
     assert.equal(p.detail, 'Specified native messaging host not found.');
     assert.deepEqual(p.install, INSTALL_COMMANDS);
-    assert.ok(p.install.includes('npx g5k-tunnel install') && p.install.includes('npm run install-host'));
+    assert.ok(p.install.includes('g5k-tunnel install') && p.install.includes('npm run install-host'));
   });
 });
