@@ -9,6 +9,7 @@
 // - A browser does not kill, at exit, a host that ignores stdin EOF; every process started for a
 //   session carries a marker in its environment so that leftovers can be found and killed.
 
+import { hostManifest as installedManifest, type HostManifest } from '../../native-host/browser-paths.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -132,12 +133,9 @@ export function writeHostLauncher(
   return file;
 }
 
-/** The native-messaging host manifest for one browser. */
-export function hostManifest(kind: BrowserKind, launcherPath: string): Record<string, unknown> {
-  const base = { name: HOST_NAME, description: "g5k-tunnel: SSH SOCKS tunnel into Grid'5000", path: launcherPath, type: 'stdio' };
-  return kind === 'chromium'
-    ? { ...base, allowed_origins: [`chrome-extension://${CHROMIUM_ID}/`] }
-    : { ...base, allowed_extensions: [GECKO_ID] };
+/** The native-messaging host manifest for one browser: the one `g5k-tunnel install` writes. */
+export function hostManifest(kind: BrowserKind, launcherPath: string): HostManifest {
+  return installedManifest(kind === 'chromium' ? 'chromium' : 'gecko', launcherPath);
 }
 
 export function repoRoot(): string {
