@@ -213,6 +213,10 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     );
     await Promise.race([waitForPort(port), exited]);
     exited.catch(() => {});
+    // waitForPort's probe made sshd fork a pre-auth child: let it go, so that sessionPids() counts
+    // only the connections of the code under test
+    const deadline = Date.now() + 5000;
+    while (descendants(child.pid!).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   };
 
   const stop = async () => {
