@@ -1,0 +1,81 @@
+// What a browser user waits for with the native host: its cold start (spawn → answer to `hello`),
+// and in Auto mode the first page through a tunnel that is not up yet (first CONNECT → first byte),
+// set against the SSH handshake the host reports for that same connection.
+
+import { performance } from 'node:perf_hooks';
+import { freePort } from '../../test/helpers/ports.js';
+import { gatewayQuiet, hostConfig, hostScript, proxyEnv, type Context } from './endpoints.js';
+import { HostClient } from './native-client.js';
+import { httpGet, openTunnel } from './socks-client.js';
+import type { Target } from './phases.js';
+
+const ORIGIN = 'chrome-extension://koolnjbkpcgghpokcmbibabdkklmfaek/';
+
+/** Spawn → `hello` answered, `count` times in a row (a fresh process each time). */
+export async function coldStarts(ctx: Context, count: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const host = new HostClient(hostScript(ctx.root), { env: proxyEnv(ctx), args: [ORIGIN], nodeArgs: ctx.nodeArgs ?? [] });
+    try {
+      await host.hello();
+      out.push(performance.now() - host.spawnedAt);
+    } finally {
+      await host.close();
+    }
+  }
+  return out;
+}
+
+// The floor for any Node host: a process that only answers the first frame.
+const FLOOR_SCRIPT = `process.stdin.once('data', () => {
+  const body = Buffer.from(JSON.stringify({ type: 'response', id: 1, ok: true, result: {} }));
+  const head = Buffer.alloc(4); head['writeUInt32' + require('os').endianness()](body.length);
+  process.stdout.write(Buffer.concat([head, body]));
+}); process.stdin.on('end', () => process.exit(0));`;
+
+/** Spawn → first answer of a Node process that does nothing else: Node's own share of a cold start. */
+export async function nodeFloor(count: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const host = new HostClient('-e', { args: [FLOOR_SCRIPT] });
+    try {
+      await host.hello();
+      out.push(performance.now() - host.spawnedAt);
+    } finally {
+      await host.close();
+    }
+  }
+  return out;
+}
+
+export interface AutoResult {
+  /** First CONNECT sent → first byte of the page, SSH connection made on demand in between. */
+  firstByteMs: number;
+  /** The stages the host reports for that connection (tcp + hostkey + auth + forwarding). */
+  handshakeMs: number;
+  stages: { stage: string; ms: number }[];
+  /** What the on-demand path adds beyond the handshake itself. */
+  overheadMs: number;
+}
+
+export async function autoMode(ctx: Context, target: Target): Promise<AutoResult> {
+  await gatewayQuiet(ctx.gw);
+  const socksPort = await freePort();
+  const host = new HostClient(hostScript(ctx.root), { env: proxyEnv(ctx), args: [ORIGIN], nodeArgs: ctx.nodeArgs ?? [] });
+  try {
+    await host.hello();
+    await host.configure(hostConfig(ctx.gw, socksPort));
+    await host.setMode('auto');
+    await host.waitStatus((s) => s.state === 'idle' && s.socks !== null, 10_000, 'idle status with a SOCKS listener');
+    const tun = await openTunnel({ host: '127.0.0.1', port: socksPort }, target.host, target.http, 30_000);
+    const page = await httpGet(tun.socket, '/', 10_000);
+    if (page.status !== 200) throw new Error(`auto mode: GET / answered ${page.status}`);
+    const status = await host.waitStatus((s) => s.state === 'connected', 10_000, 'connected status');
+    const stages = status.timings.map((t) => ({ stage: t.stage, ms: t.ms }));
+    const handshakeMs = stages.reduce((a, t) => a + t.ms, 0);
+    const firstByteMs = page.tFirst - tun.t0;
+    return { firstByteMs, handshakeMs, stages, overheadMs: firstByteMs - handshakeMs };
+  } finally {
+    await host.close();
+  }
+}

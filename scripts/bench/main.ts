@@ -1,0 +1,219 @@
+// `npm run bench`: OpenSSH `ssh -D` against g5k-tunnel (command and native host) and no proxy, on
+// loopback against one real sshd, interleaved over rounds; prints per-round ratios and medians and
+// rewrites the generated part of docs/BENCHMARKS.md. Every process it starts is stopped at the end,
+// on error and on Ctrl-C too.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { canRunSshd, startGateway, type Gateway } from '../../test/helpers/sshd.js';
+import * as children from './children.js';
+import { probeCiphers } from './cipher-probe.js';
+import { gatewayQuiet, LABELS, REFERENCE, unavailable, type Context, type EndpointId } from './endpoints.js';
+import { autoMode, coldStarts, nodeFloor } from './host-timing.js';
+import { describeMachine } from './machine.js';
+import { measureEndpoint } from './measure.js';
+import { parseOptions, USAGE, type Options } from './options.js';
+import type { Target } from './phases.js';
+import { checkTargets, medianRatioTable, ratioTable, renderGenerated, resultTable, spliceDocument, type RunData } from './report.js';
+import { SKELETON } from './skeleton.js';
+import { profileEndpoints } from './profile-run.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+function say(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+async function startTargetsProcess(): Promise<Target> {
+  const child = children.start(process.execPath, [path.join(ROOT, 'dist/scripts/bench/targets.js')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('the target servers did not start within 10 s')), 10_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const i = buf.indexOf('\n');
+      if (i >= 0) {
+        clearTimeout(timer);
+        resolve(buf.slice(0, i));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the target servers exited (${code})`));
+    });
+  });
+  const ports = JSON.parse(line) as { http: number; echo: number };
+  return { host: '127.0.0.1', http: ports.http, echo: ports.echo };
+}
+
+function rotate<T>(list: readonly T[], by: number): T[] {
+  const k = by % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+function brief(r: Awaited<ReturnType<typeof measureEndpoint>>): string {
+  if (!r.bulk || !r.setup || !r.rtt || !r.concurrency) return `FAILED: ${r.error?.split('\n')[0]}`;
+  const mem = r.mem?.proxyIdleMiB != null ? `, RSS ${r.mem.proxyIdleMiB.toFixed(0)}/${r.mem.proxyPeakMiB?.toFixed(0)} MiB` : '';
+  return (
+    `${r.bulk.MiBps.toFixed(0)} MiB/s, set-up p50 ${r.setup.ttfbMs.p50.toFixed(2)} ms, RTT p50 ${r.rtt.p50.toFixed(3)} ms, ` +
+    `${r.concurrency.connections}× in ${r.concurrency.seconds.toFixed(2)} s` +
+    `${r.setup.failures + r.concurrency.failures ? ` (${r.setup.failures + r.concurrency.failures} failures)` : ''}${mem}`
+  );
+}
+
+async function benchmark(opts: Options, state: { gw?: Promise<Gateway>; scratch?: string }): Promise<number> {
+  const why = canRunSshd();
+  if (why) {
+    say(`cannot run: ${why}`);
+    return 2;
+  }
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const machine = describeMachine(ROOT);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'g5k-bench-'));
+  state.scratch = scratch;
+  fs.mkdirSync(path.join(scratch, 'state'), { recursive: true });
+
+  const skipped: Partial<Record<EndpointId, string>> = {};
+  const endpoints = opts.endpoints.filter((id) => {
+    const u = unavailable(id, ROOT);
+    if (u) {
+      skipped[id] = u;
+      say(`skipping ${LABELS[id]}: ${u}`);
+    }
+    return !u;
+  });
+  if (!endpoints.includes(REFERENCE)) say(`without ${LABELS[REFERENCE]} there are no ratios`);
+
+  const target = await startTargetsProcess();
+  state.gw = startGateway();
+  const gw = await state.gw;
+  const ctx: Context = { root: ROOT, gw, scratch, nodeArgs: opts.nodeArgs };
+  say(`sshd on 127.0.0.1:${gw.port}, targets on ${target.http}/${target.echo}`);
+
+  if (opts.profile) {
+    const out = path.join(opts.outDir, 'profile');
+    await profileEndpoints(ctx, target, endpoints, opts.params, out, say);
+    return 0;
+  }
+
+  const ciphers = opts.ciphers ? await probeCiphers(endpoints, ctx) : {};
+  for (const [id, n] of Object.entries(ciphers)) say(`${id} negotiates ${typeof n === 'string' ? `? (${n})` : `${n.cipher} (${n.kex})`}`);
+
+  const run: RunData = {
+    startedAt,
+    seconds: 0,
+    command: opts.command,
+    quick: opts.quick,
+    rounds: opts.rounds,
+    params: opts.params,
+    machine,
+    endpoints,
+    skipped,
+    results: [],
+    coldStartMs: [],
+    nodeFloorMs: [],
+    auto: [],
+    ciphers,
+  };
+  const hasHost = endpoints.includes('g5k-host');
+  say(`${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${endpoints.join(', ')}`);
+  for (let round = 1; round <= opts.rounds; round++) {
+    say(`round ${round}/${opts.rounds}`);
+    for (const id of rotate(endpoints, round - 1)) {
+      const r = await measureEndpoint(id, round, ctx, target, opts.params);
+      run.results.push(r);
+      say(`  ${LABELS[id].padEnd(34)} ${brief(r)}`);
+    }
+    if (hasHost) {
+      try {
+        const cold = await coldStarts(ctx, opts.coldStarts);
+        run.coldStartMs.push(...cold);
+        const floor = await nodeFloor(opts.coldStarts);
+        run.nodeFloorMs.push(...floor);
+        say(`  host cold start ${cold.map((c) => c.toFixed(0)).join(', ')} ms (Node alone: ${floor.map((c) => c.toFixed(0)).join(', ')} ms)`);
+      } catch (e) {
+        say(`  host cold start failed: ${(e as Error).message}`);
+      }
+      try {
+        const a = await autoMode(ctx, target);
+        run.auto.push(a);
+        say(`  auto mode: first byte ${a.firstByteMs.toFixed(0)} ms, handshake ${a.handshakeMs.toFixed(0)} ms`);
+      } catch (e) {
+        run.auto.push({ error: (e as Error).message });
+        say(`  auto mode failed: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+    for (const line of ratioTable({ ...run, results: run.results.filter((x) => x.round === round) }).slice(2)) say(`  ${line}`);
+  }
+  run.seconds = (performance.now() - t0) / 1000;
+
+  console.log(['', '## Results', '', ...resultTable(run), '', ...resultTable(run, true), '', '## Median ratios to OpenSSH', '', ...medianRatioTable(run), ''].join('\n'));
+  for (const id of endpoints.filter((e) => e === 'g5k-cli' || e === 'g5k-host')) {
+    console.log(`## Targets: ${LABELS[id]}`);
+    for (const c of checkTargets(run, id)) console.log(`- ${c.what}: ${c.value} (goal ${c.goal}) ${c.met === null ? 'n/a' : c.met ? 'met' : 'NOT MET'}`);
+    console.log('');
+  }
+
+  fs.mkdirSync(opts.outDir, { recursive: true });
+  const json = JSON.stringify(run, null, 1);
+  fs.writeFileSync(path.join(opts.outDir, 'latest.json'), json);
+  say(`raw results: ${path.join(opts.outDir, 'latest.json')}`);
+  if (opts.docs) {
+    const prev = fs.existsSync(opts.docs) ? fs.readFileSync(opts.docs, 'utf8') : null;
+    fs.writeFileSync(opts.docs, spliceDocument(prev, renderGenerated(run), SKELETON));
+    say(`wrote ${path.relative(process.cwd(), opts.docs) || opts.docs}`);
+  }
+  return run.results.every((r) => r.ok) && run.auto.every((a) => !('error' in a)) ? 0 : 1;
+}
+
+async function main(): Promise<void> {
+  let opts: Options;
+  try {
+    opts = parseOptions(process.argv.slice(2), ROOT);
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(64);
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    return;
+  }
+  const state: { gw?: Promise<Gateway>; scratch?: string } = {};
+  let cleaning: Promise<void> | null = null;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await children.stopAll();
+      const gw = await state.gw?.catch(() => undefined);
+      // let the last sessions end by themselves: killed under sshd, they linger as orphans
+      if (gw) await gatewayQuiet(gw, 3000).catch(() => {});
+      await gw?.stop();
+      if (state.scratch) fs.rmSync(state.scratch, { recursive: true, force: true });
+    })());
+  const abort = (why: string, code: number) => {
+    say(`${why}: stopping everything it started`);
+    void cleanup().finally(() => process.exit(code));
+  };
+  process.once('SIGINT', () => abort('interrupted', 130));
+  process.once('SIGTERM', () => abort('terminated', 143));
+  process.once('exit', () => children.killAllNow());
+  const limit = setTimeout(() => abort(`over the ${opts.maxMinutes}-minute limit`, 3), opts.maxMinutes * 60_000);
+  limit.unref();
+
+  let code = 1;
+  try {
+    code = await benchmark(opts, state);
+  } catch (e) {
+    say(`failed: ${(e as Error).stack ?? e}`);
+  } finally {
+    await cleanup();
+  }
+  process.exit(code);
+}
+
+void main();
