@@ -1,13 +1,14 @@
-// The toolbar button's badge and title mirror the tunnel state (words from status-view).
+// The toolbar button's badge and title mirror the tunnel state (words from status-view), including
+// a question from the host while the popup is closed.
 
 import browser from 'webextension-polyfill';
 import type { View } from '../lib/messages.js';
-import { badge } from '../lib/status-view.js';
+import { badge, BADGE_TEXT_COLOR } from '../lib/status-view.js';
 
 let last = '';
 
 export async function showBadge(v: View): Promise<void> {
-  const b = badge(v.status, v.hostProblem ?? undefined);
+  const b = badge(v);
   const key = `${b.text}\n${b.color}\n${b.title}`;
   if (key === last) return;
   last = key;
@@ -15,6 +16,8 @@ export async function showBadge(v: View): Promise<void> {
     await Promise.all([
       browser.action.setBadgeText({ text: b.text }),
       browser.action.setBadgeBackgroundColor({ color: b.color }),
+      // left to itself Chromium picks black or white per colour; one colour reads the same everywhere
+      browser.action.setBadgeTextColor({ color: BADGE_TEXT_COLOR }),
       browser.action.setTitle({ title: b.title }),
     ]);
   } catch (e) {

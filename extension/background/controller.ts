@@ -1,5 +1,5 @@
 // The background's state: settings and mode (from storage), a mirror of the host's status, and the
-// browser concerns around it (routing, host problems, proxy conflict). Nothing here survives a
+// browser concerns around it (routing, host problems, what the browser changed behind our back). Nothing here survives a
 // worker restart on purpose: everything is rebuilt from storage and from the host.
 
 import { makeError } from '../../shared/errors.js';
@@ -9,9 +9,9 @@ import { activeProfile, defaultSettings, toTunnelConfig, type Settings } from '.
 import type { HostProblem } from '../lib/host-problem.js';
 import { gatewayLabel, type View } from '../lib/messages.js';
 import { RequestError } from '../lib/pending.js';
-import { NativeClient } from './native-client.js';
-import type { ProxyAdapter, Routing } from './proxy.js';
-import { loadMode, loadSettings, saveMode } from './settings-store.js';
+import { NativeClient, type RequestBody } from './native-client.js';
+import { NO_PROBLEMS, type BrowserChecks, type ProxyAdapter, type Routing } from './proxy.js';
+import { loadMode, readSettings, saveMode } from './settings-store.js';
 
 type Listener = (v: View) => void;
 
@@ -23,8 +23,7 @@ export class Controller {
   private prompt: Prompt | null = null;
   private problem: HostProblem | null = null;
   private requestError: ProtocolError | null = null;
-  private conflict = false;
-  private privateExcluded = false;
+  private checks: BrowserChecks = NO_PROBLEMS;
   private proxy: ProxyAdapter | null = null;
   private readonly listeners = new Set<Listener>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -84,8 +83,7 @@ export class Controller {
       mode: this.mode,
       status: this.status,
       hostProblem: this.problem,
-      proxyConflict: this.conflict,
-      privateWindowsExcluded: this.privateExcluded,
+      ...this.checks,
       prompt: this.prompt,
       requestError: this.requestError,
       gateway: gatewayLabel(p),
@@ -114,19 +112,25 @@ export class Controller {
     await saveMode(mode);
     await this.applyRouting();
     this.notify();
-    if (this.client.isReady) await this.enqueue(() => this.send('set-mode', { mode }));
+    // the mode as it is when the job runs: after quick changes the host ends in the last one
+    if (this.client.isReady) await this.enqueue(() => this.send('set-mode', { mode: this.mode }));
     return this.view();
   }
 
-  /** storage.local changed: take the new settings and tell the host. */
+  /** storage.local changed: take the new settings, route by them and tell the host. */
   async settingsChanged(): Promise<void> {
-    this.settings = await loadSettings();
-    this.rules = parseRules(activeProfile(this.settings).patterns).rules;
+    try {
+      await this.loadSettings();
+    } catch (e) {
+      console.error(`g5k-tunnel: settings unreadable, keeping the previous ones: ${String(e)}`);
+      return;
+    }
     await this.applyRouting();
     this.notify();
     if (this.client.isReady) await this.enqueue(() => this.pushConfig(false));
   }
 
+  /** Tries again now: the native host if it is away, else the tunnel. */
   async retry(): Promise<View> {
     if (this.problem) {
       this.client.reconnectNow();
@@ -149,38 +153,33 @@ export class Controller {
     void this.refreshBrowserChecks();
   }
 
-  setProxyConflict(conflict: boolean): void {
-    if (conflict === this.conflict) return;
-    this.conflict = conflict;
-    this.notify();
-  }
-
+  /** What the browser may have changed behind our back (see BrowserChecks). */
   async refreshBrowserChecks(): Promise<void> {
-    const excluded = (await this.proxy?.privateWindowsExcluded().catch(() => false)) ?? false;
-    if (excluded !== this.privateExcluded) {
-      this.privateExcluded = excluded;
-      this.notify();
-    }
+    const checks = (await this.proxy?.checks().catch(() => null)) ?? NO_PROBLEMS;
+    if (JSON.stringify(checks) === JSON.stringify(this.checks)) return;
+    this.checks = checks;
+    this.notify();
   }
 
   // ---------- internals ----------
 
+  /** Settings, then the mode kept for this browser session (else the start-up mode). Never throws. */
   private async load(): Promise<void> {
     try {
-      await this.loadSettingsAndMode();
-    } finally {
-      this.isLoaded = true;
-    }
-  }
-
-  private async loadSettingsAndMode(): Promise<void> {
-    try {
-      this.settings = await loadSettings();
+      await this.loadSettings();
     } catch (e) {
       console.error(`g5k-tunnel: settings unreadable, using defaults: ${String(e)}`);
     }
-    this.rules = parseRules(activeProfile(this.settings).patterns).rules;
     this.mode = await loadMode(this.settings.startupMode).catch(() => this.settings.startupMode);
+    this.isLoaded = true;
+  }
+
+  private async loadSettings(): Promise<void> {
+    const { settings, warnings } = await readSettings();
+    // the options page shows these to the user; here they only go to the console
+    for (const w of warnings) console.warn(`g5k-tunnel: settings: ${w}`);
+    this.settings = settings;
+    this.rules = parseRules(activeProfile(settings).patterns).rules;
   }
 
   private async applyRouting(): Promise<void> {
@@ -198,12 +197,10 @@ export class Controller {
     if (withMode) await this.send('set-mode', { mode: this.mode });
   }
 
-  private async send(type: 'configure', body: { config: ReturnType<typeof toTunnelConfig> }): Promise<void>;
-  private async send(type: 'set-mode', body: { mode: Mode }): Promise<void>;
-  private async send(type: 'retry', body: Record<string, never>): Promise<void>;
-  private async send(type: 'configure' | 'set-mode' | 'retry', body: object): Promise<void> {
+  /** A request whose answer is the host's status; a refusal is kept for the pages to show. */
+  private async send<T extends 'configure' | 'set-mode' | 'retry'>(type: T, body: RequestBody<T>): Promise<void> {
     try {
-      const status = await this.client.request(type, body as never);
+      const status = await this.client.request(type, body);
       this.requestError = null;
       this.setStatus(status as TunnelStatus);
     } catch (e) {

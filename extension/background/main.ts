@@ -4,8 +4,8 @@
 
 import browser, { type Runtime, type WebNavigation } from 'webextension-polyfill';
 import { makeError } from '../../shared/errors.js';
-import { errorPageUrl, shouldShowErrorPage } from '../lib/error-route.js';
-import { parseUiRequest, VIEW_PORT_NAME, type UiReply, type UiRequest } from '../lib/messages.js';
+import { ErrorPageTabs, errorPageUrl, shouldShowErrorPage } from '../lib/error-route.js';
+import { isOwnPage, parseUiRequest, VIEW_PORT_NAME, type UiReply, type UiRequest } from '../lib/messages.js';
 import { RequestError } from '../lib/pending.js';
 import { showBadge } from './badge.js';
 import { Controller } from './controller.js';
@@ -17,8 +17,11 @@ import { SETTINGS_KEY } from './settings-store.js';
 /** How long a Firefox request waits for the host's SOCKS listener before it is sent anyway. */
 const LISTENER_WAIT_MS = 10_000;
 
-const isFirefox = browser.runtime.getURL('').startsWith('moz-extension:');
+const own = { id: browser.runtime.id, baseUrl: browser.runtime.getURL('') };
+const ERROR_PAGE = browser.runtime.getURL('error.html');
+const isFirefox = own.baseUrl.startsWith('moz-extension:');
 const controller = new Controller(`g5k-tunnel-extension/${browser.runtime.getManifest().version}`);
+const errorTabs = new ErrorPageTabs(ERROR_PAGE);
 
 const proxy: ProxyAdapter = isFirefox
   ? firefoxProxy({ routing: () => controller.routing(), listenerUp: () => controller.listenerUp(LISTENER_WAIT_MS) })
@@ -26,8 +29,9 @@ const proxy: ProxyAdapter = isFirefox
 
 controller.subscribe((v) => void showBadge(v));
 
+// the pages' live View; only the extension's own pages get it
 browser.runtime.onConnect.addListener((port: Runtime.Port) => {
-  if (port.name !== VIEW_PORT_NAME) return;
+  if (port.name !== VIEW_PORT_NAME || !isOwnPage(port.sender ?? {}, own)) return port.disconnect();
   const unsubscribe = controller.subscribe((v) => port.postMessage(v));
   port.onDisconnect.addListener(() => unsubscribe());
   controller.pageOpened();
@@ -35,10 +39,12 @@ browser.runtime.onConnect.addListener((port: Runtime.Port) => {
 
 browser.runtime.onMessage.addListener((raw: unknown, sender: Runtime.MessageSender) => {
   // only the extension's own pages may drive the tunnel
-  if (sender.id !== browser.runtime.id) return undefined;
+  if (!isOwnPage(sender, own)) return undefined;
   const req = parseUiRequest(raw);
-  if (!req) return Promise.resolve<UiReply>({ ok: false, error: makeError('BAD_MESSAGE', JSON.stringify(raw)?.slice(0, 200)) });
-  return handle(req).then(
+  if (!req.ok) return Promise.resolve<UiReply>({ ok: false, error: makeError('BAD_MESSAGE', req.error) });
+  // Retry on the error page reloads the failed address: if it fails again, show the error page again
+  if (req.value.type === 'retry' && sender.tab?.id !== undefined) errorTabs.forget(sender.tab.id);
+  return handle(req.value).then(
     (result): UiReply => ({ ok: true, result }),
     (e): UiReply => ({ ok: false, error: e instanceof RequestError ? e.error : makeError('INTERNAL', String(e)) }),
   );
@@ -54,9 +60,6 @@ async function handle(req: UiRequest): Promise<unknown> {
       return controller.retry();
     case 'answer':
       return controller.answer(req.promptId, req.value);
-    case 'reconnect-host':
-      controller.client.reconnectNow();
-      return controller.view();
     case 'test-connection': {
       // the host's own connect timeout applies per hop; leave room for a passphrase prompt
       const timeoutMs = (req.config.connectTimeoutSec * (req.config.jumps.length + 1) + 120) * 1000;
@@ -69,24 +72,31 @@ browser.storage.onChanged.addListener((changes, area) => {
   if (area === 'local' && SETTINGS_KEY in changes) void controller.settingsChanged();
 });
 
+// a failed Grid'5000 page becomes the error page, which says why and offers Retry
 browser.webNavigation.onErrorOccurred.addListener((d: WebNavigation.OnErrorOccurredDetailsType) => {
   // both browsers send `error` (net::ERR_… / NS_ERROR_…), though the polyfill's types omit it
   const error = String((d as { error?: unknown }).error ?? '');
   void (async () => {
     const r = await controller.routing();
     if (!shouldShowErrorPage({ frameId: d.frameId, url: d.url, error }, r)) return;
-    await browser.tabs.update(d.tabId, { url: errorPageUrl(browser.runtime.getURL('error.html'), d.url, error) });
+    if (errorTabs.isReturn(d.tabId, d.url)) {
+      // Back from the error page (Chromium): step over the failed entry instead of trapping the user
+      errorTabs.forget(d.tabId);
+      await browser.tabs.goBack(d.tabId).catch(() => {});
+      return;
+    }
+    errorTabs.shownFor(d.tabId, d.url);
+    await browser.tabs.update(d.tabId, { url: errorPageUrl(ERROR_PAGE, d.url, error) });
   })().catch((e) => console.warn(`g5k-tunnel: error page: ${String(e)}`));
 });
+browser.webNavigation.onCommitted.addListener((d: WebNavigation.OnCommittedDetailsType) => {
+  if (d.frameId === 0) errorTabs.committed(d.tabId, d.url);
+});
+browser.tabs.onRemoved.addListener((tabId: number) => errorTabs.forget(tabId));
 
-// another extension may take the proxy over at any time; say so in the popup
-const checkConflict = () =>
-  browser.proxy.settings.get({}).then(
-    (s) => controller.setProxyConflict(s.levelOfControl === 'controlled_by_other_extensions'),
-    () => {},
-  );
-browser.proxy.settings.onChange?.addListener(() => void checkConflict());
-browser.runtime.onConnect.addListener(() => void checkConflict());
+// another extension may take the proxy over, the user may withdraw the site access: say so
+browser.proxy.settings.onChange?.addListener(() => void controller.refreshBrowserChecks());
+browser.permissions.onAdded.addListener(() => void controller.refreshBrowserChecks());
+browser.permissions.onRemoved.addListener(() => void controller.refreshBrowserChecks());
 
 controller.start(proxy);
-void checkConflict();

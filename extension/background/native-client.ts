@@ -15,7 +15,7 @@ import {
   type ResultOf,
 } from '../../shared/protocol.js';
 import { reconnectDelay } from '../lib/backoff.js';
-import { checkHello, classifyDisconnect, hostProblem, type HostProblem } from '../lib/host-problem.js';
+import { checkHello, classifyDisconnect, hostProblem, type HostProblem, type HostProblemCode } from '../lib/host-problem.js';
 import { PendingRequests, RequestError } from '../lib/pending.js';
 
 export interface NativeClientEvents {
@@ -26,7 +26,7 @@ export interface NativeClientEvents {
   problem(p: HostProblem | null): void;
 }
 
-type Body<T extends RequestType> = Omit<Extract<Request, { type: T }>, 'type' | 'id'>;
+export type RequestBody<T extends RequestType> = Omit<Extract<Request, { type: T }>, 'type' | 'id'>;
 
 const HELLO_TIMEOUT_MS = 10_000;
 /** A port that stayed up this long resets the backoff. */
@@ -82,7 +82,7 @@ export class NativeClient {
     this.connect();
   }
 
-  request<T extends RequestType>(type: T, body: Body<T>, timeoutMs = 15_000): Promise<ResultOf[T]> {
+  request<T extends RequestType>(type: T, body: RequestBody<T>, timeoutMs = 15_000): Promise<ResultOf[T]> {
     const port = this.port;
     if (!port || (!this.ready && type !== 'hello'))
       return Promise.reject(new RequestError(makeError('HOST_CRASHED', 'the native host is not connected')));
@@ -107,9 +107,11 @@ export class NativeClient {
     if (this.port !== port) return;
     const checked = checkHello(reply);
     if ('problem' in checked) {
-      // talking on would only produce confusing errors: stop until the user updates and retries
       this.port = null;
       port.disconnect();
+      // a host that failed or hung on hello may do better next time: back off and try again
+      if (checked.problem === 'HOST_CRASHED') return this.closed(checked.detail, 'HOST_CRASHED');
+      // a version problem: talking on would only produce confusing errors; wait for the user's retry
       this.pending.failAll(makeError(checked.problem === 'HOST_OUTDATED' ? 'HOST_OUTDATED' : 'PROTOCOL_MISMATCH', checked.detail));
       this.events.problem(hostProblem(checked.problem, checked.detail));
       return;
@@ -119,7 +121,7 @@ export class NativeClient {
     this.events.ready(checked.hello);
   }
 
-  private rawRequest<T extends RequestType>(port: Runtime.Port, type: T, body: Body<T>): Promise<unknown> {
+  private rawRequest<T extends RequestType>(port: Runtime.Port, type: T, body: RequestBody<T>): Promise<unknown> {
     const { id, promise } = this.pending.add(type, HELLO_TIMEOUT_MS);
     port.postMessage({ type, id, ...body });
     return promise;
@@ -139,10 +141,9 @@ export class NativeClient {
     this.events.event(msg);
   }
 
-  private closed(message: string): void {
+  private closed(message: string, code: HostProblemCode = classifyDisconnect(message)): void {
     const wasReady = this.ready;
     this.ready = false;
-    const code = classifyDisconnect(message);
     const detail = message || (wasReady ? 'the native host exited' : 'the native host exited before answering');
     this.pending.failAll(makeError(code, detail));
     this.events.problem(hostProblem(code, detail));

@@ -10,7 +10,7 @@
 
 import browser from 'webextension-polyfill';
 import { buildPac } from '../../shared/patterns.js';
-import { SOCKS_HOST, type ProxyAdapter, type Routing } from './proxy.js';
+import { NO_PROBLEMS, proxyControlledByOther, SOCKS_HOST, type ProxyAdapter, type Routing } from './proxy.js';
 
 export function chromiumProxy(): ProxyAdapter {
   let applied: string | null = null;
@@ -29,6 +29,7 @@ export function chromiumProxy(): ProxyAdapter {
       });
       applied = pac;
     },
-    privateWindowsExcluded: async () => false,
+    // a PAC needs no site access, and incognito windows follow the regular scope
+    checks: async () => ({ ...NO_PROBLEMS, proxyConflict: await proxyControlledByOther() }),
   };
 }

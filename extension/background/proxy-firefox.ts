@@ -5,12 +5,13 @@
 //   Firefox resolves locally and internal names fail;
 // - returning `{type: 'direct'}` does not force direct (it keeps any configured proxy): for hosts
 //   that are not ours the listener returns nothing;
-// - without host permissions the listener is never called, and private windows reach it only when
-//   the user lets the extension run there (about:addons).
+// - without host permissions the listener is never called (the user can withdraw them in
+//   about:addons: checks() says so), and private windows reach it only when the user lets the
+//   extension run there.
 
 import browser, { type Proxy } from 'webextension-polyfill';
 import { matchUrl } from '../../shared/patterns.js';
-import { SOCKS_HOST, type ProxyAdapter, type Routing } from './proxy.js';
+import { ALL_SITES, proxyControlledByOther, SOCKS_HOST, type ProxyAdapter, type Routing } from './proxy.js';
 
 /**
  * Registers the request listener now. `routing` resolves once the settings are loaded;
@@ -31,6 +32,10 @@ export function firefoxProxy(hooks: { routing(): Promise<Routing>; listenerUp():
   return {
     // nothing to set: the listener reads the routing on every request
     apply: async () => {},
-    privateWindowsExcluded: async () => !(await browser.extension.isAllowedIncognitoAccess()),
+    checks: async () => ({
+      proxyConflict: await proxyControlledByOther(),
+      privateWindowsExcluded: !(await browser.extension.isAllowedIncognitoAccess()),
+      siteAccessMissing: !(await browser.permissions.contains(ALL_SITES)),
+    }),
   };
 }

@@ -1,6 +1,8 @@
 // What a browser's proxy adapter does: route the hosts the rules match to the local SOCKS listener
-// while the mode is Auto or On, and nothing otherwise. Each browser has its own adapter file.
+// while the mode is Auto or On, and nothing otherwise. Each browser has its own adapter file; what
+// both browsers share is here.
 
+import browser from 'webextension-polyfill';
 import type { Rule } from '../../shared/patterns.js';
 import type { Mode } from '../../shared/protocol.js';
 
@@ -12,9 +14,29 @@ export interface Routing {
   socksPort: number;
 }
 
+/** What the browser may change behind the extension's back, each a reason pages may go direct. */
+export interface BrowserChecks {
+  /** Another extension holds the browser's proxy settings (ours may then be ignored). */
+  proxyConflict: boolean;
+  /** Firefox: the user has not let the extension run in private windows (they go direct). */
+  privateWindowsExcluded: boolean;
+  /** Firefox: the user withdrew the access to websites; proxy.onRequest then sees no request at all. */
+  siteAccessMissing: boolean;
+}
+
+export const NO_PROBLEMS: BrowserChecks = { proxyConflict: false, privateWindowsExcluded: false, siteAccessMissing: false };
+
 export interface ProxyAdapter {
   /** Makes the browser route as `r` says (Chromium: sets or clears the PAC; Firefox: remembers it). */
   apply(r: Routing): Promise<void>;
-  /** Firefox: true when the user has not let the extension run in private windows (they go direct). */
-  privateWindowsExcluded(): Promise<boolean>;
+  checks(): Promise<BrowserChecks>;
 }
+
+/** `levelOfControl` says it in both browsers. */
+export async function proxyControlledByOther(): Promise<boolean> {
+  const s = await browser.proxy.settings.get({}).catch(() => null);
+  return s?.levelOfControl === 'controlled_by_other_extensions';
+}
+
+/** The host permission that lets Firefox call proxy.onRequest (and that the user can withdraw). */
+export const ALL_SITES = { origins: ['<all_urls>'] };

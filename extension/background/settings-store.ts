@@ -1,6 +1,7 @@
-// Settings in storage.local (key `settings`, versioned, migrated on read) and the current mode in
-// storage.session (survives a worker restart, forgotten when the browser quits, which then starts
-// in the configured start-up mode).
+// Settings in storage.local (key `settings`, versioned) and the current mode in storage.session
+// (survives a worker restart, forgotten when the browser quits, which then starts in the configured
+// start-up mode). Stored settings are migrated on every read (pure and cheap) and written only by
+// the options page: a migration's warnings then stay there for the user to see until they save.
 
 import browser from 'webextension-polyfill';
 import type { Mode } from '../../shared/protocol.js';
@@ -10,14 +11,11 @@ import { migrateSettings, type Settings } from '../../shared/settings.js';
 export const SETTINGS_KEY = 'settings';
 const MODE_KEY = 'mode';
 
-export async function loadSettings(): Promise<Settings> {
+/** The stored settings in the current form, and what had to be changed to get there. */
+export async function readSettings(): Promise<{ settings: Settings; warnings: string[] }> {
   const stored = (await browser.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY];
-  const { settings, migratedFrom, warnings } = migrateSettings(stored);
-  for (const w of warnings) console.warn(`g5k-tunnel: settings: ${w}`);
-  // write the migrated form back once, so that older fields are never read again
-  if (stored !== undefined && migratedFrom !== null && migratedFrom !== undefined)
-    await browser.storage.local.set({ [SETTINGS_KEY]: settings });
-  return settings;
+  const { settings, warnings } = migrateSettings(stored);
+  return { settings, warnings };
 }
 
 export async function saveSettings(settings: Settings): Promise<void> {

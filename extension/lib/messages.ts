@@ -1,7 +1,16 @@
 // Messages between the extension's pages (popup, options, error page) and its background.
 // Pages read a `View` (pushed on every change over a `view` port) and send `UiRequest`s.
 
-import { MODES, type Mode, type ProtocolError, type Prompt, type TunnelConfig, type TunnelStatus } from '../../shared/protocol.js';
+import {
+  checkTunnelConfig,
+  MODES,
+  type Mode,
+  type Parsed,
+  type ProtocolError,
+  type Prompt,
+  type TunnelConfig,
+  type TunnelStatus,
+} from '../../shared/protocol.js';
 import type { HostProblem } from './host-problem.js';
 
 export const VIEW_PORT_NAME = 'view';
@@ -15,6 +24,8 @@ export interface View {
   proxyConflict: boolean;
   /** Firefox: the extension may not run in private windows, so they are not routed. */
   privateWindowsExcluded: boolean;
+  /** Firefox: the user withdrew the access to websites, so no page is routed. */
+  siteAccessMissing: boolean;
   prompt: Prompt | null;
   /** The host refused the last command (bad settings…); the status's lastError says more about the tunnel. */
   requestError: ProtocolError | null;
@@ -28,31 +39,46 @@ export type UiRequest =
   | { type: 'set-mode'; mode: Mode }
   | { type: 'retry' }
   | { type: 'answer'; promptId: string; value: string | boolean | null }
-  | { type: 'test-connection'; config: TunnelConfig }
-  | { type: 'reconnect-host' };
+  | { type: 'test-connection'; config: TunnelConfig };
 
 export type UiReply = { ok: true; result: unknown } | { ok: false; error: ProtocolError };
 
-/** Checks a page's message (only the extension's own pages can send one, but shapes still vary). */
-export function parseUiRequest(v: unknown): UiRequest | null {
-  if (typeof v !== 'object' || v === null) return null;
+/**
+ * Checks a page's message. The error names what is wrong and never quotes a value: an `answer` may
+ * carry a passphrase.
+ */
+export function parseUiRequest(v: unknown): Parsed<UiRequest> {
+  const bad = (error: string): Parsed<UiRequest> => ({ ok: false, error });
+  if (typeof v !== 'object' || v === null) return bad('a page message must be an object');
   const m = v as Record<string, unknown>;
   switch (m.type) {
     case 'get-view':
     case 'retry':
-    case 'reconnect-host':
-      return { type: m.type };
+      return { ok: true, value: { type: m.type } };
     case 'set-mode':
-      return (MODES as readonly unknown[]).includes(m.mode) ? { type: 'set-mode', mode: m.mode as Mode } : null;
+      if (!(MODES as readonly unknown[]).includes(m.mode)) return bad(`set-mode: mode must be one of ${MODES.join(', ')}`);
+      return { ok: true, value: { type: 'set-mode', mode: m.mode as Mode } };
     case 'answer':
-      if (typeof m.promptId !== 'string') return null;
-      if (!(m.value === null || typeof m.value === 'string' || typeof m.value === 'boolean')) return null;
-      return { type: 'answer', promptId: m.promptId, value: m.value };
-    case 'test-connection':
-      return typeof m.config === 'object' && m.config !== null ? { type: 'test-connection', config: m.config as TunnelConfig } : null;
+      if (typeof m.promptId !== 'string') return bad('answer: promptId must be a string');
+      if (!(m.value === null || typeof m.value === 'string' || typeof m.value === 'boolean'))
+        return bad('answer: value must be a string, a boolean or null');
+      return { ok: true, value: { type: 'answer', promptId: m.promptId, value: m.value } };
+    case 'test-connection': {
+      const problem = checkTunnelConfig(m.config);
+      if (problem) return bad(`test-connection: ${problem}`);
+      return { ok: true, value: { type: 'test-connection', config: m.config as TunnelConfig } };
+    }
     default:
-      return null;
+      return bad('unknown page request type');
   }
+}
+
+/**
+ * True for the extension's own pages (popup, options, error page). Only they may drive the tunnel:
+ * not a content script, not another extension, never a web page.
+ */
+export function isOwnPage(sender: { id?: string; url?: string }, own: { id: string; baseUrl: string }): boolean {
+  return sender.id === own.id && typeof sender.url === 'string' && sender.url.startsWith(own.baseUrl);
 }
 
 /** `user@host:port` as the popup shows it before the host reports its own form. */

@@ -21,8 +21,6 @@ export interface ProfileForm {
 
 export type FormErrors = Partial<Record<keyof ProfileForm, string>>;
 
-export const NUMBER_FIELDS = ['port', 'socksPort', 'idleTimeoutSec'] as const;
-
 export function settingsToForm(s: Settings): ProfileForm {
   const p = activeProfile(s);
   return {

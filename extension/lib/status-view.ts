@@ -2,7 +2,8 @@
 // with the native host itself. Pure (no browser API), so every word is unit-tested.
 
 import { describe, type ErrorCode } from '../../shared/errors.js';
-import type { ProtocolError, Stage, TunnelState, TunnelStatus } from '../../shared/protocol.js';
+import type { Prompt, ProtocolError, Stage, TunnelState, TunnelStatus } from '../../shared/protocol.js';
+import type { View } from './messages.js';
 
 export interface Badge {
   text: string;
@@ -21,27 +22,30 @@ export interface ErrorView {
   severity: 'danger' | 'error' | 'transient';
 }
 
-/** Problems with the native host (not with the tunnel): shown instead of any tunnel state. */
-export const HOST_PROBLEMS: readonly ErrorCode[] = [
-  'HOST_MISSING',
-  'HOST_FORBIDDEN',
-  'HOST_CRASHED',
-  'HOST_OUTDATED',
-  'PROTOCOL_MISMATCH',
-];
-
 // One text and one colour per situation, none shared, so a glance at the toolbar tells them apart.
+// The badge text is white: every colour keeps a contrast of 4.5:1 or more with it.
+export const BADGE_TEXT_COLOR = '#ffffff';
 const LOOK = {
-  unknown: { text: '', color: '#9ca3af' },
-  off: { text: 'off', color: '#6b7280' },
-  idle: { text: 'auto', color: '#2563eb' },
-  connecting: { text: '…', color: '#d97706' },
-  connected: { text: 'on', color: '#16a34a' },
-  reconnecting: { text: '↻', color: '#ea580c' },
-  error: { text: '!', color: '#dc2626' },
-  prompt: { text: '?', color: '#0891b2' },
-  host: { text: 'host', color: '#7c3aed' },
+  unknown: { text: '', color: '#6b7280' },
+  off: { text: 'off', color: '#4b5563' },
+  idle: { text: 'auto', color: '#1d4ed8' },
+  connecting: { text: '…', color: '#b45309' },
+  connected: { text: 'on', color: '#15803d' },
+  reconnecting: { text: '↻', color: '#c2410c' },
+  error: { text: '!', color: '#b91c1c' },
+  prompt: { text: '?', color: '#0e7490' },
+  host: { text: 'host', color: '#6d28d9' },
 } as const;
+
+// the popup's pill is short; the longer words of STATE_LABELS go in its tooltip
+const PILL: Record<TunnelState, string> = {
+  off: 'Off',
+  idle: 'Ready',
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  error: 'Error',
+};
 
 const STATE_LABELS: Record<TunnelState, string> = {
   off: 'Off',
@@ -72,7 +76,7 @@ const TITLES: Record<ErrorCode, string> = {
   HOST_MISSING: 'Native host not installed',
   HOST_FORBIDDEN: 'Native host refuses this extension',
   HOST_CRASHED: 'Native host stopped',
-  HOST_OUTDATED: 'Native host outdated',
+  HOST_OUTDATED: 'Native host out of date',
   INTERNAL: 'Internal error',
 };
 
@@ -92,23 +96,26 @@ export function describeError(err: ProtocolError): ErrorView {
   };
 }
 
-function asError(e: ErrorCode | ProtocolError): ProtocolError {
-  if (typeof e !== 'string') return e;
-  const { message, hint } = describe(e);
-  return { code: e, message, hint };
+/** What the badge and the pill are made from: the parts of the background's View they read. */
+export interface StatusParts {
+  status: TunnelStatus | null;
+  /** The host's pending question: the View's, which a `prompt` event sets before any status says so. */
+  prompt: Prompt | null;
+  hostProblem: ProtocolError | null;
 }
 
 /** The toolbar badge. A host problem wins over any tunnel state; a pending question over the state. */
-export function badge(status: TunnelStatus | null, hostError?: ErrorCode | ProtocolError | null): Badge {
-  if (hostError) {
-    const v = describeError(asError(hostError));
-    return { ...LOOK.host, title: `g5k-tunnel: ${v.title}. ${v.hint}` };
+export function badge(v: StatusParts): Badge {
+  const { status, prompt, hostProblem } = v;
+  if (hostProblem) {
+    const words = describeError(hostProblem);
+    return { ...LOOK.host, title: `g5k-tunnel: ${words.title}. ${words.hint}` };
   }
-  if (!status) return { ...LOOK.unknown, title: 'g5k-tunnel: starting…' };
-  if (status.prompt) {
-    const what = status.prompt.kind === 'passphrase' ? 'your key passphrase' : 'confirmation of the gateway host key';
+  if (prompt) {
+    const what = prompt.kind === 'passphrase' ? 'your key passphrase' : 'confirmation of the gateway host key';
     return { ...LOOK.prompt, title: `g5k-tunnel: waiting for ${what}; click to answer` };
   }
+  if (!status) return { ...LOOK.unknown, title: 'g5k-tunnel: starting…' };
   const where = status.gateway ? ` ${status.gateway}` : '';
   switch (status.state) {
     case 'off':
@@ -128,6 +135,70 @@ export function badge(status: TunnelStatus | null, hostError?: ErrorCode | Proto
       return { ...LOOK.error, title: v ? `g5k-tunnel: ${v.title}. ${v.hint}` : 'g5k-tunnel: error' };
     }
   }
+}
+
+/** The state pill of the popup and the error page: `data-state`, its word and its tooltip. */
+export function pill(v: StatusParts): { state: string; text: string; title: string } {
+  if (v.hostProblem) return { state: 'host-problem', text: 'Unavailable', title: v.hostProblem.message };
+  if (!v.status) return { state: 'starting', text: 'Starting…', title: stateLabel(null) };
+  return { state: v.status.state, text: PILL[v.status.state], title: stateLabel(v.status) };
+}
+
+/**
+ * The error that explains the tunnel's state now, or null. A past error stays in `lastError` after
+ * the tunnel recovers: it counts only while the tunnel is in error or reconnecting.
+ */
+export function currentError(v: Pick<View, 'status' | 'requestError' | 'hostProblem'>): ProtocolError | null {
+  if (v.hostProblem) return null;
+  const s = v.status;
+  const tunnel = s && (s.state === 'error' || s.state === 'reconnecting') ? s.lastError : undefined;
+  return tunnel ?? v.requestError ?? null;
+}
+
+export interface Reason {
+  /** An error code, or `OFF` `SITE_ACCESS` `PROXY_CONFLICT` `TARGET` `NO_TUNNEL`. */
+  code: string;
+  title: string;
+  message: string;
+  hint: string;
+}
+
+/** Why a Grid'5000 page failed to load, for the error page, from the live View. */
+export function failureReason(v: View): Reason {
+  if (v.hostProblem) return { ...v.hostProblem, title: describeError(v.hostProblem).title };
+  if (v.mode === 'off') return { code: 'OFF', title: 'Tunnel off', message: 'The tunnel is off.', hint: 'Retry turns it back on (Auto).' };
+  if (v.siteAccessMissing)
+    return {
+      code: 'SITE_ACCESS',
+      title: 'No access to websites',
+      message: 'Firefox does not let g5k-tunnel see which sites you open, so this page did not go through the tunnel.',
+      hint: 'Press “Allow access” in the g5k-tunnel toolbar popup, then Retry.',
+    };
+  const err = currentError(v);
+  if (err) return { code: err.code, ...describeError(err) };
+  if (v.proxyConflict)
+    return {
+      code: 'PROXY_CONFLICT',
+      title: 'Another extension controls the proxy',
+      message: 'The browser sent this page through another extension’s proxy, not through the tunnel.',
+      hint: 'Disable the other proxy extension, or remove its proxy settings, then Retry.',
+    };
+  if (v.status?.state === 'connected')
+    return {
+      code: 'TARGET',
+      title: 'Address unreachable from the gateway',
+      message: 'The tunnel is up, but the gateway could not reach this address.',
+      hint: 'Check the host name and port, and that the service runs (a node must be reserved and deployed).',
+    };
+  return { code: 'NO_TUNNEL', title: 'No tunnel', message: 'The tunnel was not up when the page was loaded.', hint: 'Retry starts it and loads the page again.' };
+}
+
+/** Splits words of the error table on `backticks` so that pages show commands as code. */
+export function codeSpans(text: string): { text: string; code: boolean }[] {
+  return text
+    .split('`')
+    .map((t, i) => ({ text: t, code: i % 2 === 1 }))
+    .filter((p) => p.text !== '');
 }
 
 /** A short name for the state, as the popup's heading shows it. */
@@ -194,12 +265,3 @@ export function retryLabel(status: TunnelStatus | null, now: number): string {
   return `Retrying in ${formatDuration(Math.ceil(wait / 1000) * 1000)}${attempt}`;
 }
 
-/** One line for the popup: `Connected for 3 min 05 s · 2 connections · ↑ 1.2 MiB ↓ 30 MiB`. */
-export function summaryLine(status: TunnelStatus, now: number): string {
-  if (status.state === 'reconnecting') return retryLabel(status, now);
-  if (status.state !== 'connected') return stateLabel(status);
-  const parts = [`Connected for ${formatDuration(now - (status.connectedAt ?? status.since))}`];
-  parts.push(status.channels === 1 ? '1 channel' : `${status.channels} channels`);
-  parts.push(`↑ ${formatBytes(status.bytesUp)} ↓ ${formatBytes(status.bytesDown)}`);
-  return parts.join(' · ');
-}

@@ -7,7 +7,7 @@ import { activeProfile, exportSettings, importSettings, toTunnelConfig, type Set
 import { formToSettings, patternLines, settingsToForm, type FormErrors, type ProfileForm } from '../lib/profile-form.js';
 import type { View } from '../lib/messages.js';
 import { describeError } from '../lib/status-view.js';
-import { loadSettings, saveSettings } from '../background/settings-store.js';
+import { readSettings, saveSettings } from '../background/settings-store.js';
 import { $, send, show } from './page.js';
 
 const TEXT_FIELDS = ['user', 'gateway', 'port', 'jumps', 'identityFile', 'knownHostsFile', 'socksPort', 'patterns', 'idleTimeoutSec', 'startupMode'] as const;
@@ -77,6 +77,8 @@ async function save(): Promise<void> {
   }
   await saveSettings(settings);
   stored = settings;
+  // what is stored now is what the form shows: nothing left to warn about
+  show($('settings-warnings'), false);
   savedMessage('Saved.');
 }
 
@@ -94,6 +96,16 @@ function para(text: string, cls = ''): HTMLParagraphElement {
   p.textContent = text;
   if (cls) p.className = cls;
   return p;
+}
+
+function list(items: string[]): HTMLUListElement {
+  const ul = document.createElement('ul');
+  for (const text of items) {
+    const li = document.createElement('li');
+    li.textContent = text;
+    ul.append(li);
+  }
+  return ul;
 }
 
 async function testConnection(): Promise<void> {
@@ -117,13 +129,8 @@ async function testConnection(): Promise<void> {
     const result = reply.result as TestResult;
     box.className = 'box good';
     box.dataset.ok = 'true';
-    const list = document.createElement('ul');
-    for (const t of result.timings) {
-      const li = document.createElement('li');
-      li.textContent = `${t.hop}: ${STAGE_NAMES[t.stage]}, ${t.ms} ms`;
-      list.append(li);
-    }
-    box.replaceChildren(para('The gateway accepted the connection.'), list, ...(result.serverBanner ? [para(result.serverBanner, 'small')] : []));
+    const timings = list(result.timings.map((t) => `${t.hop}: ${STAGE_NAMES[t.stage]}, ${t.ms} ms`));
+    box.replaceChildren(para('The gateway accepted the connection.'), timings, ...(result.serverBanner ? [para(result.serverBanner, 'small')] : []));
   } finally {
     button.disabled = false;
   }
@@ -142,20 +149,28 @@ async function importFile(file: File): Promise<void> {
   const out = $('import-result');
   const result = importSettings(await file.text());
   if ('error' in result) {
-    out.textContent = result.error;
-    out.className = 'small field-error';
+    out.dataset.ok = 'false';
+    out.replaceChildren(para(result.error, 'field-error'));
     return;
   }
   await saveSettings(result.settings);
   stored = result.settings;
   fillForm(stored);
-  out.className = 'small';
-  out.textContent = ['Imported and saved.', ...result.warnings].join(' ');
+  show($('settings-warnings'), false);
+  out.dataset.ok = 'true';
+  // what the file held that could not be used: the form shows the defaults taken instead
+  out.replaceChildren(
+    para(result.warnings.length ? 'Imported and saved, with changes:' : 'Imported and saved.'),
+    ...(result.warnings.length ? [list(result.warnings)] : []),
+  );
 }
 
 async function main(): Promise<void> {
-  stored = await loadSettings();
+  const { settings, warnings } = await readSettings();
+  stored = settings;
   fillForm(stored);
+  $('settings-warnings-list').replaceChildren(...list(warnings).children);
+  show($('settings-warnings'), warnings.length > 0);
   $('form').addEventListener('submit', (e) => {
     e.preventDefault();
     void save();
@@ -170,7 +185,9 @@ async function main(): Promise<void> {
   $('export').addEventListener('click', exportFile);
   $('import').addEventListener('click', () => $('import-file').click());
   $('import-file').addEventListener('change', () => {
-    const file = $<HTMLInputElement>('import-file').files?.[0];
+    const input = $<HTMLInputElement>('import-file');
+    const file = input.files?.[0];
+    input.value = ''; // choosing the same file again must import it again
     if (file) void importFile(file);
   });
   const reply = await send({ type: 'get-view' });

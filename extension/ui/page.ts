@@ -3,6 +3,7 @@
 import browser, { type Runtime } from 'webextension-polyfill';
 import { makeError } from '../../shared/errors.js';
 import { VIEW_PORT_NAME, type UiReply, type UiRequest, type View } from '../lib/messages.js';
+import { codeSpans } from '../lib/status-view.js';
 
 export function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -12,6 +13,18 @@ export function $<T extends HTMLElement = HTMLElement>(id: string): T {
 
 export function show(el: HTMLElement, visible: boolean): void {
   el.hidden = !visible;
+}
+
+/** Sets words from the error table, its `commands` shown as code. */
+export function setWords(el: HTMLElement, text: string): void {
+  el.replaceChildren(
+    ...codeSpans(text).map((p) => {
+      if (!p.code) return document.createTextNode(p.text);
+      const code = document.createElement('code');
+      code.textContent = p.text;
+      return code;
+    }),
+  );
 }
 
 export async function send(req: UiRequest): Promise<UiReply> {

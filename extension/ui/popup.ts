@@ -1,34 +1,17 @@
 // The toolbar popup: mode switch, tunnel state and figures, questions from the host, problems.
 
 import browser from 'webextension-polyfill';
-import type { Mode, Prompt, TunnelState, TunnelStatus } from '../../shared/protocol.js';
+import type { Mode, Prompt, TunnelStatus } from '../../shared/protocol.js';
 import type { HostProblem } from '../lib/host-problem.js';
 import type { View } from '../lib/messages.js';
-import { describeError, formatBytes, formatDuration, retryLabel, stageLabel, stateLabel } from '../lib/status-view.js';
-import { $, send, show, watchView } from './page.js';
+import { currentError, describeError, formatBytes, formatDuration, pill, retryLabel, stageLabel } from '../lib/status-view.js';
+import { ALL_SITES } from '../background/proxy.js';
+import { $, send, setWords, show, watchView } from './page.js';
 
 const MODE_HELP: Record<Mode, string> = {
   off: 'Nothing goes through the tunnel.',
   auto: "Grid'5000 pages open the tunnel when needed; it closes when idle.",
   on: "The tunnel stays open; Grid'5000 pages go through it.",
-};
-
-const HOST_PROBLEM_TITLE: Record<HostProblem['code'], string> = {
-  HOST_MISSING: 'Native host not installed',
-  HOST_FORBIDDEN: 'Native host refuses this extension',
-  HOST_CRASHED: 'Native host stopped',
-  HOST_OUTDATED: 'Native host out of date',
-  PROTOCOL_MISMATCH: 'Extension out of date',
-};
-
-// the pill is short; the longer words of stateLabel go in its tooltip
-const PILL: Record<TunnelState, string> = {
-  off: 'Off',
-  idle: 'Ready',
-  connecting: 'Connecting…',
-  connected: 'Connected',
-  reconnecting: 'Reconnecting…',
-  error: 'Error',
 };
 
 let current: View | null = null;
@@ -37,16 +20,13 @@ let shownPromptId = '';
 function render(v: View): void {
   current = v;
   const s = v.status;
-  const state = v.hostProblem ? 'host-problem' : (s?.state ?? 'off');
-  const stateEl = $('state');
-  stateEl.dataset.state = state;
-  stateEl.textContent = v.hostProblem ? 'Unavailable' : s ? PILL[s.state] : 'Starting…';
-  stateEl.title = v.hostProblem ? v.hostProblem.message : stateLabel(s);
+  showPill(pill(v));
 
   for (const m of ['off', 'auto', 'on'] as const) $(`mode-${m}`).setAttribute('aria-pressed', String(v.mode === m));
   $('mode-help').textContent = MODE_HELP[v.mode];
 
   renderHostProblem(v.hostProblem);
+  show($('site-access'), v.siteAccessMissing);
   show($('proxy-conflict'), v.proxyConflict);
   show($('private-note'), v.privateWindowsExcluded);
   renderPrompt(v.prompt);
@@ -58,28 +38,29 @@ function renderHostProblem(p: HostProblem | null): void {
   show($('host-problem'), p !== null);
   if (!p) return;
   $('host-problem').dataset.code = p.code;
-  $('host-problem-title').textContent = HOST_PROBLEM_TITLE[p.code];
+  $('host-problem-title').textContent = describeError(p).title;
   $('host-problem-message').textContent = p.message;
   $('install-command').textContent = p.install[0] ?? '';
   $('install-alternative').textContent = p.install[1] ?? '';
   const installs = p.code !== 'HOST_CRASHED' && p.code !== 'PROTOCOL_MISMATCH';
   show($('host-problem-install'), installs);
   // the hint names the install command, which the box shows already
-  $('host-problem-hint').textContent = installs ? '' : p.hint;
+  setWords($('host-problem-hint'), installs ? '' : p.hint);
   show($('host-problem-hint'), !installs);
 }
 
 function renderPrompt(p: Prompt | null): void {
   show($('prompt-passphrase'), p?.kind === 'passphrase');
   show($('prompt-hostkey'), p?.kind === 'confirm-host-key');
+  // whatever was typed never outlives its question
+  if (p?.kind !== 'passphrase') clearPassphrase();
   if (!p || p.id === shownPromptId) return;
   shownPromptId = p.id;
   if (p.kind === 'passphrase') {
     $('passphrase-key').textContent = p.keyFile;
     show($('passphrase-again'), p.attempt > 1);
-    const input = $<HTMLInputElement>('passphrase');
-    input.value = '';
-    input.focus();
+    clearPassphrase();
+    $('passphrase').focus();
   } else {
     $('hostkey-host').textContent = p.port === 22 ? p.host : `[${p.host}]:${p.port}`;
     $('hostkey-type').textContent = p.keyType;
@@ -89,16 +70,25 @@ function renderPrompt(p: Prompt | null): void {
 }
 
 function renderError(v: View): void {
-  const s = v.status;
-  // a past error stays in lastError: show it only while it explains the current state
-  const err = (s && (s.state === 'error' || s.state === 'reconnecting') ? s.lastError : undefined) ?? v.requestError ?? undefined;
-  show($('error'), !!err && !v.hostProblem);
+  const err = currentError(v);
+  show($('error'), err !== null);
   if (!err) return;
   const words = describeError(err);
   $('error').dataset.code = err.code;
   $('error-title').textContent = words.title;
-  $('error-message').textContent = words.message;
-  $('error-hint').textContent = words.hint;
+  setWords($('error-message'), words.message);
+  setWords($('error-hint'), words.hint);
+}
+
+function showPill(p: { state: string; text: string; title: string }): void {
+  const el = $('state');
+  el.dataset.state = p.state;
+  el.textContent = p.text;
+  el.title = p.title;
+}
+
+function clearPassphrase(): void {
+  $<HTMLInputElement>('passphrase').value = '';
 }
 
 function renderDetails(v: View, s: TunnelStatus | null): void {
@@ -127,12 +117,12 @@ for (const m of ['off', 'auto', 'on'] as const) $(`mode-${m}`).addEventListener(
 
 $('prompt-passphrase').addEventListener('submit', (e) => {
   e.preventDefault();
-  const input = $<HTMLInputElement>('passphrase');
-  const value = input.value;
-  input.value = ''; // the passphrase lives only in the message to the host
+  const value = $<HTMLInputElement>('passphrase').value;
+  clearPassphrase(); // the passphrase lives only in the message to the host
   if (current?.prompt) void act({ type: 'answer', promptId: current.prompt.id, value });
 });
 $('passphrase-cancel').addEventListener('click', () => {
+  clearPassphrase();
   if (current?.prompt) void act({ type: 'answer', promptId: current.prompt.id, value: null });
 });
 $('hostkey-accept').addEventListener('click', () => {
@@ -142,7 +132,9 @@ $('hostkey-reject').addEventListener('click', () => {
   if (current?.prompt) void act({ type: 'answer', promptId: current.prompt.id, value: false });
 });
 $('retry').addEventListener('click', () => void act({ type: 'retry' }));
-$('host-retry').addEventListener('click', () => void act({ type: 'reconnect-host' }));
+$('host-retry').addEventListener('click', () => void act({ type: 'retry' }));
+// a permission request must come from the click itself, in the page (the background then notices)
+$('site-access-grant').addEventListener('click', () => void browser.permissions.request(ALL_SITES));
 $('open-options').addEventListener('click', (e) => {
   e.preventDefault();
   void browser.runtime.openOptionsPage();
@@ -150,9 +142,5 @@ $('open-options').addEventListener('click', (e) => {
 
 // uptime moves on its own between status pushes
 setInterval(() => current && renderDetails(current, current.status), 1000);
-watchView(render, () => {
-  // the background restarts (a worker stopped while idle): show nothing stale meanwhile
-  const stateEl = $('state');
-  stateEl.dataset.state = 'starting';
-  stateEl.textContent = 'Starting…';
-});
+// the background restarts (a worker stopped while idle): show nothing stale meanwhile
+watchView(render, () => showPill(pill({ status: null, prompt: null, hostProblem: null })));

@@ -89,7 +89,8 @@ export interface Page {
   /** True when the element exists and neither it nor an ancestor is `hidden`. */
   visible(selector: string): Promise<boolean>;
   setViewport(width: number, height: number): Promise<void>;
-  screenshot(file: string, opts?: { fullPage?: boolean }): Promise<void>;
+  /** The viewport, the whole page (`fullPage`), or one element (`selector`: `body` crops a popup to its content). */
+  screenshot(file: string, opts?: { fullPage?: boolean; selector?: string }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -366,7 +367,8 @@ function wrapPlaywright(page: PwPage): Page {
     setViewport: (width, height) => page.setViewportSize({ width, height }),
     screenshot: async (file, o = {}) => {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      await page.screenshot({ path: file, fullPage: o.fullPage ?? false });
+      if (o.selector) await page.locator(o.selector).screenshot({ path: file });
+      else await page.screenshot({ path: file, fullPage: o.fullPage ?? false });
     },
     close: () => page.close(),
   };
@@ -419,7 +421,9 @@ function wrapPuppeteer(page: PpPage): Page {
     setViewport: (width, height) => page.setViewport({ width, height }),
     screenshot: async (file, o = {}) => {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      await page.screenshot({ path: file as `${string}.png`, fullPage: o.fullPage ?? false });
+      const target = o.selector ? await page.$(o.selector) : page;
+      if (!target) throw new Error(`no element ${o.selector} to screenshot`);
+      await target.screenshot({ path: file as `${string}.png`, ...(o.selector ? {} : { fullPage: o.fullPage ?? false }) });
     },
     close: () => page.close(),
   };

@@ -35,6 +35,7 @@ interface El {
 }
 declare const document: { querySelector(s: string): El | null; body: El };
 declare const location: { href: string };
+declare const history: { back(): void };
 
 const PUBLIC_NAME = 'www.public.test';
 const ARTIFACTS = path.join(repoRoot(), 'artifacts', 'e2e');
@@ -158,8 +159,59 @@ async function setMode(c: Ctx, mode: Mode, state: string): Promise<void> {
   await waitState(c.popup, state);
 }
 
-async function shot(c: Ctx, page: Page, name: string, fullPage = false): Promise<void> {
-  await page.screenshot(path.join(ARTIFACTS, `${c.kind}-${name}.png`), { fullPage });
+/** Saves a screenshot; the popup's is cropped to its content, as the toolbar shows it. */
+async function shot(c: Ctx, page: Page, name: string, opts: { fullPage?: boolean; selector?: string } = {}): Promise<void> {
+  await page.screenshot(path.join(ARTIFACTS, `${c.kind}-${name}.png`), opts);
+}
+
+const POPUP = { selector: 'body' };
+
+/** The toolbar button's badge text and tooltip. */
+async function badgeOf(c: Ctx): Promise<{ text: string; title: string }> {
+  return c.session.evalBackground(async () => {
+    const g = globalThis as unknown as { browser?: unknown; chrome?: unknown };
+    const api = (g.browser ?? g.chrome) as { action: { getBadgeText(d: object): Promise<string>; getTitle(d: object): Promise<string> } };
+    return { text: await api.action.getBadgeText({}), title: await api.action.getTitle({}) };
+  });
+}
+
+/** Chromium's proxy setting as the extension left it. */
+async function chromiumProxyValue(c: Ctx): Promise<{ mode: string; pacScript?: { data?: string; mandatory?: boolean } }> {
+  return c.session.evalBackground(async () => {
+    const g = globalThis as unknown as { chrome: { proxy: { settings: { get(d: object): Promise<{ value: never }> } } } };
+    return (await g.chrome.proxy.settings.get({})).value;
+  });
+}
+
+/** Ids (or tag names) of the page's form controls that have no accessible name. */
+async function unlabelled(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const g = globalThis as unknown as {
+      document: {
+        querySelectorAll(s: string): Iterable<{ id: string; tagName: string; labels: { length: number } | null; getAttribute(n: string): string | null }>;
+      };
+    };
+    return [...g.document.querySelectorAll('input:not([type=file]), select, textarea, button')]
+      .filter((el) => el.tagName !== 'BUTTON' && !el.labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+      .map((el) => el.id || el.tagName);
+  });
+}
+
+/** Chooses `text` as a file in the options page's import input, as the file picker would. */
+async function importText(page: Page, text: string): Promise<void> {
+  await page.evaluate((body) => {
+    const g = globalThis as unknown as {
+      DataTransfer: new () => { items: { add(f: unknown): void }; files: unknown };
+      File: new (parts: string[], name: string, o: object) => unknown;
+      Event: new (type: string) => unknown;
+      document: { querySelector(s: string): { files: unknown; dispatchEvent(e: unknown): void } };
+    };
+    const dt = new g.DataTransfer();
+    dt.items.add(new g.File([body], 'g5k-tunnel-settings.json', { type: 'application/json' }));
+    const input = g.document.querySelector('#import-file');
+    input.files = dt.files;
+    input.dispatchEvent(new g.Event('change'));
+  }, text);
 }
 
 /** Loads `url` in a fresh tab (a tab whose load failed is not reused) and returns the tab. */
@@ -213,7 +265,7 @@ function conflictSuite(kind: BrowserKind, why: string | null): void {
       await popup.setViewport(380, 640);
       await waitVisible(popup, '#proxy-conflict');
       assert.match(await popup.text('#proxy-conflict'), /Another extension controls the proxy/);
-      await shot({ kind } as Ctx, popup, 'popup-proxy-conflict');
+      await shot({ kind } as Ctx, popup, 'popup-proxy-conflict', POPUP);
     } finally {
       await session?.close();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -271,6 +323,14 @@ export function browserSuite(kind: BrowserKind): void {
 
     it('mode On: an internal page loads through the gateway, a public page goes direct', async () => {
       await setMode(c, 'on', 'connected');
+      if (c.kind === 'chromium') {
+        // the PAC: SOCKS5 (the gateway resolves names), mandatory, and never a silent DIRECT fallback
+        const v = await chromiumProxyValue(c);
+        assert.equal(v.mode, 'pac_script');
+        assert.equal(v.pacScript?.mandatory, true);
+        assert.ok(v.pacScript?.data?.includes(`"SOCKS5 127.0.0.1:${c.socksPort}"`), v.pacScript?.data);
+        assert.doesNotMatch(v.pacScript?.data ?? '', /SOCKS5[^"]*;\s*DIRECT/);
+      }
       const internal = await load(c, internalUrl(c, 'graphite-3.nancy.grid5000.fr', '/on'));
       assert.ok(internal.ok, `internal page failed: ${internal.error}`);
       assert.equal(await internal.page.text('#via'), 'via-gateway');
@@ -286,13 +346,14 @@ export function browserSuite(kind: BrowserKind): void {
       assert.match(await c.popup.text('#gateway'), new RegExp(`${c.gw.user}@127\\.0\\.0\\.1:${c.gw.port}`));
       assert.match(await c.popup.text('#uptime'), /\d+ s|min/);
       assert.match(await c.popup.text('#channels'), /^\d+$/);
-      await shot(c, c.popup, 'popup-connected');
+      await shot(c, c.popup, 'popup-connected', POPUP);
       await internal.page.close();
       await pub.page.close();
     });
 
     it('Auto: the first internal navigation starts the tunnel and loads at once', async () => {
       await setMode(c, 'off', 'off');
+      if (c.kind === 'chromium') assert.equal((await chromiumProxyValue(c)).mode, 'system', 'Off gives the proxy back');
       await until('the SSH session to close', () => c.gw.sessionPids().length === 0);
       await setMode(c, 'auto', 'idle');
       assert.equal(c.gw.sessionPids().length, 0, 'Auto must not connect before a page needs it');
@@ -334,8 +395,20 @@ export function browserSuite(kind: BrowserKind): void {
       await waitVisible(c.popup, '#error');
       assert.equal(await c.popup.attr('#error', 'data-code'), 'AUTH_FAILED');
       assert.equal(await c.popup.text('#error-message'), authFailed.message);
-      assert.equal(await c.popup.text('#error-hint'), authFailed.hint);
-      await shot(c, c.popup, 'popup-auth-failed');
+      // the table's `commands` show as code
+      assert.equal(await c.popup.text('#error-hint'), authFailed.hint.replaceAll('`', ''));
+      assert.equal(await c.popup.text('#error-hint code'), 'ssh-add');
+      await shot(c, c.popup, 'popup-auth-failed', POPUP);
+
+      // Back leaves the error page (Chromium keeps the failed entry behind it, which must not trap)
+      const before = `http://${PUBLIC_NAME}:${c.pub.port}/before-failure`;
+      const tab = await c.session.newPage();
+      assert.ok((await tab.goto(before)).ok, 'the public page loads');
+      await tab.goto(url);
+      await tab.waitFor((base) => location.href.startsWith(base), `${c.session.baseUrl}error.html`, { ...WAIT, what: 'the error page' });
+      await tab.evaluate(() => history.back());
+      await tab.waitFor((u) => location.href === u, before, { ...WAIT, what: 'Back to return to the page before' });
+      await tab.close();
 
       // fix the key, then Retry on the error page reloads the page through the tunnel
       await seed(c, profileFor(c));
@@ -363,15 +436,22 @@ export function browserSuite(kind: BrowserKind): void {
       assert.match(await c.popup.text('#stage'), /host key/i);
       const fingerprint = execFileSync('ssh-keygen', ['-lf', '-'], { input: c.gw.hostKeyPublic, encoding: 'utf8' }).split(/\s+/)[1];
       assert.equal(await c.popup.text('#fingerprint'), fingerprint);
-      await shot(c, c.popup, 'popup-hostkey');
+      // the toolbar button says a question waits, for when the popup is closed
+      const asking = await badgeOf(c);
+      assert.equal(asking.text, '?');
+      assert.match(asking.title, /host key; click to answer/);
+      await shot(c, c.popup, 'popup-hostkey', POPUP);
       await c.popup.click('#hostkey-accept');
 
       await waitVisible(c.popup, '#prompt-passphrase');
       await waitState(c.popup, 'connecting');
       assert.match(await c.popup.text('#stage'), /Logging in/);
-      await shot(c, c.popup, 'popup-passphrase');
+      assert.deepEqual(await unlabelled(c.popup), [], 'every popup field has a label');
+      await shot(c, c.popup, 'popup-passphrase', POPUP);
       await c.popup.fill('#passphrase', KEY_PASSPHRASE);
       await c.popup.click('#passphrase-submit');
+      // the passphrase went to the host and nowhere else: not even the field keeps it
+      assert.equal(await c.popup.evaluate(() => (document.querySelector('#passphrase') as unknown as { value: string }).value), '');
 
       const r = await loading;
       assert.ok(r.ok, `page failed after the answers: ${r.error}`);
@@ -379,6 +459,7 @@ export function browserSuite(kind: BrowserKind): void {
       assert.match(fs.readFileSync(emptyKnownHosts, 'utf8'), /ssh-ed25519/, 'the accepted key is remembered');
       await waitState(c.popup, 'connected');
       assert.equal(await c.popup.visible('#prompt-passphrase'), false);
+      assert.equal((await badgeOf(c)).text, 'on');
       await page.close();
       await seed(c, profileFor(c));
     });
@@ -387,6 +468,7 @@ export function browserSuite(kind: BrowserKind): void {
       const o = await c.session.openExtensionPage('options.html');
       await o.waitFor(() => document.body.getAttribute('data-ready') === 'true', undefined, WAIT);
       assert.equal(await o.evaluate(() => (document.querySelector('#port') as unknown as { value: string }).value), String(c.gw.port));
+      assert.deepEqual(await unlabelled(o), [], 'every options field has a label');
 
       await o.fill('#tester-url', 'http://graphite-3.nancy.grid5000.fr:8888/');
       assert.equal(await o.attr('#tester-result', 'data-proxied'), 'true');
@@ -411,9 +493,34 @@ export function browserSuite(kind: BrowserKind): void {
       await o.waitFor(() => document.querySelector('#saved')?.textContent === 'Saved.', undefined, WAIT);
       assert.equal((await storedSettings(c)).profiles[0]!.idleTimeoutSec, 300);
       assert.equal(await o.visible('#error-socksPort'), false);
-      await o.setViewport(1000, 1400);
-      await shot(c, o, 'options', true);
+      await o.setViewport(1000, 700);
+      await shot(c, o, 'options', { fullPage: true });
       await o.close();
+    });
+
+    it('options page: says what it could not use in the stored settings or in an imported file', async () => {
+      // a bad stored field (as an older version or a hand edit may leave) takes its default
+      await seed(c, { ...profileFor(c), profiles: [{ ...profileFor(c).profiles[0]!, idleTimeoutSec: -5 }] });
+      const o = await c.session.openExtensionPage('options.html');
+      await o.waitFor(() => document.body.getAttribute('data-ready') === 'true', undefined, WAIT);
+      assert.equal(await o.visible('#settings-warnings'), true);
+      assert.match(await o.text('#settings-warnings'), /Idle timeout.*reset to/);
+
+      // a file whose start-up mode is unknown: imported, saved, and the change named
+      await importText(o, JSON.stringify({ ...profileFor(c), startupMode: 'sometimes' }));
+      await o.waitFor(() => document.querySelector('#import-result')?.getAttribute('data-ok') === 'true', undefined, WAIT);
+      assert.match(await o.text('#import-result'), /Imported and saved, with changes:[\s\S]*Startup mode must be one of off, auto, on/);
+      assert.equal(await o.visible('#settings-warnings'), false, 'the stored settings are clean now');
+      const saved = await storedSettings(c);
+      assert.equal(saved.startupMode, 'auto');
+      assert.equal(saved.profiles[0]!.idleTimeoutSec, profileFor(c).profiles[0]!.idleTimeoutSec);
+
+      // a file that is not settings at all: nothing saved, and why
+      await importText(o, '{"hello": 1}');
+      await o.waitFor(() => document.querySelector('#import-result')?.getAttribute('data-ok') === 'false', undefined, WAIT);
+      assert.match(await o.text('#import-result'), /not a g5k-tunnel settings file/);
+      await o.close();
+      await seed(c, profileFor(c));
     });
 
     it('after the background restarts, the mode and the tunnel come back from storage', { skip: kind === 'firefox' ? 'Firefox cannot stop an event page from outside' : false }, async () => {
@@ -434,6 +541,25 @@ export function browserSuite(kind: BrowserKind): void {
       await setMode(c, 'auto', 'connected');
     });
 
+    it('Firefox: access to websites withdrawn is said in the popup, and granted again from it', { skip: kind === 'chromium' ? 'a PAC needs no site access' : false }, async () => {
+      await c.session.evalBackground(async () => {
+        const g = globalThis as unknown as { browser: { permissions: { remove(p: object): Promise<boolean> } } };
+        await g.browser.permissions.remove({ origins: ['<all_urls>'] });
+      });
+      // proxy.onRequest no longer sees any request: pages would go direct, silently but for this
+      await waitVisible(c.popup, '#site-access');
+      await shot(c, c.popup, 'popup-site-access', POPUP);
+      await c.popup.click('#site-access-grant');
+      await c.popup.waitFor(() => document.querySelector('#site-access')?.closest('[hidden]') !== null, undefined, {
+        ...WAIT,
+        what: '#site-access to hide once access is granted',
+      });
+      const r = await load(c, internalUrl(c, 'intranet.grid5000.fr', '/access-granted'));
+      assert.ok(r.ok, `load after granting access failed: ${r.error}`);
+      assert.equal(await r.page.text('#via'), 'via-gateway');
+      await r.page.close();
+    });
+
     it('a missing host is named in the popup with the install command; the extension recovers', async () => {
       const aside = `${c.session.nativeManifestPath}.aside`;
       fs.renameSync(c.session.nativeManifestPath, aside);
@@ -446,7 +572,7 @@ export function browserSuite(kind: BrowserKind): void {
         assert.equal(await c.popup.text('#install-command'), 'npm run install-host');
         assert.equal(await c.popup.text('#install-alternative'), 'g5k-tunnel install');
         assert.equal(await c.popup.attr('#state', 'data-state'), 'host-problem');
-        await shot(c, c.popup, 'popup-host-missing');
+        await shot(c, c.popup, 'popup-host-missing', POPUP);
       } finally {
         fs.renameSync(aside, c.session.nativeManifestPath);
       }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formToSettings, settingsToForm } from '../../extension/lib/profile-form.js';
-import { parseUiRequest } from '../../extension/lib/messages.js';
 import { activeProfile, defaultSettings } from '../../shared/settings.js';
 
 describe('options form', () => {
@@ -46,16 +45,5 @@ describe('options form', () => {
     const s = defaultSettings();
     const { settings } = formToSettings({ ...settingsToForm(s), startupMode: 'on' }, s);
     assert.equal(settings.startupMode, 'on');
-  });
-});
-
-describe('page messages', () => {
-  it('accepts the known requests and refuses malformed ones', () => {
-    assert.deepEqual(parseUiRequest({ type: 'set-mode', mode: 'auto' }), { type: 'set-mode', mode: 'auto' });
-    assert.deepEqual(parseUiRequest({ type: 'answer', promptId: 'p', value: true }), { type: 'answer', promptId: 'p', value: true });
-    assert.equal(parseUiRequest({ type: 'set-mode', mode: 'always' }), null);
-    assert.equal(parseUiRequest({ type: 'answer', promptId: 'p', value: 3 }), null);
-    assert.equal(parseUiRequest({ type: 'shutdown' }), null);
-    assert.equal(parseUiRequest('set-mode'), null);
   });
 });

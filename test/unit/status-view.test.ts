@@ -2,16 +2,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_CODES, makeError } from '../../shared/errors.js';
 import { STAGES, STATES, type TunnelStatus } from '../../shared/protocol.js';
+import type { Prompt } from '../../shared/protocol.js';
+import type { View } from '../../extension/lib/messages.js';
+import { hostProblem } from '../../extension/lib/host-problem.js';
 import {
-  HOST_PROBLEMS,
   badge,
+  codeSpans,
+  currentError,
   describeError,
+  failureReason,
   formatBytes,
   formatDuration,
+  pill,
   retryLabel,
   stageLabel,
   stateLabel,
-  summaryLine,
+  type StatusParts,
 } from '../../extension/lib/status-view.js';
 
 const NOW = 1_700_000_000_000;
@@ -34,14 +40,38 @@ function status(over: Partial<TunnelStatus> = {}): TunnelStatus {
   };
 }
 
+const PASSPHRASE: Prompt = { id: 'p1', kind: 'passphrase', keyFile: '~/.ssh/id', attempt: 1 };
+const HOSTKEY: Prompt = { id: 'p', kind: 'confirm-host-key', host: 'h', port: 22, keyType: 'ssh-ed25519', fingerprint: 'SHA256:x', knownHostsFile: 'k' };
+
+/** The View parts the badge reads: a status, and no question or host problem unless given. */
+function parts(s: TunnelStatus | null, over: Partial<StatusParts> = {}): StatusParts {
+  return { status: s, prompt: null, hostProblem: null, ...over };
+}
+
+function view(over: Partial<View> = {}): View {
+  return {
+    mode: 'auto',
+    status: status(),
+    hostProblem: null,
+    proxyConflict: false,
+    privateWindowsExcluded: false,
+    siteAccessMissing: false,
+    prompt: null,
+    requestError: null,
+    gateway: 'jdoe@access.grid5000.fr',
+    jumps: [],
+    ...over,
+  };
+}
+
 test('every situation has its own badge text and colour', () => {
   const badges = [
-    badge(null),
+    badge(parts(null)),
     ...STATES.map((state) =>
-      badge(status({ state, ...(state === 'error' ? { lastError: makeError('AUTH_FAILED') } : {}) })),
+      badge(parts(status({ state, ...(state === 'error' ? { lastError: makeError('AUTH_FAILED') } : {}) }))),
     ),
-    badge(status({ state: 'connecting', prompt: { id: 'p1', kind: 'passphrase', keyFile: '~/.ssh/id', attempt: 1 } })),
-    badge(status(), 'HOST_MISSING'),
+    badge(parts(status({ state: 'connecting' }), { prompt: PASSPHRASE })),
+    badge(parts(status(), { hostProblem: makeError('HOST_MISSING') })),
   ];
   assert.equal(new Set(badges.map((b) => b.text)).size, badges.length, JSON.stringify(badges));
   assert.equal(new Set(badges.map((b) => b.color)).size, badges.length, JSON.stringify(badges));
@@ -53,34 +83,86 @@ test('every situation has its own badge text and colour', () => {
 });
 
 test('badge titles say what is going on', () => {
-  assert.equal(badge(status({ state: 'off' })).text, 'off');
-  assert.equal(badge(status()).text, 'on');
-  assert.match(badge(status()).title, /connected to jdoe@access\.grid5000\.fr:22 \(2 channels open\)/);
-  assert.match(badge(status({ state: 'idle' })).title, /on first use/);
-  assert.match(badge(status({ state: 'connecting', stage: 'hostkey' })).title, /Checking host key…/);
-  assert.match(badge(status({ state: 'reconnecting' })).title, /reconnecting/);
-  const err = badge(status({ state: 'error', lastError: makeError('HOSTKEY_CHANGED') }));
+  assert.equal(badge(parts(status({ state: 'off' }))).text, 'off');
+  assert.equal(badge(parts(status())).text, 'on');
+  assert.match(badge(parts(status())).title, /connected to jdoe@access\.grid5000\.fr:22 \(2 channels open\)/);
+  assert.match(badge(parts(status({ state: 'idle' }))).title, /on first use/);
+  assert.match(badge(parts(status({ state: 'connecting', stage: 'hostkey' }))).title, /Checking host key…/);
+  assert.match(badge(parts(status({ state: 'reconnecting' }))).title, /reconnecting/);
+  const err = badge(parts(status({ state: 'error', lastError: makeError('HOSTKEY_CHANGED') })));
   assert.equal(err.text, '!');
   assert.match(err.title, /Host key changed.*Do not connect/);
-  const ask = badge(
-    status({
-      state: 'connecting',
-      prompt: { id: 'p', kind: 'confirm-host-key', host: 'h', port: 22, keyType: 'ssh-ed25519', fingerprint: 'SHA256:x', knownHostsFile: 'k' },
-    }),
-  );
+  const ask = badge(parts(status({ state: 'connecting' }), { prompt: HOSTKEY }));
   assert.equal(ask.text, '?');
   assert.match(ask.title, /host key; click to answer/);
 });
 
+test('the badge says a question waits as soon as the host asks, and no longer once answered', () => {
+  // the host's prompt event comes before any status carries the question
+  const asked = badge(parts(status({ state: 'connecting', stage: 'auth' }), { prompt: PASSPHRASE }));
+  assert.equal(asked.text, '?');
+  assert.match(asked.title, /passphrase; click to answer/);
+  // answered in the popup: the View has no question although the last status still names it
+  const answered = badge(parts(status({ state: 'connecting', stage: 'auth', prompt: PASSPHRASE })));
+  assert.equal(answered.text, '…');
+  // even before the host's first status
+  assert.equal(badge(parts(null, { prompt: HOSTKEY })).text, '?');
+});
+
 test('a host problem wins over the tunnel state, whatever the code', () => {
-  for (const code of HOST_PROBLEMS) {
-    const b = badge(status(), code);
+  const codes = ['HOST_MISSING', 'HOST_FORBIDDEN', 'HOST_CRASHED', 'HOST_OUTDATED', 'PROTOCOL_MISMATCH'] as const;
+  for (const code of codes) {
+    const b = badge(parts(status(), { hostProblem: makeError(code), prompt: PASSPHRASE }));
     assert.equal(b.text, 'host');
     assert.match(b.title, new RegExp(describeError(makeError(code)).title));
   }
-  const b = badge(null, makeError('HOST_MISSING'));
+  const b = badge(parts(null, { hostProblem: makeError('HOST_MISSING') }));
   assert.match(b.title, /not installed.*npm run install-host/);
-  assert.equal(badge(status(), null).text, 'on');
+});
+
+test('the pill: the host problem, the state, or starting', () => {
+  assert.deepEqual(pill(parts(status({ state: 'idle' }))), { state: 'idle', text: 'Ready', title: 'Idle: connects on first use' });
+  assert.equal(pill(parts(status({ state: 'connecting', stage: 'auth' }))).title, 'Logging in…');
+  assert.equal(pill(parts(null)).state, 'starting');
+  const host = pill(parts(status(), { hostProblem: makeError('HOST_MISSING') }));
+  assert.equal(host.state, 'host-problem');
+  assert.equal(host.title, makeError('HOST_MISSING').message);
+});
+
+test('currentError: a past error does not explain a tunnel that recovered', () => {
+  const lost = makeError('CONNECTION_LOST');
+  assert.equal(currentError(view({ status: status({ state: 'reconnecting', lastError: lost }) }))?.code, 'CONNECTION_LOST');
+  assert.equal(currentError(view({ status: status({ state: 'error', lastError: makeError('AUTH_FAILED') }) }))?.code, 'AUTH_FAILED');
+  assert.equal(currentError(view({ status: status({ state: 'connected', lastError: lost }) })), null);
+  assert.equal(currentError(view({ status: status({ state: 'idle', lastError: lost }) })), null);
+  assert.equal(currentError(view({ requestError: makeError('NOT_CONFIGURED') }))?.code, 'NOT_CONFIGURED');
+  assert.equal(currentError(view({ status: status({ state: 'error', lastError: lost }), hostProblem: hostProblem('HOST_CRASHED') })), null);
+});
+
+test('failureReason: why the error page is shown', () => {
+  const lost = makeError('CONNECTION_LOST');
+  // the tunnel is up again: the address itself is the problem, not the old lost connection
+  assert.equal(failureReason(view({ status: status({ state: 'connected', lastError: lost }) })).code, 'TARGET');
+  assert.equal(failureReason(view({ status: status({ state: 'error', lastError: makeError('AUTH_FAILED') }) })).code, 'AUTH_FAILED');
+  assert.equal(failureReason(view({ mode: 'off' })).code, 'OFF');
+  const host = failureReason(view({ hostProblem: hostProblem('HOST_MISSING') }));
+  assert.equal(host.code, 'HOST_MISSING');
+  assert.equal(host.title, 'Native host not installed');
+  assert.equal(failureReason(view({ status: null })).code, 'NO_TUNNEL');
+  // the page never reached the tunnel: the browser's own reasons come first
+  assert.equal(failureReason(view({ siteAccessMissing: true })).code, 'SITE_ACCESS');
+  assert.equal(failureReason(view({ proxyConflict: true })).code, 'PROXY_CONFLICT');
+  assert.equal(failureReason(view({ proxyConflict: true, status: status({ state: 'error', lastError: makeError('AUTH_FAILED') }) })).code, 'AUTH_FAILED');
+});
+
+test('codeSpans marks the `commands` of the error table', () => {
+  assert.deepEqual(codeSpans('load the key in ssh-agent (`ssh-add`).'), [
+    { text: 'load the key in ssh-agent (', code: false },
+    { text: 'ssh-add', code: true },
+    { text: ').', code: false },
+  ]);
+  assert.deepEqual(codeSpans('no code'), [{ text: 'no code', code: false }]);
+  assert.deepEqual(codeSpans(''), []);
 });
 
 test('stateLabel names each state, and the stage while connecting', () => {
@@ -165,9 +247,3 @@ test('retryLabel counts down to the next attempt', () => {
   assert.equal(retryLabel(null, NOW), '');
 });
 
-test('summaryLine: uptime and traffic when connected, the state otherwise', () => {
-  assert.equal(summaryLine(status(), NOW), 'Connected for 1 min 05 s · 2 channels · ↑ 1.5 KiB ↓ 30 MiB');
-  assert.equal(summaryLine(status({ channels: 1, connectedAt: undefined, since: NOW - 5000 }), NOW).split(' · ')[0], 'Connected for 5 s');
-  assert.equal(summaryLine(status({ state: 'reconnecting', attempt: 2, nextRetryAt: NOW + 2000 }), NOW), 'Retrying in 2 s (attempt 2)');
-  assert.equal(summaryLine(status({ state: 'off' }), NOW), 'Off');
-});
