@@ -98,7 +98,7 @@ const TABLE: Record<ErrorCode, Entry> = {
   },
   HOST_MISSING: {
     message: 'The g5k-tunnel native host is not installed.',
-    hint: 'Install it: run `npm run install-host` in the g5k-tunnel folder, then reload the extension.',
+    hint: 'Install it: run `npm run install-host` in the g5k-tunnel folder; the extension finds it by itself.',
   },
   HOST_FORBIDDEN: {
     message: 'The native host does not allow this extension.',

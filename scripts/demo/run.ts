@@ -228,7 +228,7 @@ export async function main(argv: string[]): Promise<number> {
       });
       return p;
     });
-    await popup.screenshot(path.join(artifacts, 'popup.png'), { fullPage: true });
+    await popup.screenshot(path.join(artifacts, 'popup.png'), { selector: 'body' });
     steps.note(`screenshots in ${path.relative(process.cwd(), artifacts) || artifacts}/: dashboard.png, jupyter.png, popup.png`);
     ok = true;
 
