@@ -5,20 +5,33 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Arguments are checked against the sources first, so that a typo fails at once, before the build.
+if [ $# -eq 0 ]; then set -- unit integration e2e; fi
+sources=()
+for arg in "$@"; do
+  case "$arg" in
+    *.ts)
+      [ -f "$arg" ] || { echo "test: $arg: no such file" >&2; exit 2; }
+      src="${arg#"$PWD"/}"
+      sources+=("${src#./}") ;;
+    *)
+      # `unit`, `test/unit` and `test/unit/` all name the folder
+      dir="${arg#./}"
+      dir="test/${dir#test/}"
+      dir="${dir%/}"
+      found=0
+      while IFS= read -r f; do sources+=("$f"); found=1; done < <(find "$dir" -name '*.test.ts' 2>/dev/null | sort)
+      [ $found = 1 ] || { echo "test: no tests in $dir (use unit, integration, e2e, or test file paths)" >&2; exit 2; } ;;
+  esac
+done
+
 bash scripts/setup.sh
 # A type error fails the run, but the tests still run so that every failure shows at once.
 build_ok=1
 npm run -s build || build_ok=0
 
 files=()
-if [ $# -eq 0 ]; then set -- unit integration e2e; fi
-for arg in "$@"; do
-  case "$arg" in
-    *.ts) files+=("dist/${arg%.ts}.js") ;;
-    *) while IFS= read -r f; do files+=("$f"); done < <(find "dist/test/$arg" -name '*.test.js' 2>/dev/null | sort) ;;
-  esac
-done
-[ ${#files[@]} -gt 0 ] || { echo "no test files for: $*" >&2; exit 1; }
+for src in "${sources[@]}"; do files+=("dist/${src%.ts}.js"); done
 
 mkdir -p artifacts
 summary=$(mktemp)
