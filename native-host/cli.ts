@@ -54,6 +54,11 @@ const CLI_HINTS: Partial<Record<ProtocolError['code'], string>> = {
 const say = (line: string) => process.stderr.write(`g5k-tunnel: ${line}\n`);
 
 export async function main(argv: string[]): Promise<void> {
+  // `g5k-tunnel install --dry-run | head`: a closed pipe ends the output, not the program with a trace
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   let cmd;
   try {
     cmd = parseArgs(argv);

@@ -83,6 +83,8 @@ async function writeTargets() {
 
 async function pack() {
   const { default: webExt } = await import('web-ext');
+  // web-ext narrates every build on stdout; this script prints its own one-line summary
+  (await import('web-ext/util/logger')).consoleStream.startCapturing();
   fs.mkdirSync(packages, { recursive: true });
   for (const target of ['chromium', 'firefox']) {
     await webExt.cmd.build(

@@ -16,9 +16,23 @@ export interface DemoKeys {
   clientKeyPublic: string;
 }
 
-function ensurePair(file: string, comment: string): string {
-  if (!fs.existsSync(file) || !fs.existsSync(`${file}.pub`)) {
+/** True when ssh2 reads both halves back (ssh2 1.17 makes a malformed ed25519 pair about 1 time in 256). */
+function usable(priv: string, pub: string): boolean {
+  return !(ssh2.utils.parseKey(priv) instanceof Error) && !(ssh2.utils.parseKey(pub) instanceof Error);
+}
+
+/** A fresh ed25519 pair that ssh2 reads back. */
+export function generateEd25519Pair(comment = ''): { private: string; public: string } {
+  for (let i = 0; ; i++) {
     const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (usable(pair.private, pair.public) || i >= 16) return pair;
+  }
+}
+
+function ensurePair(file: string, comment: string): string {
+  const kept = fs.existsSync(file) && fs.existsSync(`${file}.pub`);
+  if (!kept || !usable(fs.readFileSync(file, 'utf8'), fs.readFileSync(`${file}.pub`, 'utf8'))) {
+    const pair = generateEd25519Pair(comment);
     fs.writeFileSync(file, pair.private, { mode: 0o600 });
     fs.writeFileSync(`${file}.pub`, pair.public + '\n', { mode: 0o644 });
   }

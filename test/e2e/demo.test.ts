@@ -40,7 +40,8 @@ function pngSize(file: string): { width: number; height: number } | null {
 const skip = !fs.existsSync(CHROMIUM_BIN) ? `Chromium missing (${CHROMIUM_BIN}): bash scripts/setup.sh chromium` : false;
 
 test('npm start without a display: the headless demo passes every step, saves screenshots, leaves nothing running', { skip, timeout: 240_000 }, async () => {
-  assert.deepEqual(demoProcesses(), [], 'no demo may be running before the test');
+  // another checkout's demo may be running: only processes that appear during this run count
+  const before = new Set(demoProcesses());
   const env = { ...process.env };
   delete env.DISPLAY;
   delete env.WAYLAND_DISPLAY;
@@ -68,5 +69,5 @@ test('npm start without a display: the headless demo passes every step, saves sc
   assert.ok(summary.channels['jupyter.nancy.grid5000.fr'] >= 1);
   assert.ok(summary.steps.every((s: { ok: boolean }) => s.ok));
 
-  assert.deepEqual(demoProcesses(), [], 'the demo left processes behind');
+  assert.deepEqual(demoProcesses().filter((p) => !before.has(p)), [], 'the demo left processes behind');
 });

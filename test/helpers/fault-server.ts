@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import type { Connection } from 'ssh2';
+import { generateEd25519Pair } from '../../scripts/demo/keys.js';
 
 const { Server, utils } = ssh2;
 
@@ -50,7 +51,7 @@ export async function startStallingServer(): Promise<FaultServer> {
     s.resume(); // read and ignore the client's key exchange
   });
   const port = await listen(server);
-  const kh = knownHostsFor(port, utils.generateKeyPairSync('ed25519').public);
+  const kh = knownHostsFor(port, generateEd25519Pair().public);
   return {
     host: '127.0.0.1',
     port,
@@ -67,7 +68,7 @@ export async function startStallingServer(): Promise<FaultServer> {
 
 /** Logs in any client that proves it holds a key, then accepts and immediately closes every channel. */
 export async function startChannelDropServer(): Promise<FaultServer> {
-  const keys = utils.generateKeyPairSync('ed25519');
+  const keys = generateEd25519Pair();
   const clients = new Set<Connection>();
   let count = 0;
   let channels = 0;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import WebSocket from 'ws';
 import { startDemoGateway, type DemoGateway } from '../../scripts/demo/gateway.js';
-import { ensureDemoKeys, writeKnownHosts, type DemoKeys } from '../../scripts/demo/keys.js';
+import { ensureDemoKeys, generateEd25519Pair, writeKnownHosts, type DemoKeys } from '../../scripts/demo/keys.js';
 import { DASHBOARD, INTRANET, JUPYTER, siteNames, startSites, type Sites } from '../../scripts/demo/sites.js';
 
 let dir: string;
@@ -111,7 +111,7 @@ test('unknown name and closed port: an OpenSSH-like open failure, and the connec
 });
 
 test('only the demo key and the demo user get in', async () => {
-  const other = ssh2.utils.generateKeyPairSync('ed25519');
+  const other = generateEd25519Pair();
   await assert.rejects(login({ key: other.private }), /authentication/i);
   await assert.rejects(login({ user: 'root' }), /authentication/i);
 });
