@@ -12,7 +12,7 @@ import type { HostKeyPolicy, TunnelConfig } from '../shared/protocol.js';
 import { DEFAULT_IDENTITY_NAMES, type AuthPlan } from './auth.js';
 import { formatDestination, parseDestination, parseJumpList, type Destination } from './destination.js';
 import { resolveHostConfig, type HostConfig, type SshConfigBlock } from './ssh-config.js';
-import { loadSshConfig } from './ssh-config-files.js';
+import { loadSshConfig, localResolveContext } from './ssh-config-files.js';
 import type { Hop } from './ssh-connect.js';
 import type { Logger } from './log.js';
 
@@ -23,6 +23,10 @@ export interface RouteContext {
   sshOptions?: string[];
   /** For SSH_AUTH_SOCK and IdentityAgent $VARIABLES. */
   env: NodeJS.ProcessEnv;
+  /** This machine's name, for %l, %L and %C in ~/.ssh/config (resolveRoute fills it in). */
+  localHost?: string;
+  /** The local uid, for %i (resolveRoute fills it in). */
+  uid?: number;
 }
 
 export interface Route {
@@ -110,7 +114,13 @@ function toHop(config: TunnelConfig, hc: HostConfig, ctx: RouteContext, sshOptio
 
 function resolve(blocks: SshConfigBlock[], host: string, overrides: string[], ctx: RouteContext): HostConfig {
   try {
-    return resolveHostConfig(blocks, host, { localUser: ctx.localUser, home: ctx.home, overrides });
+    return resolveHostConfig(blocks, host, {
+      localUser: ctx.localUser,
+      home: ctx.home,
+      overrides,
+      ...(ctx.localHost !== undefined ? { localHost: ctx.localHost } : {}),
+      ...(ctx.uid !== undefined ? { uid: ctx.uid } : {}),
+    });
   } catch (err) {
     throw new RouteError(`${host}: ${(err as Error).message}`);
   }
@@ -180,7 +190,13 @@ export function resolveRoute(config: TunnelConfig, o: ResolveOptions): Route {
     ...(o.systemConfigFile !== undefined ? { systemFile: o.systemConfigFile } : {}),
     warn: (m) => o.log.warn(`ssh config: ${m}`),
   });
-  const route = planRoute(config, blocks, o);
+  // this machine's name and uid, without which %l, %L, %C and %i are "unavailable tokens"
+  const local = localResolveContext();
+  const route = planRoute(config, blocks, {
+    ...(local.localHost !== undefined ? { localHost: local.localHost } : {}),
+    ...(local.uid !== undefined ? { uid: local.uid } : {}),
+    ...o,
+  });
   for (const w of route.warnings) o.log.warn(`ssh config: ${w}`);
   return route;
 }

@@ -9,8 +9,8 @@
 //
 // Fatal failures (host key, login, passphrase, settings) wait for the user; transient ones
 // (unreachable, timeout, lost) retry with capped exponential backoff, forever in On mode and in
-// Auto mode while the tunnel is in use. Data never passes through our code: each channel is piped
-// straight to its SOCKS socket by the SOCKS server.
+// Auto mode while the tunnel is in use. Data does not pass through this module: the SOCKS server
+// relays each channel to its client socket.
 
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
@@ -65,6 +65,8 @@ const CONNECTION_FIELDS: (keyof TunnelConfig)[] = [
 interface PoolEntry {
   conn: SshConnection;
   streams: Set<Duplex>;
+  /** Channels asked for on this connection and not open yet: load too, for balancing a burst. */
+  opening: number;
   idleTimer: NodeJS.Timeout | null;
 }
 
@@ -76,6 +78,27 @@ interface Waiter {
 }
 
 const sameValue = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Channels on a connection, open or being opened. */
+const load = (e: PoolEntry) => e.streams.size + e.opening;
+
+/** Counts a channel about to be opened on `e`, so that the next pick sees it. */
+function claim(e: PoolEntry): PoolEntry {
+  e.opening++;
+  return e;
+}
+
+/**
+ * Ends a channel as failed. ssh2's Channel.destroy() ignores its error and closes the channel
+ * cleanly, and on a lost connection ssh2 even ends each channel's data with a clean EOF: the error
+ * is emitted here so that the SOCKS side resets its client instead of passing on what would look
+ * like a complete response.
+ */
+function abortChannel(s: Duplex, err: Error): void {
+  s.on('error', () => {});
+  if (!s.destroyed) s.emit('error', err);
+  s.destroy();
+}
 
 function errorOf(err: unknown): { error: ProtocolError; fatal: boolean } {
   if (err instanceof ConnectError) return { error: err.protocolError, fatal: err.fatal };
@@ -454,7 +477,7 @@ export class Tunnel extends EventEmitter {
   }
 
   private adopt(conn: SshConnection): PoolEntry {
-    const entry: PoolEntry = { conn, streams: new Set(), idleTimer: null };
+    const entry: PoolEntry = { conn, streams: new Set(), opening: 0, idleTimer: null };
     this.pool.push(entry);
     conn.once('lost', (error: ProtocolError) => this.onLost(entry, error));
     this.rearmIdle();
@@ -478,10 +501,8 @@ export class Tunnel extends EventEmitter {
   private closeEntry(entry: PoolEntry, why?: string): void {
     if (entry.idleTimer) clearTimeout(entry.idleTimer);
     entry.idleTimer = null;
-    for (const s of entry.streams) {
-      s.on('error', () => {});
-      s.destroy(why ? new Error(why) : undefined);
-    }
+    const err = new Error(why ?? 'the SSH connection was closed');
+    for (const s of entry.streams) abortChannel(s, err);
     entry.conn.close();
   }
 
@@ -496,10 +517,10 @@ export class Tunnel extends EventEmitter {
   /** The least loaded connection; opens another in the background when all are busy. */
   private pick(): PoolEntry | null {
     let best: PoolEntry | null = null;
-    for (const e of this.pool) if (e.conn.isOpen && (!best || e.streams.size < best.streams.size)) best = e;
+    for (const e of this.pool) if (e.conn.isOpen && (!best || load(e) < load(best))) best = e;
     if (!best) return null;
     if (
-      best.streams.size >= this.perConnection &&
+      load(best) >= this.perConnection &&
       this.pool.length + this.extrasOpening < this.config.maxConnections &&
       Date.now() - this.extraFailedAt > POOL_COOLDOWN_MS
     )
@@ -519,6 +540,7 @@ export class Tunnel extends EventEmitter {
         this.extraAttempts.delete(ac);
         if (gen !== this.generation || this.mode === 'off') return conn.close();
         this.adopt(conn);
+        this.serveWaiters();
       },
       (err: unknown) => {
         this.extrasOpening--;
@@ -526,6 +548,7 @@ export class Tunnel extends EventEmitter {
         if (gen !== this.generation) return;
         this.extraFailedAt = Date.now();
         this.log.warn(`extra SSH connection failed: ${errorOf(err).error.detail ?? (err as Error).message}`);
+        this.serveWaiters(); // the CONNECTs held for it take the connections there are
       },
     );
   }
@@ -538,7 +561,7 @@ export class Tunnel extends EventEmitter {
     for (const e of this.pool) {
       if (e.idleTimer) clearTimeout(e.idleTimer);
       e.idleTimer = null;
-      if (e.streams.size > 0) continue;
+      if (load(e) > 0) continue;
       const last = this.pool.length === 1;
       const ms = !last ? this.poolIdleMs : this.mode === 'auto' && this.config.idleTimeoutSec > 0 ? this.config.idleTimeoutSec * 1000 : 0;
       if (ms > 0) e.idleTimer = setTimeout(() => this.onIdle(e), ms);
@@ -547,7 +570,7 @@ export class Tunnel extends EventEmitter {
 
   private onIdle(entry: PoolEntry): void {
     entry.idleTimer = null;
-    if (entry.streams.size > 0 || !this.pool.includes(entry)) return;
+    if (load(entry) > 0 || !this.pool.includes(entry)) return;
     if (this.pool.length > 1) {
       this.log.debug('closing an idle pooled SSH connection');
       this.pool.splice(this.pool.indexOf(entry), 1);
@@ -579,6 +602,8 @@ export class Tunnel extends EventEmitter {
         // the connection died under this request: wait for the next one, once
         if (!entry.conn.isOpen && tries === 0 && !signal.aborted) continue;
         throw toSocksConnectError(err, dest);
+      } finally {
+        entry.opening--;
       }
       if (signal.aborted || !this.pool.includes(entry)) {
         stream.on('error', () => {});
@@ -603,16 +628,22 @@ export class Tunnel extends EventEmitter {
     });
   }
 
-  /** A connection for one CONNECT: at once when there is one, else after (bounded) waiting. */
+  /**
+   * A connection for one CONNECT (its `opening` count taken): at once when there is one, else after
+   * (bounded) waiting. In a burst, a CONNECT that would load the least busy connection with twice
+   * channelsPerConnection waits for the extra connection being opened instead: otherwise the whole
+   * burst lands on the connection that was there first, and one sshd session process (one core)
+   * carries it all.
+   */
   private acquire(signal: AbortSignal): Promise<PoolEntry> {
     this.lastActivity = Date.now();
     if (this.mode === 'off') return Promise.reject(new SocksConnectError('the tunnel is off', REPLY.GENERAL_FAILURE));
     if (this.state === 'error')
       return Promise.reject(new SocksConnectError(`the tunnel needs attention: ${this.lastError?.message ?? 'error'}`, REPLY.GENERAL_FAILURE));
     const e = this.pick();
-    if (e) return Promise.resolve(e);
+    if (e && !this.overloaded(e)) return Promise.resolve(claim(e));
     const p = this.wait(signal);
-    if (!this.attempt && !this.retryTimer) this.startConnect(); // Auto: the first CONNECT starts SSH
+    if (!e && !this.attempt && !this.retryTimer) this.startConnect(); // Auto: the first CONNECT starts SSH
     return p;
   }
 
@@ -643,6 +674,9 @@ export class Tunnel extends EventEmitter {
           const due = Math.max(started, this.lastPromptEndedAt) + bound;
           if (now - started < WAIT_HARD_CAP_MS && (this.promptsPending > 0 || now < due))
             return arm(this.promptsPending > 0 ? 1000 : due - now);
+          // held for an extra connection that is late: take a busy one rather than fail
+          const busy = this.pick();
+          if (busy) return w.resolve(claim(busy));
           w.reject(new SocksConnectError(`no SSH connection to ${this.display.gateway} after ${Math.round((now - started) / 1000)} s (${this.state})`, REPLY.GENERAL_FAILURE));
         }, ms);
       };
@@ -653,12 +687,18 @@ export class Tunnel extends EventEmitter {
     });
   }
 
+  /** Hands waiting CONNECTs a connection; while extras are still opening, only up to the burst limit. */
   private serveWaiters(): void {
     for (const w of [...this.waiters]) {
       const e = this.pick();
-      if (!e) return;
-      w.resolve(e);
+      if (!e || this.overloaded(e)) return;
+      w.resolve(claim(e));
     }
+  }
+
+  /** In a burst: `e` already carries twice channelsPerConnection and another connection is on its way. */
+  private overloaded(e: PoolEntry): boolean {
+    return this.extrasOpening > 0 && load(e) >= 2 * this.perConnection;
   }
 
   private rejectWaiters(why: string): void {

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { canRunSshd, startGateway, INTERNAL_NAMES, type Gateway } from '../helpers/sshd.js';
 import { startInternalWeb, type InternalWeb } from '../helpers/internal-web.js';
@@ -132,6 +133,26 @@ test('testConnection stops after login and reports the server banner and timings
     assert.deepEqual(r.timings.map((x) => x.stage), ['tcp', 'hostkey', 'auth']);
     assert.equal(t.status().state, 'off', 'a test never touches the tunnel itself');
   } finally {
+    await t.close();
+  }
+});
+
+test('the socket to the gateway has Nagle off (setNoDelay(true))', { skip: skip ?? false }, async () => {
+  const original = net.Socket.prototype.setNoDelay;
+  const calls = new Map<net.Socket, boolean | undefined>();
+  net.Socket.prototype.setNoDelay = function (this: net.Socket, on?: boolean) {
+    calls.set(this, on);
+    return original.call(this, on);
+  };
+  const t = isolatedTunnel(await gatewayConfig(gw), home.dir);
+  try {
+    await t.setMode('on');
+    await waitForStatus(t, stateIs('connected'), 'connected');
+    const toGateway = [...calls].filter(([sock]) => sock.remotePort === gw.port && sock.remoteAddress === '127.0.0.1');
+    assert.equal(toGateway.length, 1, 'one socket to the gateway');
+    assert.equal(toGateway[0]![1], true);
+  } finally {
+    net.Socket.prototype.setNoDelay = original;
     await t.close();
   }
 });

@@ -40,7 +40,8 @@ test('a killed session: channels in flight end, state reconnecting with attempt 
     const seen: TunnelStatus[] = [];
     t.on('status', (x) => seen.push(x));
     for (const pid of gw.sessionPids()) process.kill(pid, 'SIGKILL');
-    await ended; // the interrupted channel is closed, not left hanging
+    // the interrupted channel is reset, neither left hanging nor ended as if complete
+    assert.equal(await ended, 'reset');
     const again = await waitForStatus(t, stateIs('connected'), 'connected again');
     const rec = seen.find((x) => x.state === 'reconnecting');
     assert.ok(rec, 'went through reconnecting');

@@ -2,6 +2,7 @@
 // passphrase for all, back to one when idle.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { canRunSshd, startGateway, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
 import { startInternalWeb, type InternalWeb } from '../helpers/internal-web.js';
 import { closed, gatewayConfig, isolatedTunnel, scriptedUser, socksConnect, socksGet, stateIs, tempHome, waitForStatus } from '../helpers/tunnel-kit.js';
@@ -10,6 +11,29 @@ const skip = canRunSshd();
 let gw: Gateway;
 let web: InternalWeb;
 let home: ReturnType<typeof tempHome>;
+
+/** For each process, its established TCP connections to `port`: here, the channels an sshd session carries. */
+function connectionsTo(pids: number[], port: number): number[] {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length > 9 && cols[3] === '01' && parseInt(cols[2]!.split(':')[1]!, 16) === port) inodes.add(cols[9]!);
+    }
+  }
+  return pids.map((pid) => {
+    let n = 0;
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) n++;
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+    return n;
+  });
+}
 
 before(async () => {
   if (skip) return;
@@ -64,6 +88,26 @@ test('with maxConnections 1, load never opens a second connection', { skip: skip
     assert.equal(t.status().connections, 1);
     assert.equal(t.status().channels, 4);
     for (const h of held) h.socket.destroy();
+  } finally {
+    await t.close();
+  }
+});
+
+test('a burst is spread over the pool: CONNECTs past twice channelsPerConnection wait for the connections opened for them', { skip: skip ?? false }, async () => {
+  const t = isolatedTunnel(await gatewayConfig(gw, { maxConnections: 3 }), home.dir, { channelsPerConnection: 2 });
+  try {
+    const s = await t.setMode('on');
+    await waitForStatus(t, stateIs('connected'), 'connected');
+    // twelve CONNECTs at once, each held open: without the rule all would land on the first connection
+    const held = await Promise.all(Array.from({ length: 12 }, (_, i) => socksConnect(s.socks!.port, INTERNAL_NAMES[i % 3]!, web.port)));
+    assert.ok(held.every((h) => h.reply === 0));
+    assert.equal(t.status().connections, 3);
+    const perSession = connectionsTo(gw.sessionPids(), web.port).filter((n) => n > 0);
+    assert.equal(perSession.length, 3, `channels per sshd session: ${perSession.join(', ')}`);
+    assert.equal(perSession.reduce((a, b) => a + b, 0), 12);
+    assert.ok(Math.max(...perSession) <= 6, `channels per sshd session: ${perSession.join(', ')}`);
+    for (const h of held) h.socket.destroy();
+    await Promise.all(held.map((h) => closed(h.socket)));
   } finally {
     await t.close();
   }

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planRoute, RouteError, type RouteContext } from '../../native-host/resolve.js';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { planRoute, resolveRoute, RouteError, type RouteContext } from '../../native-host/resolve.js';
+import { silentLogger } from '../../native-host/log.js';
 import { parseSshConfig } from '../../native-host/ssh-config.js';
 import { defaultProfile, toTunnelConfig } from '../../shared/settings.js';
 import type { TunnelConfig } from '../../shared/protocol.js';
@@ -143,4 +148,27 @@ test('agent: off when useAgent is false or IdentityAgent none; IdentityAgent pat
   );
   assert.equal(planRoute(config({ gateway: 'h' }), [], ctx({ env: {} })).hops[0]!.auth.agentSocket, null);
   assert.equal(planRoute(config({ gateway: 'h' }), blocks('Host h\n  IdentitiesOnly yes\n'), ctx()).hops[0]!.auth.identitiesOnly, true);
+});
+
+test('%l, %L, %C and %i in ~/.ssh/config expand from the local host name and uid', () => {
+  const file = blocks('Host h\n  IdentityFile ~/.ssh/%L_%i\n  UserKnownHostsFile ~/.ssh/kh_%l ~/.ssh/kh_%C\n');
+  const h = planRoute(config({ gateway: 'h', user: 'alice' }), file, ctx({ localHost: 'node-1.example.org', uid: 1234 })).hops[0]!;
+  assert.deepEqual(h.auth.files.map((f) => f.path), [`${HOME}/.ssh/node-1_1234`]);
+  const c = createHash('sha1').update('node-1.example.orgh22alice').digest('hex');
+  assert.deepEqual(h.userKnownHostsFiles, [`${HOME}/.ssh/kh_node-1.example.org`, `${HOME}/.ssh/kh_${c}`]);
+});
+
+test('resolveRoute knows this machine: its host name and uid fill %l and %i of ~/.ssh/config', () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'g5k-resolve-'));
+  try {
+    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+    fs.writeFileSync(path.join(home, '.ssh', 'config'), 'Host h\n  IdentityFile ~/.ssh/id_%l_%i\n', { mode: 0o600 });
+    const r = resolveRoute(config({ gateway: 'h' }), { home, localUser: 'jdoe', env: {}, log: silentLogger, systemConfigFile: null });
+    assert.deepEqual(
+      r.hops[0]!.auth.files.map((f) => f.path),
+      [path.join(home, '.ssh', `id_${os.hostname()}_${process.getuid!()}`)],
+    );
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 });
