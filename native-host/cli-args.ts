@@ -10,7 +10,8 @@ export const SUBCOMMANDS = ['install', 'uninstall', 'doctor'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export const USAGE = `usage: g5k-tunnel [-Nqv] -D [bind_address:]port [-F configfile] [-i identity_file]
-                  [-J destination] [-l login_name] [-o option] [-p port] destination
+                  [-J destination] [-l login_name] [-o option] [-p port]
+                  [--connections n] destination
        g5k-tunnel install | uninstall | doctor [options]
        g5k-tunnel --help | --version`;
 
@@ -56,6 +57,8 @@ export interface RunArgs {
   batchMode: boolean;
   verbosity: number;
   quiet: boolean;
+  /** Most SSH connections to spread channels over (`--connections`); more open only under load. */
+  maxConnections: number;
 }
 
 export type Command =
@@ -101,6 +104,7 @@ export function parseArgs(argv: string[]): Command {
     batchMode: false,
     verbosity: 0,
     quiet: false,
+    maxConnections: 1,
   };
   let destination: string | null = null;
   const extra: string[] = [];
@@ -120,6 +124,15 @@ export function parseArgs(argv: string[]): Command {
     if (a.startsWith('--')) {
       if (a === '--help') return { kind: 'help' };
       if (a === '--version') return { kind: 'version' };
+      const m = /^--connections(?:=(.*))?$/.exec(a);
+      if (m) {
+        const value = m[1] ?? argv[++i];
+        const n = Number(value);
+        if (value === undefined || !Number.isInteger(n) || n < 1 || n > 16)
+          throw new UsageError(`--connections takes a whole number from 1 to 16`);
+        o.maxConnections = n;
+        continue;
+      }
       throw new UsageError(`unknown option ${a}`);
     }
     for (let j = 1; j < a.length; j++) {
@@ -303,7 +316,7 @@ export function toTunnelConfig(a: RunArgs): TunnelConfig {
     strictHostKeyChecking: 'ask',
     knownHostsFile: '',
     restrictTo: [],
-    maxConnections: 1,
+    maxConnections: a.maxConnections,
   };
 }
 

@@ -33,6 +33,8 @@ to the destination (e.g. access.grid5000.fr), where names are resolved: like \`s
                           ServerAliveCountMax, ConnectTimeout, BatchMode
   -v                      print each connection stage with its duration
   -q                      print only fatal errors
+  --connections n         spread connections over up to n SSH connections (default 1); the extra
+                          ones open only under load and close when idle
 
   install [--browser B] [--system]   register the browser extension's native host
   uninstall                          remove it

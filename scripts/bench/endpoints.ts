@@ -14,13 +14,17 @@ import * as children from './children.js';
 import { HostClient } from './native-client.js';
 import type { Proxy } from './socks-client.js';
 
-export const ENDPOINT_IDS = ['openssh', 'openssh-aes', 'g5k-cli', 'g5k-host', 'direct'] as const;
+export const ENDPOINT_IDS = ['openssh', 'openssh-aes', 'g5k-cli', 'g5k-pool', 'g5k-host', 'direct'] as const;
+
+/** Pool size of the `g5k-pool` endpoint (`g5k-tunnel --connections N`). */
+export const POOL_SIZE = 4;
 export type EndpointId = (typeof ENDPOINT_IDS)[number];
 
 export const LABELS: Record<EndpointId, string> = {
   openssh: 'OpenSSH ssh -D (default cipher)',
   'openssh-aes': 'OpenSSH ssh -D -c aes128-gcm',
   'g5k-cli': 'g5k-tunnel -N -D',
+  'g5k-pool': `g5k-tunnel --connections ${POOL_SIZE}`,
   'g5k-host': 'native host (set-mode on)',
   direct: 'no proxy (ceiling)',
 };
@@ -64,6 +68,8 @@ export function commandLine(id: EndpointId): string {
       return `ssh -c aes128-gcm@openssh.com ${common}`;
     case 'g5k-cli':
       return `node bin/g5k-tunnel ${common}`;
+    case 'g5k-pool':
+      return `node bin/g5k-tunnel --connections ${POOL_SIZE} ${common}`;
     case 'g5k-host':
       return 'node dist/native-host/host-main.js, then hello, configure, set-mode on, wait for status connected';
     case 'direct':
@@ -104,7 +110,7 @@ export function hostScript(root: string): string {
 
 /** null when the endpoint can run, else why not. */
 export function unavailable(id: EndpointId, root: string): string | null {
-  if (id === 'g5k-cli' && !fs.existsSync(path.join(root, 'dist/native-host/cli.js')))
+  if ((id === 'g5k-cli' || id === 'g5k-pool') && !fs.existsSync(path.join(root, 'dist/native-host/cli.js')))
     return 'dist/native-host/cli.js is missing (npm run build)';
   if (id === 'g5k-host' && !fs.existsSync(hostScript(root))) return 'dist/native-host/host-main.js is missing (npm run build)';
   return null;
@@ -218,9 +224,10 @@ export async function startEndpoint(id: EndpointId, ctx: Context): Promise<Runni
     }
   }
 
+  const pool = id === 'g5k-pool' ? ['--connections', String(POOL_SIZE)] : [];
   const [cmd, args] =
-    id === 'g5k-cli'
-      ? [process.execPath, [...(ctx.nodeArgs ?? []), path.join(ctx.root, 'bin/g5k-tunnel'), ...sshArgs(ctx.gw, socksPort)]]
+    id === 'g5k-cli' || id === 'g5k-pool'
+      ? [process.execPath, [...(ctx.nodeArgs ?? []), path.join(ctx.root, 'bin/g5k-tunnel'), ...pool, ...sshArgs(ctx.gw, socksPort)]]
       : ['ssh', [...(id === 'openssh-aes' ? ['-c', 'aes128-gcm@openssh.com'] : []), ...sshArgs(ctx.gw, socksPort)]];
   const child = children.start(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr = stderrTail(child);
@@ -238,6 +245,6 @@ export async function startEndpoint(id: EndpointId, ctx: Context): Promise<Runni
     startMs: performance.now() - t0,
     stderr,
     // SIGINT, as a user's Ctrl-C: the Node endpoints then exit cleanly (and write any profile)
-    stop: () => children.stop(child, 3000, id === 'g5k-cli' ? 'SIGINT' : 'SIGTERM'),
+    stop: () => children.stop(child, 3000, id === 'openssh' || id === 'openssh-aes' ? 'SIGTERM' : 'SIGINT'),
   };
 }

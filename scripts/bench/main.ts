@@ -154,7 +154,7 @@ async function benchmark(opts: Options, state: { gw?: Promise<Gateway>; scratch?
   run.seconds = (performance.now() - t0) / 1000;
 
   console.log(['', '## Results', '', ...resultTable(run), '', ...resultTable(run, true), '', '## Median ratios to OpenSSH', '', ...medianRatioTable(run), ''].join('\n'));
-  for (const id of endpoints.filter((e) => e === 'g5k-cli' || e === 'g5k-host')) {
+  for (const id of endpoints.filter((e) => e === 'g5k-cli' || e === 'g5k-pool' || e === 'g5k-host')) {
     console.log(`## Targets: ${LABELS[id]}`);
     for (const c of checkTargets(run, id)) console.log(`- ${c.what}: ${c.value} (goal ${c.goal}) ${c.met === null ? 'n/a' : c.met ? 'met' : 'NOT MET'}`);
     console.log('');

@@ -204,7 +204,7 @@ export function failureLines(run: RunData): string[] {
 
 export function renderGenerated(run: RunData): string {
   const m = run.machine;
-  const ours = run.endpoints.filter((id) => id === 'g5k-cli' || id === 'g5k-host');
+  const ours = run.endpoints.filter((id) => id === 'g5k-cli' || id === 'g5k-pool' || id === 'g5k-host');
   const autoOk = run.auto.filter((a): a is AutoResult => !('error' in a));
   const autoErr = run.auto.filter((a): a is { error: string } => 'error' in a);
   const p = run.params;

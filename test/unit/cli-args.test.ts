@@ -124,3 +124,12 @@ test('every -i is tried: the first as the identity file, the others as IdentityF
   assert.equal(lines[0], 'Port=2');
   assert.deepEqual(splitArgs(lines[1]!.slice('IdentityFile='.length)), ['/my keys/k"2']);
 });
+
+test('--connections sets the pool size of the tunnel, 1 by default, 1-16', () => {
+  assert.equal(toTunnelConfig(run('-D', '1080', 'h')).maxConnections, 1);
+  assert.equal(toTunnelConfig(run('-D', '1080', '--connections', '4', 'h')).maxConnections, 4);
+  assert.equal(toTunnelConfig(run('--connections=3', '-D', '1080', 'h')).maxConnections, 3);
+  usage(['-D', '1080', '--connections', '0', 'h'], /--connections takes a whole number from 1 to 16/);
+  usage(['-D', '1080', '--connections', 'x', 'h'], /--connections/);
+  usage(['-D', '1080', 'h', '--connections'], /--connections/);
+});
