@@ -8,7 +8,9 @@ import path from 'node:path';
 import type { TunnelConfig, TunnelStatus } from '../../shared/protocol.js';
 import type { Logger } from '../../native-host/log.js';
 import { Tunnel, type Interaction, type TunnelOptions } from '../../native-host/tunnel.js';
-import type { Gateway } from './sshd.js';
+import { before, after } from 'node:test';
+import { canRunSshd, startGateway, type Gateway } from './sshd.js';
+import { startInternalWeb, type InternalWeb } from './internal-web.js';
 import { freePort } from './ports.js';
 
 /** Settings for a tunnel to the test gateway: its plain key, its known_hosts, strict checking. */
@@ -39,6 +41,30 @@ export function tempHome(): { dir: string; ssh: string; cleanup(): void } {
   const ssh = path.join(dir, '.ssh');
   fs.mkdirSync(ssh, { mode: 0o700 });
   return { dir, ssh, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface GatewayFixture {
+  gw: Gateway;
+  web: InternalWeb;
+  home: ReturnType<typeof tempHome>;
+}
+
+/**
+ * For a test file: a real sshd, the internal web server and a temporary HOME, started before its
+ * tests (unless this machine cannot run sshd) and stopped after them; `set` receives them.
+ */
+export function useGateway(set: (f: GatewayFixture) => void): void {
+  let f: GatewayFixture | null = null;
+  before(async () => {
+    if (canRunSshd()) return;
+    f = { gw: await startGateway(), web: await startInternalWeb(), home: tempHome() };
+    set(f);
+  });
+  after(async () => {
+    await f?.web.close();
+    await f?.gw.stop();
+    f?.home.cleanup();
+  });
 }
 
 /** A logger that keeps the lines (and prints nothing), to check what was (not) logged. */

@@ -1,30 +1,20 @@
 // Connecting like OpenSSH, against a real sshd: stages and timings, names resolved on the gateway
 // only, jump hosts chained over channels, ~/.ssh/config aliases and -o precedence.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { canRunSshd, startGateway, INTERNAL_NAMES, type Gateway } from '../helpers/sshd.js';
-import { startInternalWeb, type InternalWeb } from '../helpers/internal-web.js';
-import { gatewayConfig, isolatedTunnel, socksGet, stateIs, tempHome, waitForStatus } from '../helpers/tunnel-kit.js';
+import type { InternalWeb } from '../helpers/internal-web.js';
+import { gatewayConfig, isolatedTunnel, socksGet, stateIs, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
 
 const skip = canRunSshd();
 let gw: Gateway;
 let web: InternalWeb;
 let home: ReturnType<typeof tempHome>;
 
-before(async () => {
-  if (skip) return;
-  gw = await startGateway();
-  web = await startInternalWeb();
-  home = tempHome();
-});
-after(async () => {
-  await web?.close();
-  await gw?.stop();
-  home?.cleanup();
-});
+useGateway((f) => ({ gw, web, home } = f));
 
 test('On mode connects at once, goes through tcp → hostkey → auth → forwarding, and serves internal names', { skip: skip ?? false }, async () => {
   const t = isolatedTunnel(await gatewayConfig(gw), home.dir);

@@ -1,30 +1,20 @@
 // Faults: a server that stalls after its banner (TIMEOUT, no hang), one that closes every channel
 // at once (in-process ssh2 servers); and channel failures from a real sshd mapped to SOCKS replies,
 // none of which takes the connection down.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canRunSshd, startGateway, INTERNAL_NAMES, type Gateway } from '../helpers/sshd.js';
-import { startInternalWeb, type InternalWeb } from '../helpers/internal-web.js';
+import { canRunSshd, INTERNAL_NAMES, type Gateway } from '../helpers/sshd.js';
+import type { InternalWeb } from '../helpers/internal-web.js';
 import { startChannelDropServer, startStallingServer } from '../helpers/fault-server.js';
 import { freePort } from '../helpers/ports.js';
-import { closed, gatewayConfig, isolatedTunnel, socksConnect, socksGet, stateIs, tempHome, waitForStatus } from '../helpers/tunnel-kit.js';
+import { closed, gatewayConfig, isolatedTunnel, socksConnect, socksGet, stateIs, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
 
 const skip = canRunSshd();
 let gw: Gateway;
 let web: InternalWeb;
 let home: ReturnType<typeof tempHome>;
 
-before(async () => {
-  if (skip) return;
-  gw = await startGateway();
-  web = await startInternalWeb();
-  home = tempHome();
-});
-after(async () => {
-  await web?.close();
-  await gw?.stop();
-  home?.cleanup();
-});
+useGateway((f) => ({ gw, web, home } = f));
 
 test('a server that stalls after its banner is a TIMEOUT, not a hang', { skip: skip ?? false }, async () => {
   const stall = await startStallingServer();

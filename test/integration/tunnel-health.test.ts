@@ -1,12 +1,12 @@
 // Health against a real sshd: a killed session and a silent one (SIGSTOP, seen only by keepalives)
 // lead to reconnecting with backoff; channels in flight end, new CONNECTs wait for the new
 // connection; transient failures retry, fatal ones stop and wait for the user.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canRunSshd, startGateway, INTERNAL_NAMES, type Gateway } from '../helpers/sshd.js';
-import { startInternalWeb, type InternalWeb } from '../helpers/internal-web.js';
+import { canRunSshd, INTERNAL_NAMES, type Gateway } from '../helpers/sshd.js';
+import type { InternalWeb } from '../helpers/internal-web.js';
 import { freePort } from '../helpers/ports.js';
-import { closed, gatewayConfig, isolatedTunnel, logSince, logSize, socksConnect, socksGet, stateIs, tempHome, waitForStatus } from '../helpers/tunnel-kit.js';
+import { closed, gatewayConfig, isolatedTunnel, logSince, logSize, socksConnect, socksGet, stateIs, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
 import type { TunnelStatus } from '../../shared/protocol.js';
 
 const skip = canRunSshd();
@@ -15,17 +15,7 @@ let web: InternalWeb;
 let home: ReturnType<typeof tempHome>;
 const quick = { baseMs: 100, capMs: 400, factor: 2, jitter: 0 };
 
-before(async () => {
-  if (skip) return;
-  gw = await startGateway();
-  web = await startInternalWeb();
-  home = tempHome();
-});
-after(async () => {
-  await web?.close();
-  await gw?.stop();
-  home?.cleanup();
-});
+useGateway((f) => ({ gw, web, home } = f));
 
 test('a killed session: channels in flight end, state reconnecting with attempt and nextRetryAt, then connected', { skip: skip ?? false }, async () => {
   const t = isolatedTunnel(await gatewayConfig(gw), home.dir, { backoff: quick });

@@ -1,13 +1,13 @@
 // Modes against a real sshd: Auto starts SSH on the first CONNECT and stops it when idle, On
 // connects at once, Off closes everything; a taken SOCKS port; restrictTo; bounded waiting.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { canRunSshd, startGateway, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
-import { startInternalWeb, type InternalWeb } from '../helpers/internal-web.js';
+import { canRunSshd, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
+import type { InternalWeb } from '../helpers/internal-web.js';
 import { startStallingServer } from '../helpers/fault-server.js';
 import { freePort } from '../helpers/ports.js';
-import { gatewayConfig, isolatedTunnel, logSince, logSize, socksConnect, socksGet, stateIs, tempHome, waitForStatus } from '../helpers/tunnel-kit.js';
+import { gatewayConfig, isolatedTunnel, logSince, logSize, socksConnect, socksGet, stateIs, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
 import type { Interaction } from '../../native-host/tunnel.js';
 
 const skip = canRunSshd();
@@ -15,17 +15,7 @@ let gw: Gateway;
 let web: InternalWeb;
 let home: ReturnType<typeof tempHome>;
 
-before(async () => {
-  if (skip) return;
-  gw = await startGateway();
-  web = await startInternalWeb();
-  home = tempHome();
-});
-after(async () => {
-  await web?.close();
-  await gw?.stop();
-  home?.cleanup();
-});
+useGateway((f) => ({ gw, web, home } = f));
 
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {

@@ -1,11 +1,11 @@
 // The optional pool, against a real sshd: more SSH connections only under load, the same key and
 // passphrase for all, back to one when idle.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { canRunSshd, startGateway, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
-import { startInternalWeb, type InternalWeb } from '../helpers/internal-web.js';
-import { closed, gatewayConfig, isolatedTunnel, scriptedUser, socksConnect, socksGet, stateIs, tempHome, waitForStatus } from '../helpers/tunnel-kit.js';
+import { canRunSshd, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
+import type { InternalWeb } from '../helpers/internal-web.js';
+import { closed, gatewayConfig, isolatedTunnel, scriptedUser, socksConnect, socksGet, stateIs, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
 
 const skip = canRunSshd();
 let gw: Gateway;
@@ -35,17 +35,7 @@ function connectionsTo(pids: number[], port: number): number[] {
   });
 }
 
-before(async () => {
-  if (skip) return;
-  gw = await startGateway();
-  web = await startInternalWeb();
-  home = tempHome();
-});
-after(async () => {
-  await web?.close();
-  await gw?.stop();
-  home?.cleanup();
-});
+useGateway((f) => ({ gw, web, home } = f));
 
 test('parallel load opens more connections (up to maxConnections), idle brings it back to one', { skip: skip ?? false }, async () => {
   const user = scriptedUser({ passphrases: [KEY_PASSPHRASE] });
