@@ -16,6 +16,7 @@ export interface ProfileForm {
   socksPort: string;
   patterns: string;
   idleTimeoutSec: string;
+  maxConnections: string;
   startupMode: string;
 }
 
@@ -34,6 +35,7 @@ export function settingsToForm(s: Settings): ProfileForm {
     socksPort: String(p.socksPort),
     patterns: p.patterns.join('\n'),
     idleTimeoutSec: String(p.idleTimeoutSec),
+    maxConnections: String(p.maxConnections),
     startupMode: s.startupMode,
   };
 }
@@ -67,6 +69,7 @@ export function formToSettings(f: ProfileForm, base: Settings): { settings: Sett
     socksPort: toInt(f.socksPort),
     patterns: patternLines(f.patterns),
     idleTimeoutSec: toInt(f.idleTimeoutSec),
+    maxConnections: toInt(f.maxConnections),
   };
   const errors: FormErrors = {};
   const problems = profileFieldErrors(profile);

@@ -10,7 +10,7 @@ import { describeError } from '../lib/status-view.js';
 import { readSettings, saveSettings } from '../background/settings-store.js';
 import { $, send, show } from './page.js';
 
-const TEXT_FIELDS = ['user', 'gateway', 'port', 'jumps', 'identityFile', 'knownHostsFile', 'socksPort', 'patterns', 'idleTimeoutSec', 'startupMode'] as const;
+const TEXT_FIELDS = ['user', 'gateway', 'port', 'jumps', 'identityFile', 'knownHostsFile', 'socksPort', 'patterns', 'idleTimeoutSec', 'maxConnections', 'startupMode'] as const;
 
 const STAGE_NAMES: Record<Stage, string> = { tcp: 'TCP connection', hostkey: 'host key check', auth: 'login', forwarding: 'forwarding' };
 

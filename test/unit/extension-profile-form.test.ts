@@ -41,6 +41,13 @@ describe('options form', () => {
     assert.equal(errors.user, undefined);
   });
 
+  it('reads the number of SSH connections, 1 to 16', () => {
+    const s = defaultSettings();
+    assert.equal(activeProfile(formToSettings({ ...settingsToForm(s), maxConnections: '4' }, s).settings).maxConnections, 4);
+    assert.match(formToSettings({ ...settingsToForm(s), maxConnections: '17' }, s).errors.maxConnections ?? '', /^SSH connections must be/);
+    assert.match(formToSettings({ ...settingsToForm(s), maxConnections: 'two' }, s).errors.maxConnections ?? '', /^SSH connections must be/);
+  });
+
   it('keeps the startup mode chosen', () => {
     const s = defaultSettings();
     const { settings } = formToSettings({ ...settingsToForm(s), startupMode: 'on' }, s);
