@@ -4,6 +4,7 @@
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './ports.js';
@@ -211,10 +212,10 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     const exited = new Promise<never>((_, reject) =>
       child!.once('exit', (code) => reject(new Error(`sshd exited (${code}); see ${logFile}:\n${safeRead(logFile)}`))),
     );
-    await Promise.race([waitForPort(port), exited]);
+    await Promise.race([waitForPort(port).then(() => bannerProbe(port)), exited]);
     exited.catch(() => {});
-    // waitForPort's probe made sshd fork a pre-auth child: let it go, so that sessionPids() counts
-    // only the connections of the code under test
+    // the probes made sshd fork pre-auth children (the banner proves they exist by now): let them
+    // go, so that sessionPids() counts only the connections of the code under test
     const deadline = Date.now() + 5000;
     while (descendants(child.pid!).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   };
@@ -264,6 +265,16 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     },
   };
   return gw;
+}
+
+/** Connects, waits for sshd's banner (sent by the child it forks for us), and hangs up. */
+function bannerProbe(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const timer = setTimeout(() => (sock.destroy(), reject(new Error(`sshd on port ${port} sent no banner`))), 10_000);
+    sock.once('data', () => (clearTimeout(timer), sock.destroy(), resolve()));
+    sock.once('error', (e) => (clearTimeout(timer), reject(e)));
+  });
 }
 
 function safeRead(file: string): string {
