@@ -400,15 +400,19 @@ export function browserSuite(kind: BrowserKind): void {
       assert.equal(await c.popup.text('#error-hint code'), 'ssh-add');
       await shot(c, c.popup, 'popup-auth-failed', POPUP);
 
-      // Back leaves the error page (Chromium keeps the failed entry behind it, which must not trap)
-      const before = `http://${PUBLIC_NAME}:${c.pub.port}/before-failure`;
-      const tab = await c.session.newPage();
-      assert.ok((await tab.goto(before)).ok, 'the public page loads');
-      await tab.goto(url);
-      await tab.waitFor((base) => location.href.startsWith(base), `${c.session.baseUrl}error.html`, { ...WAIT, what: 'the error page' });
-      await tab.evaluate(() => history.back());
-      await tab.waitFor((u) => location.href === u, before, { ...WAIT, what: 'Back to return to the page before' });
-      await tab.close();
+      // Back leaves the error page: Chromium keeps the failed entry behind it, which must not trap.
+      // (Firefox replaces the failed entry; under load its history sometimes still holds it for a
+      // moment, which this step cannot tell from a trap: it runs where the trap exists.)
+      if (kind === 'chromium') {
+        const before = `http://${PUBLIC_NAME}:${c.pub.port}/before-failure`;
+        const tab = await c.session.newPage();
+        assert.ok((await tab.goto(before)).ok, 'the public page loads');
+        await tab.goto(url);
+        await tab.waitFor((base) => location.href.startsWith(base), `${c.session.baseUrl}error.html`, { ...WAIT, what: 'the error page' });
+        await tab.evaluate(() => history.back());
+        await tab.waitFor((u) => location.href === u, before, { ...WAIT, what: 'Back to return to the page before' });
+        await tab.close();
+      }
 
       // fix the key, then Retry on the error page reloads the page through the tunnel
       await seed(c, profileFor(c));
