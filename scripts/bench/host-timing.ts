@@ -12,10 +12,11 @@ import type { Target } from './phases.js';
 const ORIGIN = 'chrome-extension://koolnjbkpcgghpokcmbibabdkklmfaek/';
 
 /** Spawn → `hello` answered, `count` times in a row (a fresh process each time). */
-export async function coldStarts(ctx: Context, count: number): Promise<number[]> {
+/** Spawn → first answer, `count` times, each with a fresh process made by `spawn`. */
+async function timeFirstAnswers(count: number, spawn: () => HostClient): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < count; i++) {
-    const host = new HostClient(hostScript(ctx.root), { env: proxyEnv(ctx), args: [ORIGIN], nodeArgs: ctx.nodeArgs ?? [] });
+    const host = spawn();
     try {
       await host.hello();
       out.push(performance.now() - host.spawnedAt);
@@ -26,6 +27,10 @@ export async function coldStarts(ctx: Context, count: number): Promise<number[]>
   return out;
 }
 
+export function coldStarts(ctx: Context, count: number): Promise<number[]> {
+  return timeFirstAnswers(count, () => new HostClient(hostScript(ctx.root), { env: proxyEnv(ctx), args: [ORIGIN], nodeArgs: ctx.nodeArgs ?? [] }));
+}
+
 // The floor for any Node host: a process that only answers the first frame.
 const FLOOR_SCRIPT = `process.stdin.once('data', () => {
   const body = Buffer.from(JSON.stringify({ type: 'response', id: 1, ok: true, result: {} }));
@@ -34,18 +39,8 @@ const FLOOR_SCRIPT = `process.stdin.once('data', () => {
 }); process.stdin.on('end', () => process.exit(0));`;
 
 /** Spawn → first answer of a Node process that does nothing else: Node's own share of a cold start. */
-export async function nodeFloor(count: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const host = new HostClient('-e', { args: [FLOOR_SCRIPT] });
-    try {
-      await host.hello();
-      out.push(performance.now() - host.spawnedAt);
-    } finally {
-      await host.close();
-    }
-  }
-  return out;
+export function nodeFloor(count: number): Promise<number[]> {
+  return timeFirstAnswers(count, () => new HostClient('-e', { args: [FLOOR_SCRIPT] }));
 }
 
 export interface AutoResult {

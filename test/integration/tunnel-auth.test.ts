@@ -1,28 +1,20 @@
 // Keys only, in OpenSSH's order, against a real sshd: ssh-agent first, the identity file given,
 // else the default names; passphrases asked only for a key the gateway accepts, kept in memory for
 // reconnections; every failure named.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canRunSshd, startAgent, startGateway, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
-import { gatewayConfig, isolatedTunnel, memoryLogger, scriptedUser, stateIs, tempHome, waitForStatus } from '../helpers/tunnel-kit.js';
+import { canRunSshd, startAgent, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
+import { gatewayConfig, isolatedTunnel, memoryLogger, scriptedUser, stateIs, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
 import type { TunnelConfig } from '../../shared/protocol.js';
 
 const skip = canRunSshd();
 let gw: Gateway;
 let home: ReturnType<typeof tempHome>;
 
-before(async () => {
-  if (skip) return;
-  gw = await startGateway();
-  home = tempHome();
-});
-after(async () => {
-  await gw?.stop();
-  home?.cleanup();
-});
+useGateway((f) => ({ gw, home } = f));
 
 /** Connects in On mode and returns the first connected or error status. */
 async function connectOnce(config: TunnelConfig, opts: Parameters<typeof isolatedTunnel>[2] = {}, homeDir = home.dir) {

@@ -1,26 +1,18 @@
 // Host keys checked against known_hosts before any login attempt, per policy, against a real sshd.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canRunSshd, startGateway, type Gateway } from '../helpers/sshd.js';
-import { gatewayConfig, isolatedTunnel, logSince, logSize, scriptedUser, tempHome, waitForStatus } from '../helpers/tunnel-kit.js';
+import { canRunSshd, type Gateway } from '../helpers/sshd.js';
+import { gatewayConfig, isolatedTunnel, logSince, logSize, scriptedUser, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
 import type { HostKeyPolicy, TunnelConfig } from '../../shared/protocol.js';
 
 const skip = canRunSshd();
 let gw: Gateway;
 let home: ReturnType<typeof tempHome>;
 
-before(async () => {
-  if (skip) return;
-  gw = await startGateway();
-  home = tempHome();
-});
-after(async () => {
-  await gw?.stop();
-  home?.cleanup();
-});
+useGateway((f) => ({ gw, home } = f));
 
 /** The fingerprint of an `ssh-ed25519 AAAA…` line, computed here independently of the code under test. */
 const fingerprintOf = (publicLine: string) =>
