@@ -220,9 +220,11 @@ test('--version and --help', async () => {
 
 /** The command on a pseudo-terminal (script(1)): its controlling terminal, as for a user. */
 function onTerminal(args: string[]) {
-  const cmd = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
+  // `exec`: the command alone is the terminal's foreground job, as when a user types it. Without
+  // it a shell that does not exec its last command (dash) stays in the job and dies of the Ctrl-C.
+  const cmd = ['exec', ...[process.execPath, BIN, ...args].map((a) => `'${a}'`)].join(' ');
   const proc = spawn('script', ['-qec', cmd, '/dev/null'], {
-    env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '' },
+    env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '', SHELL: '/bin/sh' },
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
   });
