@@ -22,13 +22,15 @@ import {
   registryKey,
 } from './browser-paths.js';
 import { entryMatches, fingerprint, hostKeyFromBlob, knownHostsName, type HostKey } from './known-hosts.js';
-import { checkHostKeyInFiles, defaultKnownHostsFiles, readKnownHostsFiles } from './known-hosts-store.js';
+import { checkHostKeyInFiles, readKnownHostsFiles } from './known-hosts-store.js';
 import { DEFAULT_IDENTITY_NAMES } from './auth.js';
 import { parseLauncher } from './launcher.js';
-import { defaultLogFile } from './log.js';
+import { defaultLogFile, type Logger } from './log.js';
+import { resolveRoute, type Route } from './resolve.js';
+import type { Hop } from './ssh-connect.js';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../shared/ids.js';
 import { HOST_NAME } from '../shared/protocol.js';
-import { DEFAULT_SOCKS_PORT } from '../shared/settings.js';
+import { DEFAULT_SOCKS_PORT, defaultProfile, toTunnelConfig } from '../shared/settings.js';
 
 export type Mark = 'ok' | 'warn' | 'fail';
 export interface Check {
@@ -42,8 +44,18 @@ export interface Check {
 export interface DoctorOptions {
   env: Env;
   platform: string;
+  /** Host name or ~/.ssh/config alias, as in the options page. */
   gateway: string;
+  /** 0 = from ~/.ssh/config, else 22 (as the settings' port). */
   port: number;
+  /** '' = from ~/.ssh/config, else the local user. */
+  user?: string;
+  /** Jump hosts, as the options page's list (like -J). */
+  jumps?: string[];
+  /** Like ssh -F: this file instead of ~/.ssh/config and /etc/ssh/ssh_config. */
+  sshConfigFile?: string;
+  /** The system-wide ssh_config; null skips it (default /etc/ssh/ssh_config). */
+  systemSshConfigFile?: string | null;
   socksPort: number;
   /** Identity files to check; [] = OpenSSH's default ones in ~/.ssh. */
   identities: string[];
@@ -217,8 +229,10 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-async function checkAgent(o: DoctorOptions): Promise<{ check: Check; keys: number }> {
-  const sock = o.env.SSH_AUTH_SOCK;
+/** `sock`: the agent the tunnel would use (SSH_AUTH_SOCK, or IdentityAgent from ~/.ssh/config). */
+async function checkAgent(o: DoctorOptions, sock: string | null): Promise<{ check: Check; keys: number }> {
+  if (!sock && o.env.SSH_AUTH_SOCK)
+    return { check: ok('ssh-agent not used for this gateway (IdentityAgent none in your ssh config)'), keys: 0 };
   if (!sock)
     return {
       check: warn('no ssh-agent (SSH_AUTH_SOCK is not set)', 'start one and load your key: eval "$(ssh-agent)" && ssh-add (or set an identity file in the options)'),
@@ -245,7 +259,20 @@ async function checkAgent(o: DoctorOptions): Promise<{ check: Check; keys: numbe
   }
 }
 
-function checkIdentities(o: DoctorOptions, agentKeys: number): Check[] {
+/** The key files the tunnel would try: --identity, else the gateway's IdentityFile lines, else
+ *  OpenSSH's default names that exist. A missing file named by the user is a failure; one named in
+ *  ssh config is worth a look (ssh skips it too). */
+function identityFiles(o: DoctorOptions, hop: Hop | null): { file: string; ifMissing: Mark | null }[] {
+  if (o.identities.length) return o.identities.map((file) => ({ file, ifMissing: 'fail' }));
+  const sshDir = path.join(homeOf(o.env), '.ssh');
+  const defaults = new Set(DEFAULT_IDENTITY_NAMES.map((f) => path.join(sshDir, f)));
+  const planned = hop ? hop.auth.files.map((f) => f.path) : [...defaults];
+  return planned
+    .map((file) => ({ file, ifMissing: defaults.has(file) ? null : ('warn' as const) }))
+    .filter((f) => f.ifMissing !== null || fs.existsSync(f.file));
+}
+
+function checkIdentities(o: DoctorOptions, hop: Hop | null, agentKeys: number): Check[] {
   const out: Check[] = [];
   const sshDir = path.join(homeOf(o.env), '.ssh');
   const posix = currentOs(o.platform) !== 'win32';
@@ -255,9 +282,7 @@ function checkIdentities(o: DoctorOptions, agentKeys: number): Check[] {
       out.push(warn(`~/.ssh is open to other users (mode ${mode.toString(8)})`, 'chmod 700 ~/.ssh'));
     else out.push(ok(`~/.ssh (mode ${mode.toString(8)})`));
   }
-  const explicit = o.identities.length > 0;
-  // without identity files named, the ones the tunnel itself tries
-  const files = explicit ? o.identities : DEFAULT_IDENTITY_NAMES.map((f) => path.join(sshDir, f)).filter((f) => fs.existsSync(f));
+  const files = identityFiles(o, hop);
   if (files.length === 0) {
     if (agentKeys > 0) out.push(ok('no identity file in ~/.ssh: the ssh-agent keys will be used'));
     else
@@ -266,10 +291,11 @@ function checkIdentities(o: DoctorOptions, agentKeys: number): Check[] {
       );
     return out;
   }
-  for (const f of files) {
+  for (const { file: f, ifMissing } of files) {
     const where = tilde(f, o.env);
     if (!fs.existsSync(f)) {
-      out.push(fail(`identity file ${where} does not exist`, 'fix the identity file path in the options'));
+      if (ifMissing === 'fail') out.push(fail(`identity file ${where} does not exist`, 'fix the identity file path in the options'));
+      else out.push(warn(`identity file ${where}, named in your ssh config, does not exist`, 'fix or remove that IdentityFile line'));
       continue;
     }
     const mode = fs.statSync(f).mode & 0o777;
@@ -296,25 +322,68 @@ function checkIdentities(o: DoctorOptions, agentKeys: number): Check[] {
   return out;
 }
 
-// ---------- known_hosts ----------
+// ---------- the route ----------
 
-function knownHostsFiles(o: DoctorOptions): string[] {
-  const d = defaultKnownHostsFiles(homeOf(o.env), o.knownHosts);
-  return [...d.user, ...d.global];
+/**
+ * The machines the tunnel would go through, read from ~/.ssh/config (HostName, Port, User,
+ * ProxyJump, IdentityFile, IdentityAgent, UserKnownHostsFile, HostKeyAlias) exactly as the tunnel
+ * reads it, so that the checks below look at what the tunnel will use.
+ */
+function routeFor(o: DoctorOptions): { route: Route | null; checks: Check[] } {
+  const config = { ...toTunnelConfig(defaultProfile()), gateway: o.gateway, port: o.port, user: o.user ?? '', jumps: o.jumps ?? [] };
+  const warnings: string[] = [];
+  const log: Logger = { debug() {}, info() {}, warn: (m) => warnings.push(m), error() {} };
+  let route: Route;
+  try {
+    route = resolveRoute(config, {
+      home: homeOf(o.env),
+      localUser: os.userInfo().username,
+      env: o.env as NodeJS.ProcessEnv,
+      log,
+      ...(o.sshConfigFile !== undefined ? { sshConfigFile: o.sshConfigFile } : {}),
+      ...(o.systemSshConfigFile !== undefined ? { systemConfigFile: o.systemSshConfigFile } : {}),
+    });
+  } catch (e) {
+    return { route: null, checks: [fail(`SSH route to ${o.gateway}: ${(e as Error).message}`, 'fix your ssh config or the gateway settings')] };
+  }
+  // --known-hosts stands for the options page's known_hosts file: every hop reads it
+  if (o.knownHosts.length) for (const hop of route.hops) hop.userKnownHostsFiles = [...o.knownHosts];
+  const chain = [...route.jumps, route.gateway].join(' → ');
+  return {
+    route,
+    checks: [ok(`SSH route to ${o.gateway}: ${chain}`), ...[...new Set(warnings)].map((w) => warn(w, 'fix that line of your ssh config'))],
+  };
 }
 
-/** Compares what known_hosts holds with the key the gateway presented (when it was reached). */
-export function checkKnownHosts(o: DoctorOptions, presented: Buffer | null): Check {
-  const name = knownHostsName(o.gateway, o.port);
-  const files = knownHostsFiles(o);
+// ---------- known_hosts ----------
+
+/** A hop's known_hosts files, as the tunnel reads them (UserKnownHostsFile, then the global ones). */
+function knownHostsFiles(hop: Hop): string[] {
+  return [...hop.userKnownHostsFiles, ...hop.globalKnownHostsFiles];
+}
+
+/**
+ * Compares what known_hosts holds for a hop with the key it presented, when it was reached
+ * (`presented`); else only looks for an entry and says why (`notCompared`). `sshCommand` is what
+ * the user runs once to add the key.
+ */
+export function checkKnownHosts(
+  o: DoctorOptions,
+  hop: Hop,
+  presented: Buffer | null,
+  sshCommand: string,
+  notCompared = 'gateway not reached',
+): Check {
+  const name = hop.hostKeyAlias ?? knownHostsName(hop.host, hop.port);
+  const files = knownHostsFiles(hop);
   const shown = files.map((f) => tilde(f, o.env)).join(', ');
-  const addIt = `check the fingerprint Grid'5000 publishes, then run \`ssh ${o.port === 22 ? '' : `-p ${o.port} `}${o.gateway}\` once and answer yes`;
+  const addIt = `check the fingerprint Grid'5000 publishes, then run \`${sshCommand}\` once and answer yes`;
   const at = (file: string, line: number) => `${tilde(file, o.env)}:${line}`;
   if (!presented) {
     const { entries } = readKnownHostsFiles(files);
     const plain = entries.filter((e) => e.marker === '' && entryMatches(e, name));
     return plain.length
-      ? ok(`known_hosts holds ${plain.length} key${plain.length > 1 ? 's' : ''} for ${name} (${at(plain[0]!.file, plain[0]!.line)}); not compared (gateway not reached)`)
+      ? ok(`known_hosts holds ${plain.length} key${plain.length > 1 ? 's' : ''} for ${name} (${at(plain[0]!.file, plain[0]!.line)}); not compared (${notCompared})`)
       : warn(`known_hosts has no key for ${name} (looked in ${shown})`, addIt);
   }
   let key: HostKey;
@@ -325,7 +394,7 @@ export function checkKnownHosts(o: DoctorOptions, presented: Buffer | null): Che
   }
   const fp = fingerprint(key.blob);
   const bad: string[] = [];
-  const r = checkHostKeyInFiles(files, o.gateway, o.port, key, { warn: (w) => bad.push(w) });
+  const r = checkHostKeyInFiles(files, hop.host, hop.port, key, { ...(hop.hostKeyAlias ? { alias: hop.hostKeyAlias } : {}), warn: (w) => bad.push(w) });
   const note = bad.length ? ` (also: ${bad.length} unreadable line${bad.length > 1 ? 's' : ''}, first ${bad[0]})` : '';
   switch (r.status) {
     case 'known':
@@ -401,28 +470,29 @@ export function fetchHostKey(host: string, port: number, timeoutMs: number): Pro
   });
 }
 
-async function checkGateway(o: DoctorOptions): Promise<{ checks: Check[]; key: Buffer | null }> {
-  const target = `${o.gateway}:${o.port}`;
+/** The first machine of the route (the gateway, or the first jump host) answers SSH. */
+async function checkFirstHop(o: DoctorOptions, hop: Hop, what: 'gateway' | 'jump host'): Promise<{ checks: Check[]; key: Buffer | null }> {
+  const target = `${hop.host}:${hop.port}`;
   try {
-    const { banner, ms } = await readBanner(o.gateway, o.port, o.timeoutMs);
-    const checks = [ok(`gateway ${target} answers: ${banner} (${ms} ms)`)];
+    const { banner, ms } = await readBanner(hop.host, hop.port, o.timeoutMs);
+    const checks = [ok(`${what} ${target} answers: ${banner} (${ms} ms)`)];
     let key: Buffer | null = null;
     try {
-      key = await fetchHostKey(o.gateway, o.port, o.timeoutMs);
+      key = await fetchHostKey(hop.host, hop.port, o.timeoutMs);
     } catch (e) {
-      checks.push(warn(`gateway ${target} did not complete a key exchange (${(e as Error).message})`));
+      checks.push(warn(`${what} ${target} did not complete a key exchange (${(e as Error).message})`));
     }
     return { checks, key };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why =
       err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
-        ? `the name ${o.gateway} does not resolve`
+        ? `the name ${hop.host} does not resolve`
         : err.code === 'ECONNREFUSED'
           ? 'connection refused'
           : err.message;
     return {
-      checks: [fail(`gateway ${target} unreachable: ${why}`, 'check your network (outbound SSH allowed?) and the gateway name and port in the options')],
+      checks: [fail(`${what} ${target} unreachable: ${why}`, `check your network (outbound SSH allowed?) and the ${what} name and port in the options`)],
       key: null,
     };
   }
@@ -472,27 +542,48 @@ export async function runDoctor(o: DoctorOptions): Promise<Check[]> {
   const { checks: browserChecks, launchers } = checkBrowsers(o, osName);
   checks.push(...browserChecks);
   for (const l of launchers) checks.push(...checkLauncher(l, o.env));
-  const agent = await checkAgent(o);
-  checks.push(agent.check, ...checkIdentities(o, agent.keys));
-  const gw = await checkGateway(o);
-  checks.push(checkKnownHosts(o, gw.key), ...gw.checks);
+  const { route, checks: routeChecks } = routeFor(o);
+  checks.push(...routeChecks);
+  const gateway = route?.hops.at(-1) ?? null;
+  const agent = await checkAgent(o, gateway ? gateway.auth.agentSocket : (o.env.SSH_AUTH_SOCK ?? null));
+  checks.push(agent.check, ...checkIdentities(o, gateway, agent.keys));
+  if (route) checks.push(...(await checkHops(o, route)));
   checks.push(await checkSocksPort(o.socksPort, o.timeoutMs), checkLog(o.env));
   return checks;
+}
+
+/** The first hop is reached and its key compared; hops behind it can only be looked up. */
+async function checkHops(o: DoctorOptions, route: Route): Promise<Check[]> {
+  const [first, ...behind] = route.hops;
+  if (!first) return [];
+  const last = route.hops.length - 1;
+  // what to type once to add a key: ssh reads the same config, so the gateway keeps its alias
+  const jumps = o.jumps?.length ? `-J ${o.jumps.join(',')} ` : '';
+  const sshCommand = (hop: Hop, i: number) =>
+    i === last
+      ? `ssh ${o.port && o.port !== 22 ? `-p ${o.port} ` : ''}${jumps}${o.gateway}`
+      : `ssh ${hop.port !== 22 ? `-p ${hop.port} ` : ''}${hop.user}@${hop.host}`;
+  const reached = await checkFirstHop(o, first, behind.length ? 'jump host' : 'gateway');
+  const out = [checkKnownHosts(o, first, reached.key, sshCommand(first, 0)), ...reached.checks];
+  behind.forEach((hop, i) => out.push(checkKnownHosts(o, hop, null, sshCommand(hop, i + 1), `reached only through ${first.label}`)));
+  return out;
 }
 
 export function formatCheck(c: Check): string {
   return `${SYMBOL[c.mark]} ${c.text}${c.fix ? ` → ${c.fix}` : ''}`;
 }
 
-const USAGE = `usage: g5k-tunnel doctor [--gateway HOST] [--port N] [--socks-port N] [--identity FILE] [--known-hosts FILE] [--timeout SEC]
-  Checks the browser manifests, the launcher, Node.js, ssh-agent, keys, known_hosts, the gateway and the SOCKS port.`;
+const USAGE = `usage: g5k-tunnel doctor [--gateway [USER@]HOST[:PORT]] [--port N] [--jump HOSTS] [-F FILE]
+                         [--socks-port N] [--identity FILE] [--known-hosts FILE] [--timeout SEC]
+  Checks the browser manifests, the launcher, Node.js, the SSH route (from ~/.ssh/config), ssh-agent,
+  keys, known_hosts, the gateway and the SOCKS port.`;
 
 export function parseDoctorArgs(args: string[], env: Env, platform: string): DoctorOptions | string {
   const o: DoctorOptions = {
     env,
     platform,
     gateway: 'access.grid5000.fr',
-    port: 22,
+    port: 0,
     socksPort: DEFAULT_SOCKS_PORT,
     identities: [],
     knownHosts: [],
@@ -510,15 +601,30 @@ export function parseDoctorArgs(args: string[], env: Env, platform: string): Doc
         const v = value();
         if (!v) return '--gateway needs a host name';
         // accept user@host:port as well
-        const m = /^(?:[^@]+@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(v);
-        if (!m) return `--gateway ${v}: expected HOST or HOST:PORT`;
-        o.gateway = m[1]!.replace(/^\[|\]$/g, '');
-        if (m[2]) o.port = Number(m[2]);
+        const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(v);
+        if (!m) return `--gateway ${v}: expected [USER@]HOST[:PORT]`;
+        if (m[1]) o.user = m[1];
+        o.gateway = m[2]!.replace(/^\[|\]$/g, '');
+        if (m[3]) o.port = Number(m[3]);
+        break;
+      }
+      case '--jump':
+      case '-J': {
+        const v = value();
+        if (!v) return '--jump needs a host list: [user@]host[:port],...';
+        o.jumps = v.split(',').filter(Boolean);
+        break;
+      }
+      case '--ssh-config':
+      case '-F': {
+        const v = value();
+        if (!v) return '-F needs a file (or none)';
+        o.sshConfigFile = v === 'none' ? v : path.resolve(v);
         break;
       }
       case '--port': {
-        const n = int(value(), 1, 65535);
-        if (n === null) return '--port needs a number 1-65535';
+        const n = int(value(), 0, 65535);
+        if (n === null) return '--port needs a number 1-65535 (0: from your ssh config, else 22)';
         o.port = n;
         break;
       }

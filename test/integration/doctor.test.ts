@@ -245,6 +245,71 @@ test('gateway: banner and host key checked against known_hosts (match, unknown, 
   }
 });
 
+test('an ssh config alias: the checks follow HostName, Port, User, IdentityFile, UserKnownHostsFile, HostKeyAlias and ProxyJump', { skip: skipSshd ?? false }, async () => {
+  const h = makeHome();
+  const gw = await startGateway();
+  const ssh = path.join(h.home, '.ssh');
+  fs.mkdirSync(ssh, { mode: 0o700 });
+  fs.copyFileSync(gw.keys.plain, path.join(ssh, 'g5k_key'));
+  fs.chmodSync(path.join(ssh, 'g5k_key'), 0o600);
+  fs.writeFileSync(path.join(ssh, 'id_ed25519'), 'a default key the alias does not use', { mode: 0o600 });
+  fs.writeFileSync(path.join(ssh, 'g5k_known_hosts'), `g5k-gateway ${gw.hostKeyPublic}\n`);
+  const config = [
+    'Host g5k',
+    '  HostName 127.0.0.1',
+    `  Port ${gw.port}`,
+    '  User g5ktest',
+    '  IdentityFile ~/.ssh/g5k_key',
+    '  IdentityFile ~/.ssh/gone_key',
+    '  UserKnownHostsFile ~/.ssh/g5k_known_hosts',
+    '  HostKeyAlias g5k-gateway',
+    '  IdentityAgent none',
+    'Host behind',
+    '  HostName node-1.internal',
+    '  User g5ktest',
+    '  ProxyJump g5k',
+    'Host loop',
+    '  ProxyJump loop',
+  ].join('\n');
+  fs.writeFileSync(path.join(ssh, 'config'), `${config}\n`, { mode: 0o600 });
+  try {
+    const base = { port: 0, socksPort: await freePort(), systemSshConfigFile: null };
+    let checks = await runDoctor(h.opts({ ...base, gateway: 'g5k', env: { SSH_AUTH_SOCK: path.join(h.root, 'unused.sock') } }));
+    assert.equal(find(checks, /ssh-agent not used for this gateway \(IdentityAgent none/).mark, 'ok');
+    assert.equal(find(checks, /^SSH route to g5k: /).text, `SSH route to g5k: g5ktest@127.0.0.1:${gw.port}`);
+    assert.equal(find(checks, new RegExp(`^gateway 127\\.0\\.0\\.1:${gw.port} answers`)).mark, 'ok');
+    // the key is looked up under the alias, in the file the config names
+    assert.match(find(checks, /^known_hosts matches g5k-gateway's host key/).text, /g5k_known_hosts:1/);
+    assert.equal(find(checks, /identity file ~\/\.ssh\/g5k_key \(ssh-ed25519/).mark, 'ok');
+    const gone = find(checks, /identity file ~\/\.ssh\/gone_key, named in your ssh config, does not exist/);
+    assert.equal(gone.mark, 'warn');
+    assert.ok(!checks.some((c) => /id_ed25519/.test(c.text)), 'default key names are not tried when the config names keys');
+
+    // behind a jump host: the jump host is reached, the gateway's key can only be looked up
+    checks = await runDoctor(h.opts({ ...base, gateway: 'behind' }));
+    assert.equal(find(checks, /^SSH route to behind: /).text, `SSH route to behind: g5ktest@127.0.0.1:${gw.port} → g5ktest@node-1.internal:22`);
+    assert.equal(find(checks, new RegExp(`^jump host 127\\.0\\.0\\.1:${gw.port} answers`)).mark, 'ok');
+    assert.equal(find(checks, /^known_hosts matches g5k-gateway's host key/).mark, 'ok');
+    const inner = find(checks, /^known_hosts has no key for node-1\.internal/);
+    assert.equal(inner.mark, 'warn');
+    assert.match(inner.fix!, /`ssh behind`/);
+    assert.ok(!checks.some((c) => /node-1\.internal:22 (answers|unreachable)/.test(c.text)), 'the gateway behind the jump is not dialled directly');
+
+    // a route the tunnel could not take is a failure with the reason
+    checks = await runDoctor(h.opts({ ...base, gateway: 'loop' }));
+    assert.match(find(checks, /^SSH route to loop: /).text, /ProxyJump loop/);
+    assert.equal(find(checks, /^SSH route to loop: /).mark, 'fail');
+
+    // -F and --gateway user@host:port on the command line
+    const out: string[] = [];
+    await doctorMain(['-F', path.join(ssh, 'config'), '--gateway', 'someone@g5k:' + gw.port, '--socks-port', String(base.socksPort)], h.opts().env, (l) => out.push(l));
+    assert.ok(out.includes(`✓ SSH route to g5k: someone@127.0.0.1:${gw.port}`), out.join('\n'));
+  } finally {
+    await gw.stop();
+    h.done();
+  }
+});
+
 test('SOCKS port held by a SOCKS5 server is a warning, not a failure; a free one passes', async () => {
   const socks = net.createServer((s) => s.once('data', () => s.end(Buffer.from([5, 0]))));
   await new Promise<void>((r) => socks.listen(0, '127.0.0.1', r));
