@@ -62,6 +62,15 @@ function find(checks: Check[], re: RegExp): Check {
   return c;
 }
 
+/** ~/.ssh (0700) in the temporary HOME, holding a copy of `key` (0600) as `name`. */
+function sshDirWithKey(h: Home, key: string, name: string): string {
+  const ssh = path.join(h.home, '.ssh');
+  fs.mkdirSync(ssh, { mode: 0o700 });
+  fs.copyFileSync(key, path.join(ssh, name));
+  fs.chmodSync(path.join(ssh, name), 0o600);
+  return ssh;
+}
+
 const install = (h: Home) => installMain(['--browser', 'firefox,chromium'], { env: { HOME: h.home }, platform: 'linux', hostMain: h.hostMain, print: () => {} });
 
 test('node version threshold is 20.19', () => {
@@ -248,10 +257,7 @@ test('gateway: banner and host key checked against known_hosts (match, unknown, 
 test('an ssh config alias: the checks follow HostName, Port, User, IdentityFile, UserKnownHostsFile, HostKeyAlias and ProxyJump', { skip: skipSshd ?? false }, async () => {
   const h = makeHome();
   const gw = await startGateway();
-  const ssh = path.join(h.home, '.ssh');
-  fs.mkdirSync(ssh, { mode: 0o700 });
-  fs.copyFileSync(gw.keys.plain, path.join(ssh, 'g5k_key'));
-  fs.chmodSync(path.join(ssh, 'g5k_key'), 0o600);
+  const ssh = sshDirWithKey(h, gw.keys.plain, 'g5k_key');
   fs.writeFileSync(path.join(ssh, 'id_ed25519'), 'a default key the alias does not use', { mode: 0o600 });
   fs.writeFileSync(path.join(ssh, 'g5k_known_hosts'), `g5k-gateway ${gw.hostKeyPublic}\n`);
   const config = [
@@ -330,10 +336,7 @@ test('SOCKS port held by a SOCKS5 server is a warning, not a failure; a free one
 test('everything right: exit 0, and the log line names the host log', { skip: skipSshd ?? false }, async () => {
   const h = makeHome();
   const gw = await startGateway();
-  const ssh = path.join(h.home, '.ssh');
-  fs.mkdirSync(ssh, { mode: 0o700 });
-  fs.copyFileSync(gw.keys.plain, path.join(ssh, 'id_ed25519'));
-  fs.chmodSync(path.join(ssh, 'id_ed25519'), 0o600);
+  const ssh = sshDirWithKey(h, gw.keys.plain, 'id_ed25519');
   fs.copyFileSync(gw.knownHosts, path.join(ssh, 'known_hosts'));
   const agent = await startAgent([gw.keys.plain]);
   try {
