@@ -173,7 +173,8 @@ export async function main(argv: string[]): Promise<number> {
     // Playwright ends the process itself on Ctrl-C (exit 130) once the browser is closed: the
     // throw-away profile must go even then.
     process.once('exit', () => fs.rmSync(profileDir, { recursive: true, force: true }));
-    w.launching = launchChromium({ extensionDir: extDir, profileDir, nativeHost: { launcherPath: launcher }, headless, viewport: { width: 900, height: 420 } });
+    const viewport = headless ? { width: 900, height: 420 } : { width: 1200, height: 860 };
+    w.launching = launchChromium({ extensionDir: extDir, profileDir, nativeHost: { launcherPath: launcher }, headless, viewport });
     const session = await steps.run(`Chromium with the extension (${headless ? 'headless' : 'window'})`, () => w.launching!, (s) => s.baseUrl);
     const settings = demoSettings(gateway.port, socksPort, keys, knownHosts);
     await steps.run('settings seeded (gateway, demo key, known_hosts, Auto mode)', () =>

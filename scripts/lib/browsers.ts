@@ -61,7 +61,7 @@ export interface LaunchOptions {
    * network.dns.localDomains): a "public" site on loopback that, unlike `localhost`, no proxy bypasses.
    */
   localNames?: string[];
-  /** Viewport of new pages (default 1000x700). */
+  /** Viewport of new pages (default 1000x700). With a window, the window's size instead. */
   viewport?: { width: number; height: number };
 }
 
@@ -153,12 +153,18 @@ export async function launchChromium(opts: LaunchOptions): Promise<BrowserSessio
   fs.mkdirSync(opts.profileDir, { recursive: true });
   const nativeManifestPath = path.join(opts.profileDir, 'NativeMessagingHosts', `${HOST_NAME}.json`);
   if (opts.nativeHost) writeJson(nativeManifestPath, hostManifest('chromium', opts.nativeHost.launcherPath));
+  // the toolbar button in sight, not behind the extensions menu (a fresh profile pins nothing)
+  const prefs = path.join(opts.profileDir, 'Default', 'Preferences');
+  if (!fs.existsSync(prefs)) writeJson(prefs, { extensions: { pinned_extensions: [CHROMIUM_ID] } });
   const marker = randomBytes(8).toString('hex');
+  const headless = opts.headless ?? true;
+  const size = opts.viewport ?? DEFAULT_VIEWPORT;
   const context = await chromium.launchPersistentContext(opts.profileDir, {
     executablePath: opts.executablePath ?? CHROMIUM_BIN,
-    headless: opts.headless ?? true,
+    headless,
     ignoreDefaultArgs: ['--disable-extensions'],
-    viewport: opts.viewport ?? DEFAULT_VIEWPORT,
+    // a window keeps its own size, so that resizing it works as for any window
+    viewport: headless ? size : null,
     // the caller owns the signals: it must run its own clean-up (and exit code) on Ctrl-C
     handleSIGINT: false,
     handleSIGTERM: false,
@@ -173,6 +179,7 @@ export async function launchChromium(opts: LaunchOptions): Promise<BrowserSessio
       '--disable-sync',
       '--no-first-run',
       '--disable-quic',
+      ...(headless ? [] : [`--window-size=${size.width},${size.height}`]),
       ...(opts.localNames?.length ? [`--host-resolver-rules=${opts.localNames.map((n) => `MAP ${n} 127.0.0.1`).join(', ')}`] : []),
     ],
   });
@@ -188,12 +195,19 @@ export async function launchChromium(opts: LaunchOptions): Promise<BrowserSessio
     await closeSession(() => context.close(), marker);
     throw new Error(`the extension's service worker did not start (is ${ext} a Chromium build?): ${String(e)}`);
   }
+  const used = new WeakSet<PwPage>();
   return {
     kind: 'chromium',
     extensionId: CHROMIUM_ID,
     baseUrl,
     nativeManifestPath,
-    newPage: async () => wrapPlaywright(await context.newPage()),
+    // the first page takes the blank tab the browser opened with, so that no empty tab stays
+    newPage: async () => {
+      const blank = context.pages().find((pg) => pg.url() === 'about:blank' && !used.has(pg));
+      const page = blank ?? (await context.newPage());
+      used.add(page);
+      return wrapPlaywright(page);
+    },
     async openExtensionPage(p, o) {
       const page = wrapPlaywright(await context.newPage());
       await page.goto(baseUrl + p, o);
