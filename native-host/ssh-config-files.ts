@@ -76,6 +76,9 @@ function includeTargets(ld: Loader, arg: string, userConfig: boolean, file: stri
 function readConfig(ld: Loader, file: string, checkPerm: boolean, explicit: boolean): string | null {
   try {
     const st = fs.statSync(file);
+    // `-F /dev/null` is the usual way to say "no configuration"; `-F <(...)` hands over a pipe
+    if (st.isCharacterDevice() && file === '/dev/null') return '';
+    if (st.isFIFO()) return fs.readFileSync(file, 'utf8').slice(0, MAX_CONFIG_BYTES);
     if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
     // As OpenSSH: a file others can write could inject a ProxyCommand, so it is refused.
     const uid = process.getuid?.();

@@ -4,7 +4,7 @@
 // tokens, ProxyJump and Match. Also the loader's own rules: relative Include, permissions, depth.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -206,4 +206,24 @@ test('-F none reads no file at all, as ssh -F none', () => {
   fs.mkdirSync(path.join(home, '.ssh'), { recursive: true });
   fs.writeFileSync(path.join(home, '.ssh', 'config'), 'Port 2222\n', { mode: 0o600 });
   assert.deepEqual(loadSshConfigDetailed('none', home), { blocks: [], errors: [], files: [] });
+});
+
+test('-F /dev/null is an empty file and -F from a pipe is read, as ssh reads them; a folder is an error', () => {
+  const home = path.join(tmp, 'home-f-devnull');
+  fs.mkdirSync(path.join(home, '.ssh'), { recursive: true });
+  fs.writeFileSync(path.join(home, '.ssh', 'config'), 'Port 2222\n', { mode: 0o600 });
+  assert.deepEqual(loadSshConfigDetailed('/dev/null', home).errors, []);
+  assert.deepEqual(loadSshConfigDetailed('/dev/null', home).blocks.length, 0);
+  assert.match(execFileSync('ssh', ['-G', '-F', '/dev/null', 'x'], { encoding: 'utf8' }), /^port 22$/m, 'the oracle agrees');
+
+  const fifo = path.join(tmp, 'config.fifo');
+  execFileSync('mkfifo', [fifo]);
+  // the writer blocks until the reader opens the pipe, as with `-F <(...)`
+  const writer = spawn('sh', ['-c', `printf 'Host x\\n  Port 2200\\n' > '${fifo}'`], { stdio: 'ignore' });
+  const piped = loadSshConfigDetailed(fifo, home);
+  writer.kill();
+  assert.deepEqual(piped.errors, []);
+  assert.equal(resolveHostConfig(piped.blocks, 'x', { localUser: 'me', home }).port, 2200);
+
+  assert.match(loadSshConfigDetailed(tmp, home).errors[0]?.message ?? '', /cannot read \(EISDIR\)/);
 });
