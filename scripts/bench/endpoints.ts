@@ -1,6 +1,7 @@
 // The endpoints under test, each started against the same gateway with the same key, and stopped
 // again: OpenSSH `ssh -N -D` (its default cipher, and AES-GCM), `g5k-tunnel -N -D`, the native
-// host driven over its stdio protocol, and no proxy at all (the ceiling).
+// host driven over its stdio protocol, a bare ssh2 forward (the floor ssh2 sets), and no proxy at
+// all (the ceiling).
 
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +15,7 @@ import * as children from './children.js';
 import { HostClient } from './native-client.js';
 import type { Proxy } from './socks-client.js';
 
-export const ENDPOINT_IDS = ['openssh', 'openssh-aes', 'g5k-cli', 'g5k-pool', 'g5k-host', 'direct'] as const;
+export const ENDPOINT_IDS = ['openssh', 'openssh-aes', 'g5k-cli', 'g5k-pool', 'g5k-host', 'ssh2-bare', 'direct'] as const;
 
 /** Pool size of the `g5k-pool` endpoint (`g5k-tunnel --connections N`). */
 export const POOL_SIZE = 4;
@@ -26,6 +27,7 @@ export const LABELS: Record<EndpointId, string> = {
   'g5k-cli': 'g5k-tunnel -N -D',
   'g5k-pool': `g5k-tunnel --connections ${POOL_SIZE}`,
   'g5k-host': 'native host (set-mode on)',
+  'ssh2-bare': 'bare ssh2 forward (floor)',
   direct: 'no proxy (ceiling)',
 };
 
@@ -72,6 +74,8 @@ export function commandLine(id: EndpointId): string {
       return `node bin/g5k-tunnel --connections ${POOL_SIZE} ${common}`;
     case 'g5k-host':
       return 'node dist/native-host/host-main.js, then hello, configure, set-mode on, wait for status connected';
+    case 'ssh2-bare':
+      return 'node dist/scripts/bench/bare-ssh2.js 127.0.0.1 GWPORT g5ktest KEY KNOWN_HOSTS PORT (ssh2 Client, forwardOut, pipe)';
     case 'direct':
       return '(the client connects to the target itself)';
   }
@@ -108,11 +112,14 @@ export function hostScript(root: string): string {
   return path.join(root, 'dist/native-host/host-main.js');
 }
 
+const bareScript = (root: string) => path.join(root, 'dist/scripts/bench/bare-ssh2.js');
+
 /** null when the endpoint can run, else why not. */
 export function unavailable(id: EndpointId, root: string): string | null {
   if ((id === 'g5k-cli' || id === 'g5k-pool') && !fs.existsSync(path.join(root, 'dist/native-host/cli.js')))
     return 'dist/native-host/cli.js is missing (npm run build)';
   if (id === 'g5k-host' && !fs.existsSync(hostScript(root))) return 'dist/native-host/host-main.js is missing (npm run build)';
+  if (id === 'ssh2-bare' && !fs.existsSync(bareScript(root))) return 'dist/scripts/bench/bare-ssh2.js is missing (npm run build)';
   return null;
 }
 
@@ -225,10 +232,13 @@ export async function startEndpoint(id: EndpointId, ctx: Context): Promise<Runni
   }
 
   const pool = id === 'g5k-pool' ? ['--connections', String(POOL_SIZE)] : [];
+  const gw = ctx.gw;
   const [cmd, args] =
     id === 'g5k-cli' || id === 'g5k-pool'
-      ? [process.execPath, [...(ctx.nodeArgs ?? []), path.join(ctx.root, 'bin/g5k-tunnel'), ...pool, ...sshArgs(ctx.gw, socksPort)]]
-      : ['ssh', [...(id === 'openssh-aes' ? ['-c', 'aes128-gcm@openssh.com'] : []), ...sshArgs(ctx.gw, socksPort)]];
+      ? [process.execPath, [...(ctx.nodeArgs ?? []), path.join(ctx.root, 'bin/g5k-tunnel'), ...pool, ...sshArgs(gw, socksPort)]]
+      : id === 'ssh2-bare'
+        ? [process.execPath, [...(ctx.nodeArgs ?? []), bareScript(ctx.root), gw.host, String(gw.port), gw.user, gw.keys.plain, gw.knownHosts, String(socksPort)]]
+        : ['ssh', [...(id === 'openssh-aes' ? ['-c', 'aes128-gcm@openssh.com'] : []), ...sshArgs(gw, socksPort)]];
   const child = children.start(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr = stderrTail(child);
   try {
