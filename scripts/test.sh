@@ -29,6 +29,8 @@ bash scripts/setup.sh
 # A type error fails the run, but the tests still run so that every failure shows at once.
 build_ok=1
 npm run -s build || build_ok=0
+# the extension's pages and background are type-checked on their own (DOM and WebExtension types)
+node_modules/.bin/tsc -p extension/tsconfig.json || build_ok=0
 
 files=()
 for src in "${sources[@]}"; do files+=("dist/${src%.ts}.js"); done
