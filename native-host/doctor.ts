@@ -57,9 +57,9 @@ export interface DoctorOptions {
   /** The system-wide ssh_config; null skips it (default /etc/ssh/ssh_config). */
   systemSshConfigFile?: string | null;
   socksPort: number;
-  /** Identity files to check; [] = OpenSSH's default ones in ~/.ssh. */
+  /** Identity files to check (like -i); [] = the ssh config's IdentityFile lines, else OpenSSH's defaults. */
   identities: string[];
-  /** known_hosts files; [] = ~/.ssh/known_hosts and the system one. */
+  /** known_hosts files (like the options page's); [] = the ssh config's, else OpenSSH's defaults. */
   knownHosts: string[];
   timeoutMs: number;
 }
@@ -262,8 +262,8 @@ async function checkAgent(o: DoctorOptions, sock: string | null): Promise<{ chec
 /** The key files the tunnel would try: --identity, else the gateway's IdentityFile lines, else
  *  OpenSSH's default names that exist. A missing file named by the user is a failure; one named in
  *  ssh config is worth a look (ssh skips it too). */
-function identityFiles(o: DoctorOptions, hop: Hop | null): { file: string; ifMissing: Mark | null }[] {
-  if (o.identities.length) return o.identities.map((file) => ({ file, ifMissing: 'fail' }));
+function identityFiles(o: DoctorOptions, hop: Hop | null): { file: string; ifMissing: 'fail' | 'warn' | null }[] {
+  if (o.identities.length) return o.identities.map((file) => ({ file, ifMissing: 'fail' as const }));
   const sshDir = path.join(homeOf(o.env), '.ssh');
   const defaults = new Set(DEFAULT_IDENTITY_NAMES.map((f) => path.join(sshDir, f)));
   const planned = hop ? hop.auth.files.map((f) => f.path) : [...defaults];
@@ -367,7 +367,7 @@ function knownHostsFiles(hop: Hop): string[] {
  * (`presented`); else only looks for an entry and says why (`notCompared`). `sshCommand` is what
  * the user runs once to add the key.
  */
-export function checkKnownHosts(
+function checkKnownHosts(
   o: DoctorOptions,
   hop: Hop,
   presented: Buffer | null,
