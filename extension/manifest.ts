@@ -13,8 +13,8 @@ export function manifestFor(target: Target, version: string): Record<string, unk
     version,
     description: "Opens Grid'5000 internal web services through an SSH tunnel, started on demand.",
     icons: ICONS,
-    action: { default_title: 'g5k-tunnel', default_popup: 'popup.html', default_icon: ICONS },
-    options_ui: { page: 'options.html', open_in_tab: true },
+    action: { default_title: 'g5k-tunnel', default_popup: 'popup/popup.html', default_icon: ICONS },
+    options_ui: { page: 'options/options.html', open_in_tab: true },
     // proxy: routing; nativeMessaging: the SSH host; webNavigation: replace failed loads by error.html
     permissions: ['proxy', 'storage', 'nativeMessaging', 'webNavigation'],
     // Firefox calls proxy.onRequest only for hosts it may access

@@ -41,7 +41,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     try {
       fs.mkdirSync(path.dirname(opts.file), { recursive: true, mode: 0o700 });
       // keep one previous generation so the file never grows without bound
-      if (fs.existsSync(opts.file) && fs.statSync(opts.file).size > MAX_LOG_BYTES) fs.renameSync(opts.file, `${opts.file}.1`);
+      if (fs.existsSync(opts.file) && fs.statSync(opts.file).size > MAX_LOG_BYTES)
+        fs.renameSync(opts.file, `${opts.file}.1`);
       fd = fs.openSync(opts.file, 'a', 0o600);
     } catch {
       fd = null; // logging must never stop the host
@@ -50,7 +51,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const write = (level: Level, msg: string) => {
     if (RANK[level] < min) return;
     const line = `${new Date().toISOString()} ${level} ${msg}\n`;
-    if (opts.stderr !== false) process.stderr.write(`${opts.prefix ?? ''}${level === 'info' ? '' : level + ': '}${msg}\n`);
+    if (opts.stderr !== false)
+      process.stderr.write(`${opts.prefix ?? ''}${level === 'info' ? '' : `${level}: `}${msg}\n`);
     if (fd !== null) {
       try {
         fs.writeSync(fd, line);

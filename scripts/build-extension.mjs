@@ -36,9 +36,9 @@ async function buildPages() {
       minify: true,
       rolldownOptions: {
         input: {
-          popup: path.join(src, 'popup.html'),
-          options: path.join(src, 'options.html'),
-          error: path.join(src, 'error.html'),
+          popup: path.join(src, 'popup', 'popup.html'),
+          options: path.join(src, 'options', 'options.html'),
+          error: path.join(src, 'error-page', 'error.html'),
         },
       },
     },
@@ -76,7 +76,10 @@ async function writeTargets() {
       recursive: true,
       filter: (f) => !f.endsWith('.svg') || fs.statSync(f).isDirectory(),
     });
-    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(module.manifestFor(target, version), null, 2) + '\n');
+    fs.writeFileSync(
+      path.join(dir, 'manifest.json'),
+      `${JSON.stringify(module.manifestFor(target, version), null, 2)}\n`,
+    );
   }
   fs.rmSync(staging, { recursive: true, force: true });
 }
@@ -105,7 +108,12 @@ await buildBackground();
 await writeTargets();
 if (wantPackage) await pack();
 const size = (dir) =>
-  fs.readdirSync(dir, { recursive: true }).reduce((n, f) => n + (fs.statSync(path.join(dir, String(f))).isFile() ? fs.statSync(path.join(dir, String(f))).size : 0), 0);
+  fs
+    .readdirSync(dir, { recursive: true })
+    .reduce(
+      (n, f) => n + (fs.statSync(path.join(dir, String(f))).isFile() ? fs.statSync(path.join(dir, String(f))).size : 0),
+      0,
+    );
 console.log(
   `build-extension: dist/browser/{chromium,firefox} (${Math.round(size(path.join(out, 'firefox')) / 1024)} KiB each)` +
     `${wantPackage ? ' and dist/packages/*.zip' : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s`,

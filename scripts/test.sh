@@ -31,6 +31,8 @@ build_ok=1
 npm run -s build || build_ok=0
 # the extension's pages and background are type-checked on their own (DOM and WebExtension types)
 node_modules/.bin/tsc -p extension/tsconfig.json || build_ok=0
+# formatting and lint (biome.json): a finding fails the run like a type error
+node_modules/.bin/biome check --no-errors-on-unmatched . || build_ok=0
 
 files=()
 for src in "${sources[@]}"; do files+=("dist/${src%.ts}.js"); done
@@ -48,7 +50,7 @@ if [ $build_ok = 1 ]; then
   cat "$summary"
 else
   # the build counts as one failed test, so that the closing line says the run failed
-  echo "test: the build or the type check failed (see above)"
+  echo "test: the build, the type check or the lint failed (see above)"
   code=1
   awk '{ $3 = $3 + 1 } 1' "$summary"
 fi

@@ -46,7 +46,7 @@ const TABLE: Record<ErrorCode, Entry> = {
   },
   NOT_CONFIGURED: {
     message: 'No tunnel settings yet.',
-    hint: 'Open the options page and set your Grid\'5000 login.',
+    hint: "Open the options page and set your Grid'5000 login.",
   },
   GATEWAY_UNREACHABLE: {
     message: 'The SSH gateway cannot be reached.',
@@ -57,20 +57,20 @@ const TABLE: Record<ErrorCode, Entry> = {
     hint: 'Check your network connection; the tunnel retries by itself.',
   },
   HOSTKEY_CHANGED: {
-    message: 'WARNING: the gateway\'s host key has changed. Someone could be eavesdropping, or the key was replaced.',
-    hint: 'Do not connect. Check the new key with the Grid\'5000 staff; if it is legitimate, remove the old line from known_hosts (`ssh-keygen -R host`).',
+    message: "WARNING: the gateway's host key has changed. Someone could be eavesdropping, or the key was replaced.",
+    hint: "Do not connect. Check the new key with the Grid'5000 staff; if it is legitimate, remove the old line from known_hosts (`ssh-keygen -R host`).",
   },
   HOSTKEY_UNKNOWN: {
-    message: 'The gateway\'s host key is not known and was not accepted.',
-    hint: 'Compare the fingerprint with the one published by Grid\'5000, then accept it, or run `ssh` once to add it to known_hosts.',
+    message: "The gateway's host key is not known and was not accepted.",
+    hint: "Compare the fingerprint with the one published by Grid'5000, then accept it, or run `ssh` once to add it to known_hosts.",
   },
   HOSTKEY_REVOKED: {
     message: 'The gateway presented a host key that is marked @revoked in known_hosts.',
-    hint: 'Do not connect. Contact the Grid\'5000 staff.',
+    hint: "Do not connect. Contact the Grid'5000 staff.",
   },
   AUTH_FAILED: {
     message: 'The gateway did not accept your SSH key.',
-    hint: 'Upload your public key on the Grid\'5000 account page (api.grid5000.fr/ui/account), check your login, and load the key in ssh-agent (`ssh-add`).',
+    hint: "Upload your public key on the Grid'5000 account page (api.grid5000.fr/ui/account), check your login, and load the key in ssh-agent (`ssh-add`).",
   },
   NO_IDENTITY: {
     message: 'No SSH key to log in with: no ssh-agent key and no identity file found.',

@@ -50,7 +50,7 @@ export function parseIPv6(s: string): number[] | null {
     if (c < 0) return null;
     const v4 = parseIPv4(s.slice(c + 1));
     if (!v4) return null;
-    s = s.slice(0, c + 1) + v4[0]!.toString(16) + ':' + v4[1]!.toString(16);
+    s = `${s.slice(0, c + 1) + v4[0]!.toString(16)}:${v4[1]!.toString(16)}`;
   }
   const halves = s.split('::');
   if (halves.length > 2) return null;
@@ -102,7 +102,7 @@ function formatIP(parts: number[]): string {
   }
   const hex = parts.map((p) => p.toString(16));
   if (best < 0) return hex.join(':');
-  return hex.slice(0, best).join(':') + '::' + hex.slice(best + bestLen).join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
 
 // ---------- host names ----------
@@ -181,8 +181,7 @@ function parseCidr(body: string): { net: number[]; prefix: number; pattern: stri
   if (!/^\d{1,3}$/.test(lenText))
     return `“${body}”: a prefix length is expected after “/”, e.g. 10.0.0.0/8 or fd00::/8`;
   const net = parseIP(addrText);
-  if (!net)
-    return `“${addrText}” is not an IP address: an address range needs one, e.g. 10.0.0.0/8 or fd00::/8`;
+  if (!net) return `“${addrText}” is not an IP address: an address range needs one, e.g. 10.0.0.0/8 or fd00::/8`;
   const max = net.length * 16;
   const prefix = Number(lenText);
   if (prefix > max) return `“${body}”: the prefix length must be 0-${max} for an IPv${net.length === 2 ? 4 : 6} range`;
@@ -227,7 +226,7 @@ function compile(text: string): Rule | string {
   if (host.charAt(0) === '[') {
     const m = /^\[([^\]]*)\](.*)$/.exec(host);
     if (m && /^:\d+$/.test(m[2]!)) return `Ports are not part of patterns: ${PORT_HINT} ([${m[1]}])`;
-    if (!m || m[2] !== '' || !parseIPv6(m[1]!)) return `“${body}” is not a valid IPv6 address, e.g. [fd00::1]`;
+    if (m?.[2] !== '' || !parseIPv6(m[1]!)) return `“${body}” is not a valid IPv6 address, e.g. [fd00::1]`;
     host = m[1]!;
   }
   if (host.indexOf(':') >= 0) {
@@ -314,10 +313,7 @@ function hostOfInput(input: string): string | null {
 }
 
 /** Why a URL or host is (not) proxied, in words for the options page tester. */
-export function explainMatch(
-  rules: Rule[],
-  urlOrHost: string,
-): { proxied: boolean; rule?: string; reason: string } {
+export function explainMatch(rules: Rule[], urlOrHost: string): { proxied: boolean; rule?: string; reason: string } {
   const host = hostOfInput(String(urlOrHost));
   if (host === null)
     return { proxied: false, reason: 'Type a host name or a URL, e.g. http://graphite-3.nancy.grid5000.fr:8888/' };
@@ -328,7 +324,10 @@ export function explainMatch(
       ip === null && rules.some((r) => r.kind === 'cidr' && !r.exclude)
         ? ' Address ranges apply to IP addresses only: names are never resolved to test them.'
         : '';
-    return { proxied: false, reason: `${host} matches no pattern: it goes direct, not through the tunnel.${rangeNote}` };
+    return {
+      proxied: false,
+      reason: `${host} matches no pattern: it goes direct, not through the tunnel.${rangeNote}`,
+    };
   }
   const exclude = rules.find((r) => r.exclude && ruleMatches(r, host, ip));
   if (exclude)
@@ -338,7 +337,11 @@ export function explainMatch(
       reason: `${host} matches ${include.raw} but is excluded by ${exclude.raw}: it goes direct.`,
     };
   const dns = ip === null ? ' The gateway resolves the name.' : '';
-  return { proxied: true, rule: include.raw, reason: `${host} matches ${include.raw}: it goes through the tunnel.${dns}` };
+  return {
+    proxied: true,
+    rule: include.raw,
+    reason: `${host} matches ${include.raw}: it goes through the tunnel.${dns}`,
+  };
 }
 
 // ---------- PAC (Chromium) ----------
@@ -456,8 +459,7 @@ export function buildPac(rules: Rule[], proxy: { host: string; port: number }): 
   if (!Number.isInteger(proxy.port) || proxy.port < 1 || proxy.port > 65535)
     throw new Error(`buildPac: bad proxy port ${proxy.port}`);
   const hostPart = proxy.host.indexOf(':') >= 0 ? `[${proxy.host}]` : proxy.host;
-  const list = (exclude: boolean) =>
-    JSON.stringify(rules.filter((r) => r.exclude === exclude).map((r) => r.pattern));
+  const list = (exclude: boolean) => JSON.stringify(rules.filter((r) => r.exclude === exclude).map((r) => r.pattern));
   return (
     '// g5k-tunnel: hosts matching INCLUDE and not EXCLUDE go through the SSH tunnel (SOCKS5: the gateway\n' +
     '// resolves names); everything else goes DIRECT. Address ranges apply to IP literals only (no DNS).\n' +

@@ -153,7 +153,8 @@ interface FieldSpec {
 const FIELDS: Record<keyof Profile, FieldSpec> = {
   id: {
     label: 'Profile id',
-    check: (v) => (typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v) ? null : 'must be 1-64 letters, digits, “-” or “_”'),
+    check: (v) =>
+      typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v) ? null : 'must be 1-64 letters, digits, “-” or “_”',
   },
   name: {
     label: 'Profile name',
@@ -164,7 +165,7 @@ const FIELDS: Record<keyof Profile, FieldSpec> = {
     check: (v) =>
       typeof v === 'string' && v.length <= 64 && LOGIN.test(v)
         ? null
-        : 'must be your Grid\'5000 login (letters, digits, “.”, “-”, “_”), or empty to use ~/.ssh/config',
+        : "must be your Grid'5000 login (letters, digits, “.”, “-”, “_”), or empty to use ~/.ssh/config",
   },
   gateway: { label: 'Gateway', check: checkHostField },
   port: { label: 'Port', check: int(0, 65535, ' (0 = from ~/.ssh/config, else 22)') },
@@ -278,7 +279,10 @@ function fromV1(v1: Obj, warnings: string[]): Settings {
   copy('socksPort', 'socksPort');
   copy('identityFile', 'identityFile');
   if (typeof v1.patterns === 'string')
-    raw.patterns = v1.patterns.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+    raw.patterns = v1.patterns
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
   else if (v1.patterns !== undefined) raw.patterns = v1.patterns;
   if (v1.idleMinutes !== undefined)
     raw.idleTimeoutSec = typeof v1.idleMinutes === 'number' ? Math.round(v1.idleMinutes * 60) : v1.idleMinutes;
@@ -287,7 +291,8 @@ function fromV1(v1: Obj, warnings: string[]): Settings {
   // v1 autoStart = tunnel ready when the browser starts: Auto mode (connects on first use, closes when idle).
   let startupMode: Mode = s.startupMode;
   if (typeof v1.autoStart === 'boolean') startupMode = v1.autoStart ? 'auto' : 'off';
-  else if (v1.autoStart !== undefined) warnings.push(`Settings: Start automatically must be true or false; reset to true`);
+  else if (v1.autoStart !== undefined)
+    warnings.push(`Settings: Start automatically must be true or false; reset to true`);
   return { ...s, startupMode, profiles: [profile], activeProfileId: profile.id };
 }
 
@@ -324,7 +329,9 @@ function fromV2(v2: Obj, warnings: string[]): Settings {
   let activeProfileId = profiles[0]!.id;
   if (typeof v2.activeProfileId === 'string' && ids.has(v2.activeProfileId)) activeProfileId = v2.activeProfileId;
   else if (v2.activeProfileId !== undefined)
-    warnings.push(`Settings: the active profile “${String(v2.activeProfileId)}” does not exist; using ${activeProfileId}`);
+    warnings.push(
+      `Settings: the active profile “${String(v2.activeProfileId)}” does not exist; using ${activeProfileId}`,
+    );
   return { version: SETTINGS_VERSION, activeProfileId, startupMode, profiles };
 }
 
@@ -332,7 +339,11 @@ function fromV2(v2: Obj, warnings: string[]): Settings {
  * Stored settings of any version → current settings. Never throws: anything unusable becomes its
  * default with a warning. `migratedFrom` is the older version converted, or null.
  */
-export function migrateSettings(stored: unknown): { settings: Settings; migratedFrom: number | null; warnings: string[] } {
+export function migrateSettings(stored: unknown): {
+  settings: Settings;
+  migratedFrom: number | null;
+  warnings: string[];
+} {
   const warnings: string[] = [];
   if (stored === undefined || stored === null || (isObj(stored) && Object.keys(stored).length === 0))
     return { settings: defaultSettings(), migratedFrom: null, warnings };
@@ -354,7 +365,7 @@ export function migrateSettings(stored: unknown): { settings: Settings; migrated
 
 /** The settings as a file: pretty JSON, the same shape as stored (no secret is ever in settings). */
 export function exportSettings(s: Settings): string {
-  return JSON.stringify(s, null, 2) + '\n';
+  return `${JSON.stringify(s, null, 2)}\n`;
 }
 
 const V1_FIELDS = ['login', 'gateway', 'port', 'socksPort', 'patterns', 'identityFile', 'autoStart', 'idleMinutes'];
@@ -371,12 +382,16 @@ export function importSettings(
   try {
     data = JSON.parse(body);
   } catch (e) {
-    return { error: `This file is not valid JSON (${(e as Error).message}): choose a file saved with “Export settings”.` };
+    return {
+      error: `This file is not valid JSON (${(e as Error).message}): choose a file saved with “Export settings”.`,
+    };
   }
   if (!isObj(data) || data.version === undefined)
     return { error: 'This is not a g5k-tunnel settings file (no “version” field).' };
   if (typeof data.version === 'number' && data.version > SETTINGS_VERSION)
-    return { error: `This file comes from a newer g5k-tunnel (settings version ${data.version}): update the extension first.` };
+    return {
+      error: `This file comes from a newer g5k-tunnel (settings version ${data.version}): update the extension first.`,
+    };
   if (data.version === 1 && !V1_FIELDS.some((f) => data[f] !== undefined))
     return { error: 'This version 1 settings file holds no setting.' };
   if (data.version === SETTINGS_VERSION && (!Array.isArray(data.profiles) || data.profiles.length === 0))

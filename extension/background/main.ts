@@ -18,7 +18,7 @@ import { SETTINGS_KEY } from './settings-store.js';
 const LISTENER_WAIT_MS = 10_000;
 
 const own = { id: browser.runtime.id, baseUrl: browser.runtime.getURL('') };
-const ERROR_PAGE = browser.runtime.getURL('error.html');
+const ERROR_PAGE = browser.runtime.getURL('error-page/error.html');
 const isFirefox = own.baseUrl.startsWith('moz-extension:');
 const controller = new Controller(`g5k-tunnel-extension/${browser.runtime.getManifest().version}`);
 const errorTabs = new ErrorPageTabs(ERROR_PAGE);

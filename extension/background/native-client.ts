@@ -15,7 +15,13 @@ import {
   type ResultOf,
 } from '../../shared/protocol.js';
 import { reconnectDelay } from '../lib/backoff.js';
-import { checkHello, classifyDisconnect, hostProblem, type HostProblem, type HostProblemCode } from '../lib/host-problem.js';
+import {
+  checkHello,
+  classifyDisconnect,
+  hostProblem,
+  type HostProblem,
+  type HostProblemCode,
+} from '../lib/host-problem.js';
 import { PendingRequests, RequestError } from '../lib/pending.js';
 
 export interface NativeClientEvents {
@@ -67,8 +73,8 @@ export class NativeClient {
     port.onDisconnect.addListener((p: Runtime.Port) => {
       if (this.port !== port) return;
       // Firefox: port.error; Chromium: runtime.lastError, readable only inside this callback
-      const chromeError = (globalThis as { chrome?: { runtime?: { lastError?: { message?: string } } } }).chrome?.runtime
-        ?.lastError?.message;
+      const chromeError = (globalThis as { chrome?: { runtime?: { lastError?: { message?: string } } } }).chrome
+        ?.runtime?.lastError?.message;
       this.port = null;
       this.closed(p.error?.message ?? chromeError ?? '');
     });
@@ -112,7 +118,9 @@ export class NativeClient {
       // a host that failed or hung on hello may do better next time: back off and try again
       if (checked.problem === 'HOST_CRASHED') return this.closed(checked.detail, 'HOST_CRASHED');
       // a version problem: talking on would only produce confusing errors; wait for the user's retry
-      this.pending.failAll(makeError(checked.problem === 'HOST_OUTDATED' ? 'HOST_OUTDATED' : 'PROTOCOL_MISMATCH', checked.detail));
+      this.pending.failAll(
+        makeError(checked.problem === 'HOST_OUTDATED' ? 'HOST_OUTDATED' : 'PROTOCOL_MISMATCH', checked.detail),
+      );
       this.events.problem(hostProblem(checked.problem, checked.detail));
       return;
     }

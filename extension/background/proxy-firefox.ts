@@ -28,7 +28,9 @@ export function firefoxProxy(hooks: { routing(): Promise<Routing>; listenerUp():
     },
     { urls: ['<all_urls>'] },
   );
-  browser.proxy.onError.addListener((e: { message?: string }) => console.warn(`g5k-tunnel: proxy error: ${e.message ?? ''}`));
+  browser.proxy.onError.addListener((e: { message?: string }) =>
+    console.warn(`g5k-tunnel: proxy error: ${e.message ?? ''}`),
+  );
   return {
     // nothing to set: the listener reads the routing on every request
     apply: async () => {},

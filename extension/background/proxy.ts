@@ -24,7 +24,11 @@ export interface BrowserChecks {
   siteAccessMissing: boolean;
 }
 
-export const NO_PROBLEMS: BrowserChecks = { proxyConflict: false, privateWindowsExcluded: false, siteAccessMissing: false };
+export const NO_PROBLEMS: BrowserChecks = {
+  proxyConflict: false,
+  privateWindowsExcluded: false,
+  siteAccessMissing: false,
+};
 
 export interface ProxyAdapter {
   /** Makes the browser route as `r` says (Chromium: sets or clears the PAC; Firefox: remembers it). */

@@ -5,7 +5,12 @@
 import { describe, type ErrorCode } from '../../shared/errors.js';
 import { PROTOCOL_VERSION, type HelloResult } from '../../shared/protocol.js';
 
-export type HostProblemCode = 'HOST_MISSING' | 'HOST_FORBIDDEN' | 'HOST_CRASHED' | 'HOST_OUTDATED' | 'PROTOCOL_MISMATCH';
+export type HostProblemCode =
+  | 'HOST_MISSING'
+  | 'HOST_FORBIDDEN'
+  | 'HOST_CRASHED'
+  | 'HOST_OUTDATED'
+  | 'PROTOCOL_MISMATCH';
 
 export interface HostProblem {
   code: HostProblemCode;
@@ -55,9 +60,15 @@ export function checkHello(
   if (!r || typeof r !== 'object' || typeof r.protocol !== 'number')
     return { problem: 'HOST_OUTDATED', detail: 'the host did not say which protocol it speaks' };
   if (r.protocol < ours)
-    return { problem: 'HOST_OUTDATED', detail: `host protocol ${r.protocol}, extension protocol ${ours} (host ${r.version ?? '?'})` };
+    return {
+      problem: 'HOST_OUTDATED',
+      detail: `host protocol ${r.protocol}, extension protocol ${ours} (host ${r.version ?? '?'})`,
+    };
   if (r.protocol > ours)
-    return { problem: 'PROTOCOL_MISMATCH', detail: `host protocol ${r.protocol}, extension protocol ${ours}: update the extension` };
+    return {
+      problem: 'PROTOCOL_MISMATCH',
+      detail: `host protocol ${r.protocol}, extension protocol ${ours}: update the extension`,
+    };
   return {
     hello: {
       protocol: r.protocol,

@@ -56,7 +56,8 @@ export function parseUiRequest(v: unknown): Parsed<UiRequest> {
     case 'retry':
       return { ok: true, value: { type: m.type } };
     case 'set-mode':
-      if (!(MODES as readonly unknown[]).includes(m.mode)) return bad(`set-mode: mode must be one of ${MODES.join(', ')}`);
+      if (!(MODES as readonly unknown[]).includes(m.mode))
+        return bad(`set-mode: mode must be one of ${MODES.join(', ')}`);
       return { ok: true, value: { type: 'set-mode', mode: m.mode as Mode } };
     case 'answer':
       if (typeof m.promptId !== 'string') return bad('answer: promptId must be a string');

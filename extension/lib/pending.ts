@@ -30,7 +30,15 @@ export class PendingRequests {
     const promise = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.open.delete(id);
-        reject(new RequestError(makeError('TIMEOUT', `no answer to ${type} within ${Math.round(timeoutMs / 1000)} s`, 'The native host did not answer in time.')));
+        reject(
+          new RequestError(
+            makeError(
+              'TIMEOUT',
+              `no answer to ${type} within ${Math.round(timeoutMs / 1000)} s`,
+              'The native host did not answer in time.',
+            ),
+          ),
+        );
       }, timeoutMs);
       this.open.set(id, { type, resolve, reject, timer });
     });

@@ -166,7 +166,8 @@ export interface Reason {
 /** Why a Grid'5000 page failed to load, for the error page, from the live View. */
 export function failureReason(v: View): Reason {
   if (v.hostProblem) return { ...v.hostProblem, title: describeError(v.hostProblem).title };
-  if (v.mode === 'off') return { code: 'OFF', title: 'Tunnel off', message: 'The tunnel is off.', hint: 'Retry turns it back on (Auto).' };
+  if (v.mode === 'off')
+    return { code: 'OFF', title: 'Tunnel off', message: 'The tunnel is off.', hint: 'Retry turns it back on (Auto).' };
   if (v.siteAccessMissing)
     return {
       code: 'SITE_ACCESS',
@@ -190,7 +191,12 @@ export function failureReason(v: View): Reason {
       message: 'The tunnel is up, but the gateway could not reach this address.',
       hint: 'Check the host name and port, and that the service runs (a node must be reserved and deployed).',
     };
-  return { code: 'NO_TUNNEL', title: 'No tunnel', message: 'The tunnel was not up when the page was loaded.', hint: 'Retry starts it and loads the page again.' };
+  return {
+    code: 'NO_TUNNEL',
+    title: 'No tunnel',
+    message: 'The tunnel was not up when the page was loaded.',
+    hint: 'Retry starts it and loads the page again.',
+  };
 }
 
 /** Splits words of the error table on `backticks` so that pages show commands as code. */
@@ -257,11 +263,10 @@ export function formatBytes(n: number): string {
 
 /** While reconnecting: `Retrying in 4 s (attempt 3)`; '' in any other state. */
 export function retryLabel(status: TunnelStatus | null, now: number): string {
-  if (!status || status.state !== 'reconnecting') return '';
+  if (status?.state !== 'reconnecting') return '';
   const attempt = status.attempt ? ` (attempt ${status.attempt})` : '';
   if (status.nextRetryAt === undefined) return `Reconnecting${attempt}`;
   const wait = status.nextRetryAt - now;
   if (wait <= 0) return `Retrying now${attempt}`;
   return `Retrying in ${formatDuration(Math.ceil(wait / 1000) * 1000)}${attempt}`;
 }
-

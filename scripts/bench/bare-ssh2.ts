@@ -18,7 +18,8 @@ if (!socksPort) {
 function destination(req: Buffer): { host: string; port: number } | null {
   if (req[1] !== 1) return null;
   if (req[3] === 1 && req.length >= 10) return { host: [...req.subarray(4, 8)].join('.'), port: req.readUInt16BE(8) };
-  if (req[3] === 3 && req.length >= 7 + req[4]!) return { host: req.toString('latin1', 5, 5 + req[4]!), port: req.readUInt16BE(5 + req[4]!) };
+  if (req[3] === 3 && req.length >= 7 + req[4]!)
+    return { host: req.toString('latin1', 5, 5 + req[4]!), port: req.readUInt16BE(5 + req[4]!) };
   return null;
 }
 

@@ -2,11 +2,14 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Gateway } from '../../test/helpers/sshd.js';
+import type { Gateway } from '../../testbed/sshd.js';
 import { startEndpoint, type Context, type EndpointId } from './endpoints.js';
 import { startRelay, type Negotiated } from './kex-probe.js';
 
-export async function probeCiphers(ids: readonly EndpointId[], ctx: Context): Promise<Partial<Record<EndpointId, Negotiated | string>>> {
+export async function probeCiphers(
+  ids: readonly EndpointId[],
+  ctx: Context,
+): Promise<Partial<Record<EndpointId, Negotiated | string>>> {
   const relay = await startRelay(ctx.gw.port);
   const knownHosts = path.join(ctx.scratch, 'known_hosts.relay');
   fs.writeFileSync(knownHosts, `[127.0.0.1]:${relay.port} ${ctx.gw.hostKeyPublic}\n`);

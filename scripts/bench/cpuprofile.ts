@@ -51,7 +51,8 @@ export function categoryOf(url: string, functionName: string): string | null {
   if (/\/native-host\/|\/shared\//.test(url)) return 'g5k-tunnel';
   if (/^node:internal\/(streams|webstreams)/.test(url) || url === 'node:stream') return 'Node streams';
   if (/^node:(net|internal\/(stream_base_commons|net|dns))/.test(url)) return 'Node sockets';
-  if (/^node:internal\/(modules|main|process\/pre_execution|bootstrap)/.test(url) || url === 'node:module') return 'module loading';
+  if (/^node:internal\/(modules|main|process\/pre_execution|bootstrap)/.test(url) || url === 'node:module')
+    return 'module loading';
   if (url.startsWith('node:')) return 'Node other';
   return 'other';
 }
@@ -107,7 +108,10 @@ export function summarizeProfile(p: CpuProfile, topN = 20): ProfileSummary {
     totalMs: total,
     busyMs: total - idle,
     byCategory: [...cats].map(([category, ms]) => ({ category, ms })).sort((a, b) => b.ms - a.ms),
-    top: [...rows.values()].filter((r) => r.category !== 'idle').sort((a, b) => b.selfMs - a.selfMs).slice(0, topN),
+    top: [...rows.values()]
+      .filter((r) => r.category !== 'idle')
+      .sort((a, b) => b.selfMs - a.selfMs)
+      .slice(0, topN),
   };
 }
 
@@ -120,7 +124,9 @@ export function profileMarkdown(title: string, s: ProfileSummary): string {
     '',
     '| part | ms | % of CPU |',
     '|---|---|---|',
-    ...s.byCategory.filter((c) => c.category !== 'idle').map((c) => `| ${c.category} | ${c.ms.toFixed(0)} | ${pct(c.ms)} |`),
+    ...s.byCategory
+      .filter((c) => c.category !== 'idle')
+      .map((c) => `| ${c.category} | ${c.ms.toFixed(0)} | ${pct(c.ms)} |`),
     '',
     '| function | where | part | self ms | % |',
     '|---|---|---|---|---|',
@@ -145,7 +151,10 @@ export interface HeapRow {
 }
 
 /** Sampled allocation bytes per function; native frames count under their JS caller's part. */
-export function summarizeHeap(head: HeapNode, topN = 12): { totalBytes: number; byCategory: { category: string; bytes: number }[]; top: HeapRow[] } {
+export function summarizeHeap(
+  head: HeapNode,
+  topN = 12,
+): { totalBytes: number; byCategory: { category: string; bytes: number }[]; top: HeapRow[] } {
   const rows = new Map<string, HeapRow>();
   const cats = new Map<string, number>();
   let total = 0;

@@ -7,15 +7,23 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Gateway } from '../../test/helpers/sshd.js';
-import { freePort, waitForPort } from '../../test/helpers/ports.js';
+import type { Gateway } from '../../testbed/sshd.js';
+import { freePort, waitForPort } from '../../testbed/ports.js';
 import { defaultProfile, toTunnelConfig } from '../../shared/settings.js';
 import type { TunnelConfig, TunnelStatus } from '../../shared/protocol.js';
-import * as children from './children.js';
+import * as children from '../../testbed/children.js';
 import { HostClient } from './native-client.js';
-import type { Proxy } from './socks-client.js';
+import type { Proxy } from '../../testbed/socks-client.js';
 
-export const ENDPOINT_IDS = ['openssh', 'openssh-aes', 'g5k-cli', 'g5k-pool', 'g5k-host', 'ssh2-bare', 'direct'] as const;
+export const ENDPOINT_IDS = [
+  'openssh',
+  'openssh-aes',
+  'g5k-cli',
+  'g5k-pool',
+  'g5k-host',
+  'ssh2-bare',
+  'direct',
+] as const;
 
 /** Pool size of the `g5k-pool` endpoint (`g5k-tunnel --connections N`). */
 export const POOL_SIZE = 4;
@@ -62,7 +70,8 @@ export interface Running {
 
 /** What each endpoint runs, for the report (paths shortened). */
 export function commandLine(id: EndpointId): string {
-  const common = '-N -F /dev/null -D 127.0.0.1:PORT -p GWPORT -i KEY -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=KNOWN_HOSTS -o StrictHostKeyChecking=yes g5ktest@127.0.0.1';
+  const common =
+    '-N -F /dev/null -D 127.0.0.1:PORT -p GWPORT -i KEY -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=KNOWN_HOSTS -o StrictHostKeyChecking=yes g5ktest@127.0.0.1';
   switch (id) {
     case 'openssh':
       return `ssh ${common}`;
@@ -73,7 +82,7 @@ export function commandLine(id: EndpointId): string {
     case 'g5k-pool':
       return `node bin/g5k-tunnel --connections ${POOL_SIZE} ${common}`;
     case 'g5k-host':
-      return 'node dist/native-host/host-main.js, then hello, configure, set-mode on, wait for status connected';
+      return 'node dist/native-host/messaging/host-main.js, then hello, configure, set-mode on, wait for status connected';
     case 'ssh2-bare':
       return 'node dist/scripts/bench/bare-ssh2.js 127.0.0.1 GWPORT g5ktest KEY KNOWN_HOSTS PORT (ssh2 Client, forwardOut, pipe)';
     case 'direct':
@@ -84,14 +93,22 @@ export function commandLine(id: EndpointId): string {
 function sshArgs(gw: Gateway, socksPort: number): string[] {
   return [
     '-N',
-    '-F', '/dev/null',
-    '-D', `127.0.0.1:${socksPort}`,
-    '-p', String(gw.port),
-    '-i', gw.keys.plain,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'BatchMode=yes',
-    '-o', `UserKnownHostsFile=${gw.knownHosts}`,
-    '-o', 'StrictHostKeyChecking=yes',
+    '-F',
+    '/dev/null',
+    '-D',
+    `127.0.0.1:${socksPort}`,
+    '-p',
+    String(gw.port),
+    '-i',
+    gw.keys.plain,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${gw.knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
     `${gw.user}@${gw.host}`,
   ];
 }
@@ -109,17 +126,19 @@ export function proxyEnv(ctx: Context): NodeJS.ProcessEnv {
 }
 
 export function hostScript(root: string): string {
-  return path.join(root, 'dist/native-host/host-main.js');
+  return path.join(root, 'dist/native-host/messaging/host-main.js');
 }
 
 const bareScript = (root: string) => path.join(root, 'dist/scripts/bench/bare-ssh2.js');
 
 /** null when the endpoint can run, else why not. */
 export function unavailable(id: EndpointId, root: string): string | null {
-  if ((id === 'g5k-cli' || id === 'g5k-pool') && !fs.existsSync(path.join(root, 'dist/native-host/cli.js')))
-    return 'dist/native-host/cli.js is missing (npm run build)';
-  if (id === 'g5k-host' && !fs.existsSync(hostScript(root))) return 'dist/native-host/host-main.js is missing (npm run build)';
-  if (id === 'ssh2-bare' && !fs.existsSync(bareScript(root))) return 'dist/scripts/bench/bare-ssh2.js is missing (npm run build)';
+  if ((id === 'g5k-cli' || id === 'g5k-pool') && !fs.existsSync(path.join(root, 'dist/native-host/cli/main.js')))
+    return 'dist/native-host/cli/main.js is missing (npm run build)';
+  if (id === 'g5k-host' && !fs.existsSync(hostScript(root)))
+    return 'dist/native-host/messaging/host-main.js is missing (npm run build)';
+  if (id === 'ssh2-bare' && !fs.existsSync(bareScript(root)))
+    return 'dist/scripts/bench/bare-ssh2.js is missing (npm run build)';
   return null;
 }
 
@@ -152,7 +171,9 @@ function stderrTail(child: ChildProcess): () => string {
 /** Waits until the SOCKS port listens, or fails with the process's own words if it exits. */
 async function listening(child: ChildProcess, port: number, what: string, stderr: () => string): Promise<void> {
   const died = new Promise<never>((_, reject) =>
-    child.once('exit', (code, sig) => reject(new Error(`${what} exited (${sig ?? code}) before listening:\n${stderr()}`))),
+    child.once('exit', (code, sig) =>
+      reject(new Error(`${what} exited (${sig ?? code}) before listening:\n${stderr()}`)),
+    ),
   );
   died.catch(() => {});
   await Promise.race([waitForPort(port, '127.0.0.1', 20_000), died]);
@@ -162,7 +183,8 @@ async function listening(child: ChildProcess, port: number, what: string, stderr
 export async function gatewayQuiet(gw: Gateway, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (gw.sessionPids().length > 0) {
-    if (Date.now() > deadline) throw new Error(`sshd sessions still open after ${timeoutMs} ms: ${gw.sessionPids().join(' ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`sshd sessions still open after ${timeoutMs} ms: ${gw.sessionPids().join(' ')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -235,9 +257,24 @@ export async function startEndpoint(id: EndpointId, ctx: Context): Promise<Runni
   const gw = ctx.gw;
   const [cmd, args] =
     id === 'g5k-cli' || id === 'g5k-pool'
-      ? [process.execPath, [...(ctx.nodeArgs ?? []), path.join(ctx.root, 'bin/g5k-tunnel'), ...pool, ...sshArgs(gw, socksPort)]]
+      ? [
+          process.execPath,
+          [...(ctx.nodeArgs ?? []), path.join(ctx.root, 'bin/g5k-tunnel'), ...pool, ...sshArgs(gw, socksPort)],
+        ]
       : id === 'ssh2-bare'
-        ? [process.execPath, [...(ctx.nodeArgs ?? []), bareScript(ctx.root), gw.host, String(gw.port), gw.user, gw.keys.plain, gw.knownHosts, String(socksPort)]]
+        ? [
+            process.execPath,
+            [
+              ...(ctx.nodeArgs ?? []),
+              bareScript(ctx.root),
+              gw.host,
+              String(gw.port),
+              gw.user,
+              gw.keys.plain,
+              gw.knownHosts,
+              String(socksPort),
+            ],
+          ]
         : ['ssh', [...(id === 'openssh-aes' ? ['-c', 'aes128-gcm@openssh.com'] : []), ...sshArgs(gw, socksPort)]];
   const child = children.start(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr = stderrTail(child);

@@ -3,10 +3,10 @@
 // set against the SSH handshake the host reports for that same connection.
 
 import { performance } from 'node:perf_hooks';
-import { freePort } from '../../test/helpers/ports.js';
+import { freePort } from '../../testbed/ports.js';
 import { gatewayQuiet, hostConfig, hostScript, proxyEnv, type Context } from './endpoints.js';
 import { HostClient } from './native-client.js';
-import { httpGet, openTunnel } from './socks-client.js';
+import { httpGet, openTunnel } from '../../testbed/socks-client.js';
 import type { Target } from './phases.js';
 
 const ORIGIN = 'chrome-extension://koolnjbkpcgghpokcmbibabdkklmfaek/';
@@ -28,7 +28,10 @@ async function timeFirstAnswers(count: number, spawn: () => HostClient): Promise
 }
 
 export function coldStarts(ctx: Context, count: number): Promise<number[]> {
-  return timeFirstAnswers(count, () => new HostClient(hostScript(ctx.root), { env: proxyEnv(ctx), args: [ORIGIN], nodeArgs: ctx.nodeArgs ?? [] }));
+  return timeFirstAnswers(
+    count,
+    () => new HostClient(hostScript(ctx.root), { env: proxyEnv(ctx), args: [ORIGIN], nodeArgs: ctx.nodeArgs ?? [] }),
+  );
 }
 
 // The floor for any Node host: a process that only answers the first frame.
@@ -56,7 +59,11 @@ export interface AutoResult {
 export async function autoMode(ctx: Context, target: Target): Promise<AutoResult> {
   await gatewayQuiet(ctx.gw);
   const socksPort = await freePort();
-  const host = new HostClient(hostScript(ctx.root), { env: proxyEnv(ctx), args: [ORIGIN], nodeArgs: ctx.nodeArgs ?? [] });
+  const host = new HostClient(hostScript(ctx.root), {
+    env: proxyEnv(ctx),
+    args: [ORIGIN],
+    nodeArgs: ctx.nodeArgs ?? [],
+  });
   try {
     await host.hello();
     await host.configure(hostConfig(ctx.gw, socksPort));

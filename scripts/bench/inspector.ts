@@ -25,8 +25,15 @@ export class Inspector {
 
   private constructor(private readonly ws: WebSocket) {
     ws.on('message', (data: WebSocket.RawData) => {
-      const msg = JSON.parse(data.toString()) as { id?: number; result?: Result; error?: { message: string }; method?: string; params?: Result };
-      if (msg.method === 'Debugger.scriptParsed' && typeof msg.params?.url === 'string' && msg.params.url) this.scripts.push(msg.params.url);
+      const msg = JSON.parse(data.toString()) as {
+        id?: number;
+        result?: Result;
+        error?: { message: string };
+        method?: string;
+        params?: Result;
+      };
+      if (msg.method === 'Debugger.scriptParsed' && typeof msg.params?.url === 'string' && msg.params.url)
+        this.scripts.push(msg.params.url);
       if (msg.id === undefined) return;
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);

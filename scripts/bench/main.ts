@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { canRunSshd, startGateway, type Gateway } from '../../test/helpers/sshd.js';
-import * as children from './children.js';
+import { canRunSshd, startGateway, type Gateway } from '../../testbed/sshd.js';
+import * as children from '../../testbed/children.js';
 import { probeCiphers } from './cipher-probe.js';
 import { gatewayQuiet, LABELS, REFERENCE, unavailable, type Context, type EndpointId } from './endpoints.js';
 import { autoMode, coldStarts, nodeFloor } from './host-timing.js';
@@ -17,7 +17,15 @@ import { describeMachine } from './machine.js';
 import { measureEndpoint } from './measure.js';
 import { parseOptions, USAGE, type Options } from './options.js';
 import type { Target } from './phases.js';
-import { checkTargets, medianRatioTable, ratioTable, renderGenerated, resultTable, spliceDocument, type RunData } from './report.js';
+import {
+  checkTargets,
+  medianRatioTable,
+  ratioTable,
+  renderGenerated,
+  resultTable,
+  spliceDocument,
+  type RunData,
+} from './report.js';
 import { SKELETON } from './skeleton.js';
 import { profileEndpoints } from './profile-run.js';
 
@@ -58,7 +66,8 @@ function rotate<T>(list: readonly T[], by: number): T[] {
 
 function brief(r: Awaited<ReturnType<typeof measureEndpoint>>): string {
   if (!r.bulk || !r.setup || !r.rtt || !r.concurrency) return `FAILED: ${r.error?.split('\n')[0]}`;
-  const mem = r.mem?.proxyIdleMiB != null ? `, RSS ${r.mem.proxyIdleMiB.toFixed(0)}/${r.mem.proxyPeakMiB?.toFixed(0)} MiB` : '';
+  const mem =
+    r.mem?.proxyIdleMiB != null ? `, RSS ${r.mem.proxyIdleMiB.toFixed(0)}/${r.mem.proxyPeakMiB?.toFixed(0)} MiB` : '';
   return (
     `${r.bulk.MiBps.toFixed(0)} MiB/s, set-up p50 ${r.setup.ttfbMs.p50.toFixed(2)} ms, RTT p50 ${r.rtt.p50.toFixed(3)} ms, ` +
     `${r.concurrency.connections}× in ${r.concurrency.seconds.toFixed(2)} s` +
@@ -103,7 +112,8 @@ async function benchmark(opts: Options, state: { gw?: Promise<Gateway>; scratch?
   }
 
   const ciphers = opts.ciphers ? await probeCiphers(endpoints, ctx) : {};
-  for (const [id, n] of Object.entries(ciphers)) say(`${id} negotiates ${typeof n === 'string' ? `? (${n})` : `${n.cipher} (${n.kex})`}`);
+  for (const [id, n] of Object.entries(ciphers))
+    say(`${id} negotiates ${typeof n === 'string' ? `? (${n})` : `${n.cipher} (${n.kex})`}`);
 
   const run: RunData = {
     startedAt,
@@ -136,7 +146,9 @@ async function benchmark(opts: Options, state: { gw?: Promise<Gateway>; scratch?
         run.coldStartMs.push(...cold);
         const floor = await nodeFloor(opts.coldStarts);
         run.nodeFloorMs.push(...floor);
-        say(`  host cold start ${cold.map((c) => c.toFixed(0)).join(', ')} ms (Node alone: ${floor.map((c) => c.toFixed(0)).join(', ')} ms)`);
+        say(
+          `  host cold start ${cold.map((c) => c.toFixed(0)).join(', ')} ms (Node alone: ${floor.map((c) => c.toFixed(0)).join(', ')} ms)`,
+        );
       } catch (e) {
         say(`  host cold start failed: ${(e as Error).message}`);
       }
@@ -149,14 +161,30 @@ async function benchmark(opts: Options, state: { gw?: Promise<Gateway>; scratch?
         say(`  auto mode failed: ${(e as Error).message.split('\n')[0]}`);
       }
     }
-    for (const line of ratioTable({ ...run, results: run.results.filter((x) => x.round === round) }).slice(2)) say(`  ${line}`);
+    for (const line of ratioTable({ ...run, results: run.results.filter((x) => x.round === round) }).slice(2))
+      say(`  ${line}`);
   }
   run.seconds = (performance.now() - t0) / 1000;
 
-  console.log(['', '## Results', '', ...resultTable(run), '', ...resultTable(run, true), '', '## Median ratios to OpenSSH', '', ...medianRatioTable(run), ''].join('\n'));
+  console.log(
+    [
+      '',
+      '## Results',
+      '',
+      ...resultTable(run),
+      '',
+      ...resultTable(run, true),
+      '',
+      '## Median ratios to OpenSSH',
+      '',
+      ...medianRatioTable(run),
+      '',
+    ].join('\n'),
+  );
   for (const id of endpoints.filter((e) => e === 'g5k-cli' || e === 'g5k-pool' || e === 'g5k-host')) {
     console.log(`## Targets: ${LABELS[id]}`);
-    for (const c of checkTargets(run, id)) console.log(`- ${c.what}: ${c.value} (goal ${c.goal}) ${c.met === null ? 'n/a' : c.met ? 'met' : 'NOT MET'}`);
+    for (const c of checkTargets(run, id))
+      console.log(`- ${c.what}: ${c.value} (goal ${c.goal}) ${c.met === null ? 'n/a' : c.met ? 'met' : 'NOT MET'}`);
     console.log('');
   }
 

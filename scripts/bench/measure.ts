@@ -1,10 +1,10 @@
 // One endpoint, one round: start it, warm it up, run the phases, read memory and CPU, stop it.
 
-import type { Gateway } from '../../test/helpers/sshd.js';
+import type { Gateway } from '../../testbed/sshd.js';
 import { startEndpoint, type Context, type EndpointId, type Running } from './endpoints.js';
 import * as phases from './phases.js';
-import { cpuBetween, cpuByPid, kibToMiB, sample, sampleAll } from './proc.js';
-import { openTunnel } from './socks-client.js';
+import { cpuBetween, cpuByPid, kibToMiB, sample, sampleAll } from '../../testbed/proc.js';
+import { openTunnel } from '../../testbed/socks-client.js';
 
 export interface Params {
   bulkMiB: number;

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { TunnelConfig, TunnelStatus } from '../../shared/protocol.js';
-import * as children from './children.js';
+import * as children from '../../testbed/children.js';
 
 type Json = Record<string, unknown>;
 
@@ -155,7 +155,11 @@ export class HostClient {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`no ${what} within ${timeoutMs} ms (last status ${JSON.stringify(this.lastStatus)}); host stderr:\n${this.stderr}`));
+        reject(
+          new Error(
+            `no ${what} within ${timeoutMs} ms (last status ${JSON.stringify(this.lastStatus)}); host stderr:\n${this.stderr}`,
+          ),
+        );
       }, timeoutMs);
       this.statusWaiters.add(check);
       this.child.once('exit', onExit);

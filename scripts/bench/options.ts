@@ -40,13 +40,38 @@ export interface Options {
   command: string;
 }
 
-const FULL: Params = { bulkMiB: 512, setupCount: 500, rttCount: 2000, rttSize: 64, conc: 200, concMiB: 1, phaseTimeoutMs: 120_000 };
-const QUICK: Params = { bulkMiB: 128, setupCount: 150, rttCount: 500, rttSize: 64, conc: 200, concMiB: 1, phaseTimeoutMs: 60_000 };
-const SMOKE: Params = { bulkMiB: 4, setupCount: 10, rttCount: 20, rttSize: 64, conc: 10, concMiB: 0.25, phaseTimeoutMs: 30_000 };
+const FULL: Params = {
+  bulkMiB: 512,
+  setupCount: 500,
+  rttCount: 2000,
+  rttSize: 64,
+  conc: 200,
+  concMiB: 1,
+  phaseTimeoutMs: 120_000,
+};
+const QUICK: Params = {
+  bulkMiB: 128,
+  setupCount: 150,
+  rttCount: 500,
+  rttSize: 64,
+  conc: 200,
+  concMiB: 1,
+  phaseTimeoutMs: 60_000,
+};
+const SMOKE: Params = {
+  bulkMiB: 4,
+  setupCount: 10,
+  rttCount: 20,
+  rttSize: 64,
+  conc: 10,
+  concMiB: 0.25,
+  phaseTimeoutMs: 30_000,
+};
 
 function int(v: string | undefined, name: string, min: number, max: number): number {
   const n = Number(v);
-  if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${name} needs a number from ${min} to ${max}`);
+  if (v === undefined || !Number.isFinite(n) || n < min || n > max)
+    throw new Error(`${name} needs a number from ${min} to ${max}`);
   return n;
 }
 
@@ -121,7 +146,8 @@ export function parseOptions(argv: string[], root: string): Options {
         break;
       case '--node-arg': {
         const flag = val();
-        if (!flag?.startsWith('-')) throw new Error('--node-arg takes a node flag, e.g. --node-arg --max-semi-space-size=2');
+        if (!flag?.startsWith('-'))
+          throw new Error('--node-arg takes a node flag, e.g. --node-arg --max-semi-space-size=2');
         o.nodeArgs.push(flag);
         break;
       }

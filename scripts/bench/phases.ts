@@ -2,9 +2,9 @@
 // code times every endpoint, a SOCKS proxy or a direct connection alike.
 
 import { performance } from 'node:perf_hooks';
-import { httpGet, type Tunnel } from './socks-client.js';
+import { httpGet, type Tunnel } from '../../testbed/socks-client.js';
 import { summarize, type Summary } from './stats.js';
-import { MiB } from './proc.js';
+import { MiB } from '../../testbed/proc.js';
 
 export type Dial = (host: string, port: number) => Promise<Tunnel>;
 
@@ -124,7 +124,13 @@ export interface ConcurrencyResult {
 }
 
 /** `n` connections at once, each downloading `mib`: many tabs and their resources. */
-export async function concurrency(dial: Dial, t: Target, n: number, mib: number, timeoutMs: number): Promise<ConcurrencyResult> {
+export async function concurrency(
+  dial: Dial,
+  t: Target,
+  n: number,
+  mib: number,
+  timeoutMs: number,
+): Promise<ConcurrencyResult> {
   const size = Math.round(mib * MiB);
   const errors: Failures = {};
   const t0 = performance.now();

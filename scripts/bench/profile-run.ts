@@ -7,12 +7,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { hostScript, proxyEnv, startEndpoint, type Context, type EndpointId } from './endpoints.js';
-import { heapMarkdown, profileMarkdown, summarizeHeap, summarizeProfile, type CpuProfile, type HeapNode } from './cpuprofile.js';
+import {
+  heapMarkdown,
+  profileMarkdown,
+  summarizeHeap,
+  summarizeProfile,
+  type CpuProfile,
+  type HeapNode,
+} from './cpuprofile.js';
 import { Inspector, inspectorUrl } from './inspector.js';
 import { HostClient } from './native-client.js';
 import type { Params } from './measure.js';
 import * as phases from './phases.js';
-import { openTunnel } from './socks-client.js';
+import { openTunnel } from '../../testbed/socks-client.js';
 
 const PHASES = ['bulk', 'setup', 'rtt', 'concurrency'] as const;
 type Phase = (typeof PHASES)[number];
@@ -73,7 +80,10 @@ export function modulesByPackage(urls: readonly string[]): string {
     else key = 'other';
     count.set(key, (count.get(key) ?? 0) + 1);
   }
-  return [...count].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
+  return [...count]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
 }
 
 function memRow(label: string, m: Mem, scripts?: string[]): string {
@@ -93,13 +103,24 @@ async function withInspector<T>(stderr: () => string, fn: (i: Inspector) => Prom
   }
 }
 
-async function profileOne(id: EndpointId, ctx: Context, target: phases.Target, p: Params, out: string, say: (m: string) => void): Promise<string[]> {
+async function profileOne(
+  id: EndpointId,
+  ctx: Context,
+  target: phases.Target,
+  p: Params,
+  out: string,
+  say: (m: string) => void,
+): Promise<string[]> {
   const md: string[] = [`### ${id}`, ''];
   const mem: string[] = [...MEM_HEAD];
   const heap: string[] = [];
   if (id === 'g5k-host') {
     // what the host carries before it has anything to do
-    const host = new HostClient(hostScript(ctx.root), { nodeArgs: [...(ctx.nodeArgs ?? []), '--inspect=127.0.0.1:0'], env: proxyEnv(ctx), args: [ORIGIN] });
+    const host = new HostClient(hostScript(ctx.root), {
+      nodeArgs: [...(ctx.nodeArgs ?? []), '--inspect=127.0.0.1:0'],
+      env: proxyEnv(ctx),
+      args: [ORIGIN],
+    });
     try {
       await host.hello();
       await withInspector(
@@ -130,7 +151,12 @@ async function profileOne(id: EndpointId, ctx: Context, target: phases.Target, p
         const profile = await insp.stopProfile();
         fs.writeFileSync(path.join(out, `${id}-${phase}.cpuprofile`), JSON.stringify(profile));
         const s = summarizeProfile(profile);
-        say(`${id} ${phase}: ${what}; ${s.busyMs.toFixed(0)} ms CPU; top: ${s.top.slice(0, 4).map((r) => `${r.name} ${r.selfMs.toFixed(0)}`).join(', ')}`);
+        say(
+          `${id} ${phase}: ${what}; ${s.busyMs.toFixed(0)} ms CPU; top: ${s.top
+            .slice(0, 4)
+            .map((r) => `${r.name} ${r.selfMs.toFixed(0)}`)
+            .join(', ')}`,
+        );
         md.push(profileMarkdown(`${id}, ${phase}: ${what}`, s));
         if (sampleHeap) {
           const h = (await insp.send('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
@@ -176,7 +202,8 @@ export async function profileEndpoints(
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   const md: string[] = [`# Profiles (${new Date().toISOString()})`, ''];
-  for (const id of ids.filter((i) => i === 'g5k-cli' || i === 'g5k-host')) md.push(...(await profileOne(id, ctx, target, p, out, say)));
+  for (const id of ids.filter((i) => i === 'g5k-cli' || i === 'g5k-host'))
+    md.push(...(await profileOne(id, ctx, target, p, out, say)));
   if (ids.includes('g5k-host')) md.push(await profileColdStart(ctx, out));
   fs.writeFileSync(path.join(out, 'summary.md'), md.join('\n'));
   say(`profiles and summary in ${out}`);

@@ -66,7 +66,10 @@ export function roundRatios(results: readonly EndpointResult[]): Map<number, Map
   return out;
 }
 
-export function medianRatios(results: readonly EndpointResult[], id: EndpointId): Partial<Record<MetricKey, Spread | null>> {
+export function medianRatios(
+  results: readonly EndpointResult[],
+  id: EndpointId,
+): Partial<Record<MetricKey, Spread | null>> {
   const per = [...roundRatios(results).values()].map((m) => m.get(id)).filter((x): x is Ratios => !!x);
   const out: Partial<Record<MetricKey, Spread | null>> = {};
   for (const k of RATIO_METRICS) out[k] = spread(per.map((p) => p[k]));
@@ -87,7 +90,9 @@ export interface TargetCheck {
 const fmtNum = (v: number, d: number) => v.toFixed(d);
 export function fmtSpread(s: Spread | null | undefined, d = 2, unit = ''): string {
   if (!s) return '–';
-  return s.n > 1 && s.min !== s.max ? `${fmtNum(s.median, d)}${unit} [${fmtNum(s.min, d)}–${fmtNum(s.max, d)}]` : `${fmtNum(s.median, d)}${unit}`;
+  return s.n > 1 && s.min !== s.max
+    ? `${fmtNum(s.median, d)}${unit} [${fmtNum(s.min, d)}–${fmtNum(s.max, d)}]`
+    : `${fmtNum(s.median, d)}${unit}`;
 }
 
 /** The project's targets, checked for one of its endpoints. */
@@ -102,7 +107,12 @@ export function checkTargets(run: RunData, id: EndpointId): TargetCheck[] {
   const peak = metricSpread(run.results, id, 'rssPeak');
   const checks: TargetCheck[] = [
     { what: 'bulk throughput vs OpenSSH', goal: '≥ 1.00×', value: fmtSpread(m.bulk, 2, '×'), met: ge(m.bulk, 1.0) },
-    { what: 'set-up latency p50 vs OpenSSH', goal: '≤ 1.15×', value: fmtSpread(m.setupP50, 2, '×'), met: le(m.setupP50, 1.15) },
+    {
+      what: 'set-up latency p50 vs OpenSSH',
+      goal: '≤ 1.15×',
+      value: fmtSpread(m.setupP50, 2, '×'),
+      met: le(m.setupP50, 1.15),
+    },
     { what: 'round trip p50 vs OpenSSH', goal: '≤ 1.15×', value: fmtSpread(m.rttP50, 2, '×'), met: le(m.rttP50, 1.15) },
     {
       what: `${run.params.conc}×${run.params.concMiB} MiB: time vs OpenSSH, failures`,
@@ -125,7 +135,12 @@ export function checkTargets(run: RunData, id: EndpointId): TargetCheck[] {
   ];
   if (id === 'g5k-host') {
     const cold = spread(run.coldStartMs);
-    checks.push({ what: 'cold start (spawn → hello answered)', goal: '≤ 250 ms', value: fmtSpread(cold, 0, ' ms'), met: le(cold, 250) });
+    checks.push({
+      what: 'cold start (spawn → hello answered)',
+      goal: '≤ 250 ms',
+      value: fmtSpread(cold, 0, ' ms'),
+      met: le(cold, 250),
+    });
   }
   return checks;
 }
@@ -147,7 +162,9 @@ export function ratioTable(run: RunData): string[] {
   for (const [round, m] of roundRatios(run.results)) {
     for (const [id, r] of m) {
       if (id === REFERENCE) continue;
-      lines.push(`| ${round} | ${LABELS[id]} | ${RATIO_METRICS.map((k) => (r[k] == null ? '–' : r[k]!.toFixed(2))).join(' | ')} |`);
+      lines.push(
+        `| ${round} | ${LABELS[id]} | ${RATIO_METRICS.map((k) => (r[k] == null ? '–' : r[k]!.toFixed(2))).join(' | ')} |`,
+      );
     }
   }
   return lines;
@@ -167,11 +184,25 @@ export function medianRatioTable(run: RunData): string[] {
 }
 
 const SPEED: [MetricKey, number][] = [
-  ['bulk', 0], ['setupP50', 2], ['setupP95', 2], ['rttP50', 3], ['rttP99', 3], ['conc', 2], ['concFail', 0], ['start', 0],
+  ['bulk', 0],
+  ['setupP50', 2],
+  ['setupP95', 2],
+  ['rttP50', 3],
+  ['rttP99', 3],
+  ['conc', 2],
+  ['concFail', 0],
+  ['start', 0],
 ];
 const COST: [MetricKey, number][] = [
-  ['rssIdle', 1], ['rssPeak', 1], ['anonIdle', 1], ['anonPeak', 1], ['sshdPeak', 1],
-  ['cpuProxy', 2], ['cpuSshd', 2], ['cpuConn', 2], ['cpuConnSshd', 2],
+  ['rssIdle', 1],
+  ['rssPeak', 1],
+  ['anonIdle', 1],
+  ['anonPeak', 1],
+  ['sshdPeak', 1],
+  ['cpuProxy', 2],
+  ['cpuSshd', 2],
+  ['cpuConn', 2],
+  ['cpuConnSshd', 2],
 ];
 /** Figures that have no meaning without a proxy. */
 const PROXY_ONLY = new Set<MetricKey>([...COST.map(([k]) => k), 'start']);
@@ -186,7 +217,9 @@ export function resultTable(run: RunData, cost = false): string[] {
   ];
   for (const id of run.endpoints) {
     if (cost && id === 'direct') continue;
-    const cells = cols.map(([k, d]) => (id === 'direct' && PROXY_ONLY.has(k) ? '–' : fmtSpread(metricSpread(run.results, id, k), d)));
+    const cells = cols.map(([k, d]) =>
+      id === 'direct' && PROXY_ONLY.has(k) ? '–' : fmtSpread(metricSpread(run.results, id, k), d),
+    );
     lines.push(`| ${LABELS[id]} | ${cells.join(' | ')} |`);
   }
   return lines;
@@ -197,7 +230,9 @@ export function failureLines(run: RunData): string[] {
   for (const r of run.results) {
     if (r.ok) continue;
     const detail = { ...(r.setup?.errors ?? {}), ...(r.concurrency?.errors ?? {}) };
-    out.push(`- round ${r.round}, ${LABELS[r.id]}: ${r.error ?? 'failed'}${Object.keys(detail).length ? ` ${JSON.stringify(detail)}` : ''}`);
+    out.push(
+      `- round ${r.round}, ${LABELS[r.id]}: ${r.error ?? 'failed'}${Object.keys(detail).length ? ` ${JSON.stringify(detail)}` : ''}`,
+    );
   }
   return out;
 }
@@ -230,7 +265,9 @@ export function renderGenerated(run: RunData): string {
     '',
     '| endpoint | command | negotiated (cipher, key exchange) |',
     '|---|---|---|',
-    ...run.endpoints.map((id) => `| ${LABELS[id]} | \`${commandLine(id)}\` | ${id === 'direct' ? '–' : cipherText(run.ciphers[id])} |`),
+    ...run.endpoints.map(
+      (id) => `| ${LABELS[id]} | \`${commandLine(id)}\` | ${id === 'direct' ? '–' : cipherText(run.ciphers[id])} |`,
+    ),
     ...Object.entries(run.skipped).map(([id, why]) => `| ${LABELS[id as EndpointId]} | not measured: ${why} | |`),
     '',
     `Phases per endpoint and round, after a warm-up of 20 connections and 16 MiB: one ${p.bulkMiB} MiB download`,
@@ -273,7 +310,10 @@ export function renderGenerated(run: RunData): string {
         `  what the on-demand path adds: ${fmtSpread(ov, 0, ' ms')}.`,
       );
       const sshStart = metricSpread(run.results, REFERENCE, 'start');
-      if (sshStart) out.push(`- For comparison, \`ssh -N -D\` from spawn to an authenticated, listening forward: ${fmtSpread(sshStart, 0, ' ms')}.`);
+      if (sshStart)
+        out.push(
+          `- For comparison, \`ssh -N -D\` from spawn to an authenticated, listening forward: ${fmtSpread(sshStart, 0, ' ms')}.`,
+        );
     }
     for (const e of autoErr) out.push(`- Auto mode failed: ${e.error.split('\n')[0]}`);
     out.push('');

@@ -49,6 +49,7 @@ export function spread(values: readonly (number | null | undefined)[]): Spread |
 
 /** a / b, or null when either side is missing or b is zero. */
 export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
-  if (typeof a !== 'number' || typeof b !== 'number' || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;
+  if (typeof a !== 'number' || typeof b !== 'number' || !Number.isFinite(a) || !Number.isFinite(b) || b === 0)
+    return null;
   return a / b;
 }

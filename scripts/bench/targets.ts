@@ -79,7 +79,7 @@ export async function startTargets(host = '127.0.0.1'): Promise<Targets> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const t = await startTargets();
-  process.stdout.write(JSON.stringify({ http: t.http, echo: t.echo }) + '\n');
+  process.stdout.write(`${JSON.stringify({ http: t.http, echo: t.echo })}\n`);
   const stop = () => void t.close().finally(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

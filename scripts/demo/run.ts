@@ -10,11 +10,18 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CHROMIUM_BIN, launchChromium, repoRoot, writeHostLauncher, type BrowserSession, type Page } from '../lib/browsers.js';
+import {
+  CHROMIUM_BIN,
+  launchChromium,
+  repoRoot,
+  writeHostLauncher,
+  type BrowserSession,
+  type Page,
+} from '../../testbed/browsers.js';
 import { defaultSettings, type Settings } from '../../shared/settings.js';
-import { startDemoGateway, type DemoGateway } from './gateway.js';
-import { ensureDemoKeys, writeKnownHosts, type DemoKeys } from './keys.js';
-import { DASHBOARD, JUPYTER, siteNames, startSites, type Sites } from './sites.js';
+import { startDemoGateway, type DemoGateway } from '../../testbed/demo-gateway.js';
+import { ensureDemoKeys, writeKnownHosts, type DemoKeys } from '../../testbed/keys.js';
+import { DASHBOARD, JUPYTER, siteNames, startSites, type Sites } from '../../testbed/demo-sites.js';
 import { StepFailed, Steps } from './steps.js';
 
 const USER = 'demo';
@@ -25,7 +32,11 @@ interface El {
   textContent: string | null;
   dataset: Record<string, string | undefined>;
 }
-declare const document: { body: El | null; getElementById(id: string): El | null; querySelectorAll(sel: string): { length: number } };
+declare const document: {
+  body: El | null;
+  getElementById(id: string): El | null;
+  querySelectorAll(sel: string): { length: number };
+};
 // ...and those run in the extension's service worker.
 declare const chrome: {
   storage: { local: { set(items: object): Promise<void> } };
@@ -43,7 +54,12 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitFor<T>(probe: () => Promise<T> | T, timeoutMs: number, what: string, signal?: AbortSignal): Promise<T> {
+async function waitFor<T>(
+  probe: () => Promise<T> | T,
+  timeoutMs: number,
+  what: string,
+  signal?: AbortSignal,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (signal?.aborted) throw new Error('interrupted');
@@ -104,7 +120,8 @@ async function checkPage(page: Page, site: string, name: string): Promise<string
     host: document.getElementById('host')?.textContent ?? '',
     rows: document.querySelectorAll('#nodes tr').length,
   }));
-  if (got.site !== site) throw new Error(`the page is not the ${site} site (got ${got.site ? `"${got.site}"` : 'another page'})`);
+  if (got.site !== site)
+    throw new Error(`the page is not the ${site} site (got ${got.site ? `"${got.site}"` : 'another page'})`);
   if (got.host !== name) throw new Error(`the site saw Host "${got.host}", expected ${name}`);
   return site === 'dashboard' ? `${got.rows - 1} nodes listed` : 'content matches';
 }
@@ -128,28 +145,52 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  steps.note(`g5k-tunnel demo, ${headless ? 'headless (no display): checks every step, then exits' : 'with a window: Ctrl-C to stop'}`);
+  steps.note(
+    `g5k-tunnel demo, ${headless ? 'headless (no display): checks every step, then exits' : 'with a window: Ctrl-C to stop'}`,
+  );
   let ok = false;
   try {
-    const hostMain = path.join(root, 'dist', 'native-host', 'host-main.js');
+    const hostMain = path.join(root, 'dist', 'native-host', 'messaging', 'host-main.js');
     const extDir = path.join(root, 'dist', 'browser', 'chromium');
-    await steps.run('prerequisites', () => {
-      if (!fs.existsSync(hostMain)) throw new Error(`${hostMain} is missing: run \`npm run build\``);
-      if (!fs.existsSync(CHROMIUM_BIN)) throw new Error(`Chromium is missing (${CHROMIUM_BIN}): run \`bash scripts/setup.sh chromium\``);
-      return `node ${process.version}, ${CHROMIUM_BIN}`;
-    }, (d) => d);
+    await steps.run(
+      'prerequisites',
+      () => {
+        if (!fs.existsSync(hostMain)) throw new Error(`${hostMain} is missing: run \`npm run build\``);
+        if (!fs.existsSync(CHROMIUM_BIN))
+          throw new Error(`Chromium is missing (${CHROMIUM_BIN}): run \`bash scripts/setup.sh chromium\``);
+        return `node ${process.version}, ${CHROMIUM_BIN}`;
+      },
+      (d) => d,
+    );
     if (!fs.existsSync(path.join(extDir, 'manifest.json')))
       await steps.run('build the extension', () => {
-        const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-extension.mjs'), '--no-package'], { cwd: root, stdio: 'inherit' });
+        const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-extension.mjs'), '--no-package'], {
+          cwd: root,
+          stdio: 'inherit',
+        });
         if (r.status !== 0) throw new Error('the extension build failed (see above)');
       });
 
-    const keys = await steps.run('demo keys in .demo/ (made on first run)', () => ensureDemoKeys(demoDir), () => '');
-    w.sites = await steps.run('internal sites on loopback', () => startSites(), (s) => `dashboard :${s.dashboard.port}, jupyter :${s.jupyter.port}`);
+    const keys = await steps.run(
+      'demo keys in .demo/ (made on first run)',
+      () => ensureDemoKeys(demoDir),
+      () => '',
+    );
+    w.sites = await steps.run(
+      'internal sites on loopback',
+      () => startSites(),
+      (s) => `dashboard :${s.dashboard.port}, jupyter :${s.jupyter.port}`,
+    );
     const sites = w.sites;
     w.gateway = await steps.run(
       'embedded SSH gateway',
-      () => startDemoGateway({ hostKey: fs.readFileSync(keys.hostKey), authorizedKey: keys.clientKeyPublic, user: USER, names: siteNames(sites) }),
+      () =>
+        startDemoGateway({
+          hostKey: fs.readFileSync(keys.hostKey),
+          authorizedKey: keys.clientKeyPublic,
+          user: USER,
+          names: siteNames(sites),
+        }),
       (g) => `${USER}@127.0.0.1:${g.port}, key-only, resolves ${Object.keys(siteNames(sites)).length} internal names`,
     );
     const gateway = w.gateway;
@@ -174,8 +215,18 @@ export async function main(argv: string[]): Promise<number> {
     // throw-away profile must go even then.
     process.once('exit', () => fs.rmSync(profileDir, { recursive: true, force: true }));
     const viewport = headless ? { width: 900, height: 420 } : { width: 1200, height: 860 };
-    w.launching = launchChromium({ extensionDir: extDir, profileDir, nativeHost: { launcherPath: launcher }, headless, viewport });
-    const session = await steps.run(`Chromium with the extension (${headless ? 'headless' : 'window'})`, () => w.launching!, (s) => s.baseUrl);
+    w.launching = launchChromium({
+      extensionDir: extDir,
+      profileDir,
+      nativeHost: { launcherPath: launcher },
+      headless,
+      viewport,
+    });
+    const session = await steps.run(
+      `Chromium with the extension (${headless ? 'headless' : 'window'})`,
+      () => w.launching!,
+      (s) => s.baseUrl,
+    );
     const settings = demoSettings(gateway.port, socksPort, keys, knownHosts);
     await steps.run('settings seeded (gateway, demo key, known_hosts, Auto mode)', () =>
       session.evalBackground(async (s) => chrome.storage.local.set({ settings: s }), settings),
@@ -184,7 +235,9 @@ export async function main(argv: string[]): Promise<number> {
       'PAC installed and the host listening (no SSH yet: Auto mode)',
       async () => {
         const routed = async () => {
-          const pac = await session.evalBackground(async () => (await chrome.proxy.settings.get({})).value?.pacScript?.data ?? '');
+          const pac = await session.evalBackground(
+            async () => (await chrome.proxy.settings.get({})).value?.pacScript?.data ?? '',
+          );
           return pac.includes(`SOCKS5 127.0.0.1:${socksPort}`) && (await listening(socksPort));
         };
         await waitFor(routed, 20_000, 'the extension did not route through the SOCKS port', abort.signal);
@@ -194,34 +247,47 @@ export async function main(argv: string[]): Promise<number> {
     );
 
     fs.mkdirSync(artifacts, { recursive: true });
-    for (const f of fs.readdirSync(artifacts)) if (f.endsWith('.png') || f === 'summary.json') fs.rmSync(path.join(artifacts, f));
+    for (const f of fs.readdirSync(artifacts))
+      if (f.endsWith('.png') || f === 'summary.json') fs.rmSync(path.join(artifacts, f));
 
     const page = await session.newPage();
-    await steps.run(`open http://${DASHBOARD}/ (Auto mode starts the tunnel)`, async () => {
-      const r = await page.goto(`http://${DASHBOARD}/`, { timeoutMs: 45_000 });
-      if (!r.ok) throw new Error(`the page did not load: ${r.error ?? `HTTP ${r.status}`}`);
-      const what = await checkPage(page, 'dashboard', DASHBOARD);
-      const n = gateway.channels(DASHBOARD);
-      if (n < 1) throw new Error('the gateway opened no channel for it: the page did not come through the tunnel');
-      return `HTTP ${r.status ?? '?'}, ${what}, ${n} channel${n > 1 ? 's' : ''} opened by the gateway`;
-    }, (d) => d);
+    await steps.run(
+      `open http://${DASHBOARD}/ (Auto mode starts the tunnel)`,
+      async () => {
+        const r = await page.goto(`http://${DASHBOARD}/`, { timeoutMs: 45_000 });
+        if (!r.ok) throw new Error(`the page did not load: ${r.error ?? `HTTP ${r.status}`}`);
+        const what = await checkPage(page, 'dashboard', DASHBOARD);
+        const n = gateway.channels(DASHBOARD);
+        if (n < 1) throw new Error('the gateway opened no channel for it: the page did not come through the tunnel');
+        return `HTTP ${r.status ?? '?'}, ${what}, ${n} channel${n > 1 ? 's' : ''} opened by the gateway`;
+      },
+      (d) => d,
+    );
     await page.screenshot(path.join(artifacts, 'dashboard.png'));
 
     const jupyter = await session.newPage();
-    await steps.run(`open http://${JUPYTER}/ and echo over a WebSocket`, async () => {
-      const r = await jupyter.goto(`http://${JUPYTER}/`, { timeoutMs: 30_000 });
-      if (!r.ok) throw new Error(`the page did not load: ${r.error ?? `HTTP ${r.status}`}`);
-      await checkPage(jupyter, 'jupyter', JUPYTER);
-      await jupyter.waitFor(() => document.body?.dataset.ws, undefined, { timeoutMs: 15_000, what: 'the WebSocket echo' });
-      const out = await jupyter.text('#output');
-      if (out !== 'Out[1]: hello from the browser') throw new Error(`the WebSocket did not echo (${out})`);
-      if (sites.echoes() < 1 || gateway.channels(JUPYTER) < 1) throw new Error('the WebSocket did not go through the gateway');
-      return `"${out}", ${gateway.channels(JUPYTER)} channels`;
-    }, (d) => d);
+    await steps.run(
+      `open http://${JUPYTER}/ and echo over a WebSocket`,
+      async () => {
+        const r = await jupyter.goto(`http://${JUPYTER}/`, { timeoutMs: 30_000 });
+        if (!r.ok) throw new Error(`the page did not load: ${r.error ?? `HTTP ${r.status}`}`);
+        await checkPage(jupyter, 'jupyter', JUPYTER);
+        await jupyter.waitFor(() => document.body?.dataset.ws, undefined, {
+          timeoutMs: 15_000,
+          what: 'the WebSocket echo',
+        });
+        const out = await jupyter.text('#output');
+        if (out !== 'Out[1]: hello from the browser') throw new Error(`the WebSocket did not echo (${out})`);
+        if (sites.echoes() < 1 || gateway.channels(JUPYTER) < 1)
+          throw new Error('the WebSocket did not go through the gateway');
+        return `"${out}", ${gateway.channels(JUPYTER)} channels`;
+      },
+      (d) => d,
+    );
     await jupyter.screenshot(path.join(artifacts, 'jupyter.png'));
 
     const popup = await steps.run('popup shows the tunnel connected', async () => {
-      const p = await session.openExtensionPage('popup.html');
+      const p = await session.openExtensionPage('popup/popup.html');
       await p.setViewport(380, 240);
       await p.waitFor(() => document.getElementById('state')?.dataset.state === 'connected', undefined, {
         timeoutMs: 15_000,
@@ -230,15 +296,20 @@ export async function main(argv: string[]): Promise<number> {
       return p;
     });
     await popup.screenshot(path.join(artifacts, 'popup.png'), { selector: 'body' });
-    steps.note(`screenshots in ${path.relative(process.cwd(), artifacts) || artifacts}/: dashboard.png, jupyter.png, popup.png`);
+    steps.note(
+      `screenshots in ${path.relative(process.cwd(), artifacts) || artifacts}/: dashboard.png, jupyter.png, popup.png`,
+    );
     ok = true;
 
     if (!headless) {
       await popup.close();
-      steps.note(`try http://${DASHBOARD}/, http://${JUPYTER}/ or http://intranet.grid5000.fr/ in the window; the toolbar icon shows the tunnel.`);
+      steps.note(
+        `try http://${DASHBOARD}/, http://${JUPYTER}/ or http://intranet.grid5000.fr/ in the window; the toolbar icon shows the tunnel.`,
+      );
       steps.note('Ctrl-C to stop.');
       // until Ctrl-C, or the browser is closed
-      while (!abort.signal.aborted && session.pids().length > 0) await Promise.race([stop, new Promise((r) => setTimeout(r, 1000))]);
+      while (!abort.signal.aborted && session.pids().length > 0)
+        await Promise.race([stop, new Promise((r) => setTimeout(r, 1000))]);
     }
   } catch (e) {
     ok = false;
@@ -255,7 +326,7 @@ export async function main(argv: string[]): Promise<number> {
   if (fs.existsSync(artifacts))
     fs.writeFileSync(
       path.join(artifacts, 'summary.json'),
-      JSON.stringify({ ok, headless, totalMs: steps.totalMs(), steps: steps.records, channels }, null, 2) + '\n',
+      `${JSON.stringify({ ok, headless, totalMs: steps.totalMs(), steps: steps.records, channels }, null, 2)}\n`,
     );
   steps.note(ok ? 'demo done: everything came through the tunnel' : 'demo FAILED');
   return ok ? 0 : 1;

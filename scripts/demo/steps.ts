@@ -15,7 +15,7 @@ export class Steps {
   constructor(
     /** Aborting makes the running step (and every later one) fail at once. */
     private readonly signal?: AbortSignal,
-    private readonly out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
+    private readonly out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
   ) {}
 
   private stamp(): string {

@@ -18,7 +18,7 @@ const TIMEOUT_MS = 5000;
 
 // ---------------------------------------------------------------- child: one server under test
 async function serve(kind, targetPort) {
-  const report = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+  const report = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
   const relay = () => net.connect({ port: targetPort, host: '127.0.0.1', allowHalfOpen: true });
   if (kind === 'socksv5') {
     const { default: socks } = await import('socksv5');
@@ -34,7 +34,7 @@ async function serve(kind, targetPort) {
     srv.listen(0, '127.0.0.1', () => report({ port: srv.address().port }));
   } else {
     const { listenSocks, SocksConnectError, REPLY } = await import(
-      pathToFileURL(path.join(ROOT, 'dist/native-host/socks-server.js')).href
+      pathToFileURL(path.join(ROOT, 'dist/native-host/socks/listener.js')).href
     );
     const srv = await listenSocks({
       port: 0,
@@ -98,7 +98,8 @@ const domainRequest = (name, port) => {
   const n = Buffer.from(name);
   return Buffer.concat([Buffer.from([5, 1, 0, 3, n.length]), n, Buffer.from([port >> 8, port & 0xff])]);
 };
-const ipv6Request = (bytes, port) => Buffer.concat([Buffer.from([5, 1, 0, 4]), bytes, Buffer.from([port >> 8, port & 0xff])]);
+const ipv6Request = (bytes, port) =>
+  Buffer.concat([Buffer.from([5, 1, 0, 4]), bytes, Buffer.from([port >> 8, port & 0xff])]);
 
 /** Sends greeting + request (+ more); collects everything until the server closes or the time is up. */
 function exchange(port, request, { after, halfClose = false, reset = false } = {}) {
@@ -161,7 +162,11 @@ async function runChecks(kind, target) {
   await new Promise((r) => setTimeout(r, 100));
   const reached = srv.events.length > seen;
   if (reached) seen = srv.events.length;
-  check('empty-domain', !reached && r3.length >= 12 && r3[3] !== 0, `${reached ? 'handler called with ""' : 'refused'}; reply ${hex(r3.subarray(2))}`);
+  check(
+    'empty-domain',
+    !reached && r3.length >= 12 && r3[3] !== 0,
+    `${reached ? 'handler called with ""' : 'refused'}; reply ${hex(r3.subarray(2))}`,
+  );
 
   // 4. half-close: the client ends its side and must still get the response
   const r4 = await exchange(srv.port, domainRequest('target.test', 80), { after: 'twelve bytes', halfClose: true });
@@ -175,8 +180,17 @@ async function runChecks(kind, target) {
   await new Promise((r) => setTimeout(r, 300));
   const alive = srv.child.exitCode === null && srv.child.signalCode === null;
   let next = '';
-  if (alive) next = (await exchange(srv.port, domainRequest('target.test', 80), { after: 'ping' })).subarray(12, 16).toString();
-  const why = alive ? `next client got ${JSON.stringify(next)}` : `process died: ${srv.stderr().trim().split('\n').find((l) => /Error|ECONNRESET/.test(l)) ?? '(no message)'}`;
+  if (alive)
+    next = (await exchange(srv.port, domainRequest('target.test', 80), { after: 'ping' })).subarray(12, 16).toString();
+  const why = alive
+    ? `next client got ${JSON.stringify(next)}`
+    : `process died: ${
+        srv
+          .stderr()
+          .trim()
+          .split('\n')
+          .find((l) => /Error|ECONNRESET/.test(l)) ?? '(no message)'
+      }`;
   check('client-reset', alive && next === 'pong', why);
 
   srv.child.kill();

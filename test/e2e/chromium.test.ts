@@ -1,4 +1,4 @@
 // The extension in headless Chromium (playwright-core), end to end: see steps.ts.
-import { browserSuite } from './steps.js';
+import { browserSuite } from './browser-suite.js';
 
 browserSuite('chromium');

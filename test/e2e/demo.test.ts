@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM_BIN } from '../../scripts/lib/browsers.js';
+import { CHROMIUM_BIN } from '../../testbed/browsers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const runJs = path.join(root, 'dist', 'scripts', 'demo', 'run.js');
@@ -22,7 +22,8 @@ function demoProcesses(): number[] {
       const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
       const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (cmd.includes('g5k-demo-profile-') || fs.readFileSync(`/proc/${d}/environ`).includes(hostHome)) out.push(Number(d));
+      if (cmd.includes('g5k-demo-profile-') || fs.readFileSync(`/proc/${d}/environ`).includes(hostHome))
+        out.push(Number(d));
     } catch {
       /* gone */
     }
@@ -37,9 +38,14 @@ function pngSize(file: string): { width: number; height: number } | null {
   return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
 }
 
-const skip = !fs.existsSync(CHROMIUM_BIN) ? `Chromium missing (${CHROMIUM_BIN}): bash scripts/setup.sh chromium` : false;
+const skip = !fs.existsSync(CHROMIUM_BIN)
+  ? `Chromium missing (${CHROMIUM_BIN}): bash scripts/setup.sh chromium`
+  : false;
 
-test('npm start without a display: the headless demo passes every step, saves screenshots, leaves nothing running', { skip, timeout: 240_000 }, async () => {
+test('npm start without a display: the headless demo passes every step, saves screenshots, leaves nothing running', {
+  skip,
+  timeout: 240_000,
+}, async () => {
   // another checkout's demo may be running: only processes that appear during this run count
   const before = new Set(demoProcesses());
   const env = { ...process.env };
@@ -55,7 +61,10 @@ test('npm start without a display: the headless demo passes every step, saves sc
 
   assert.equal(code, 0, `the demo failed:\n${out}`);
   assert.match(out, /✓ open http:\/\/dashboard\.nancy\.grid5000\.fr\/ .*channels? opened by the gateway/);
-  assert.match(out, /✓ open http:\/\/jupyter\.nancy\.grid5000\.fr\/ and echo over a WebSocket .*"Out\[1\]: hello from the browser"/);
+  assert.match(
+    out,
+    /✓ open http:\/\/jupyter\.nancy\.grid5000\.fr\/ and echo over a WebSocket .*"Out\[1\]: hello from the browser"/,
+  );
   assert.match(out, /^\[\s*\d+\.\d+s\] ✓ /m, 'each step is printed with its timing');
 
   for (const f of ['dashboard.png', 'jupyter.png', 'popup.png']) {
@@ -69,5 +78,9 @@ test('npm start without a display: the headless demo passes every step, saves sc
   assert.ok(summary.channels['jupyter.nancy.grid5000.fr'] >= 1);
   assert.ok(summary.steps.every((s: { ok: boolean }) => s.ok));
 
-  assert.deepEqual(demoProcesses().filter((p) => !before.has(p)), [], 'the demo left processes behind');
+  assert.deepEqual(
+    demoProcesses().filter((p) => !before.has(p)),
+    [],
+    'the demo left processes behind',
+  );
 });

@@ -1,4 +1,4 @@
 // The extension in headless Firefox ESR (puppeteer-core over WebDriver BiDi), end to end: see steps.ts.
-import { browserSuite } from './steps.js';
+import { browserSuite } from './browser-suite.js';
 
 browserSuite('firefox');

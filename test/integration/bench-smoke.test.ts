@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { canRunSshd } from '../helpers/sshd.js';
+import { canRunSshd } from '../../testbed/sshd.js';
 import type { RunData } from '../../scripts/bench/report.js';
 import { ENDPOINT_IDS } from '../../scripts/bench/endpoints.js';
 
@@ -37,7 +37,10 @@ function descendants(root: number): number[] {
       return -1;
     }
   };
-  const all = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const all = fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
   const out: number[] = [];
   let frontier = [root];
   while (frontier.length) {
@@ -56,12 +59,18 @@ const running = (pid: number) => {
   }
 };
 
-const positive = (v: unknown, what: string) => assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${what} = ${v}`);
+const positive = (v: unknown, what: string) =>
+  assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${what} = ${v}`);
 
-test('a smoke run measures every endpoint, with no failures, and stops all it started', { skip: skip ?? false, timeout: 180_000 }, async () => {
+test('a smoke run measures every endpoint, with no failures, and stops all it started', {
+  skip: skip ?? false,
+  timeout: 180_000,
+}, async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'g5k-bench-smoke-'));
   try {
-    const child = spawn(process.execPath, [MAIN, '--smoke', '--out', out, '--no-docs'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, '--smoke', '--out', out, '--no-docs'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     child.stdout!.on('data', (d) => (log += d));
     child.stderr!.on('data', (d) => (log += d));
@@ -116,11 +125,18 @@ test('a smoke run measures every endpoint, with no failures, and stops all it st
   }
 });
 
-test('Ctrl-C in the middle of a run stops every process it started', { skip: skip ?? false, timeout: 120_000 }, async () => {
+test('Ctrl-C in the middle of a run stops every process it started', {
+  skip: skip ?? false,
+  timeout: 120_000,
+}, async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'g5k-bench-int-'));
-  const child = spawn(process.execPath, [MAIN, '--smoke', '--rounds', '5', '--no-ciphers', '--out', out, '--endpoints', 'openssh,direct'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [MAIN, '--smoke', '--rounds', '5', '--no-ciphers', '--out', out, '--endpoints', 'openssh,direct'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   try {
     let log = '';
     // wait until a round is under way: sshd, the targets and an endpoint run

@@ -8,12 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { canRunSshd, startGateway, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
-import { startInternalWeb, type InternalWeb } from '../helpers/internal-web.js';
-import { freePort, waitForPort } from '../helpers/ports.js';
+import { canRunSshd, startGateway, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../../testbed/sshd.js';
+import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
+import { freePort, waitForPort } from '../../testbed/ports.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/g5k-tunnel', import.meta.url));
-const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 const noSshd = canRunSshd();
 const skip = noSshd ?? false;
 const run = promisify(execFile);
@@ -64,7 +66,9 @@ async function exitOf(c: Cli, timeoutMs = 30_000): Promise<number | null> {
   try {
     return await Promise.race([
       c.exited,
-      new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`still running; stderr:\n${c.err()}`)), timeoutMs))),
+      new Promise<never>(
+        (_, rej) => (timer = setTimeout(() => rej(new Error(`still running; stderr:\n${c.err()}`)), timeoutMs)),
+      ),
     ]);
   } finally {
     clearTimeout(timer);
@@ -73,7 +77,12 @@ async function exitOf(c: Cli, timeoutMs = 30_000): Promise<number | null> {
 
 async function curlInternal(socksPort: number): Promise<string> {
   const { stdout } = await run('curl', [
-    '-sS', '--max-time', '20', '--socks5-hostname', `127.0.0.1:${socksPort}`, `http://${INTERNAL_NAMES[0]}:${web.port}/`,
+    '-sS',
+    '--max-time',
+    '20',
+    '--socks5-hostname',
+    `127.0.0.1:${socksPort}`,
+    `http://${INTERNAL_NAMES[0]}:${web.port}/`,
   ]);
   return stdout;
 }
@@ -96,10 +105,21 @@ async function listening(c: Cli, port: number): Promise<void> {
 }
 
 const base = (socks: number, key: string, knownHosts = gw.knownHosts) => [
-  '-N', '-D', String(socks), '-p', String(gw.port), '-i', key, '-o', `UserKnownHostsFile=${knownHosts}`, `${gw.user}@127.0.0.1`,
+  '-N',
+  '-D',
+  String(socks),
+  '-p',
+  String(gw.port),
+  '-i',
+  key,
+  '-o',
+  `UserKnownHostsFile=${knownHosts}`,
+  `${gw.user}@127.0.0.1`,
 ];
 
-test('curl through `g5k-tunnel -N -D` reaches an internal name via the gateway; SIGINT exits 0 and frees the port', { skip }, async () => {
+test('curl through `g5k-tunnel -N -D` reaches an internal name via the gateway; SIGINT exits 0 and frees the port', {
+  skip,
+}, async () => {
   const socks = await freePort();
   const c = cli(base(socks, gw.keys.plain));
   await listening(c, socks);
@@ -119,7 +139,8 @@ test('-v prints each stage with its time and where it listens', { skip }, async 
   await listening(c, socks);
   await curlInternal(socks);
   const deadline = Date.now() + 20_000;
-  while (!/Local forwarding listening/.test(c.err()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (!/Local forwarding listening/.test(c.err()) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   c.proc.kill('SIGTERM');
   assert.equal(await exitOf(c), 0);
   assert.match(c.err(), /debug1: Connection established to .*\(\d+ ms\)/);
@@ -135,7 +156,16 @@ test('a key the gateway refuses: Permission denied (publickey), exit 255', { ski
 
 test('nothing listens on the port: Connection refused, exit 255', { skip }, async () => {
   const closed = await freePort();
-  const c = cli(['-N', '-D', String(await freePort()), '-p', String(closed), '-i', gw.keys.plain, `${gw.user}@127.0.0.1`]);
+  const c = cli([
+    '-N',
+    '-D',
+    String(await freePort()),
+    '-p',
+    String(closed),
+    '-i',
+    gw.keys.plain,
+    `${gw.user}@127.0.0.1`,
+  ]);
   assert.equal(await exitOf(c), 255);
   assert.match(c.err(), new RegExp(`g5k-tunnel: connect to host 127\\.0\\.0\\.1 port ${closed}: Connection refused`));
 });
@@ -278,7 +308,10 @@ test('on a terminal: the host key question and the passphrase (echo off), then C
   assert.ok(!t.screen().includes(KEY_PASSPHRASE), 'the passphrase is not echoed');
   // saved as ssh saves it (hashed when /etc/ssh/ssh_config says HashKnownHosts): ssh-keygen finds it
   assert.ok(fs.readFileSync(kh, 'utf8').includes(gw.hostKeyPublic));
-  assert.match(execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${gw.port}`, '-f', kh], { encoding: 'utf8' }), /ssh-ed25519/);
+  assert.match(
+    execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${gw.port}`, '-f', kh], { encoding: 'utf8' }),
+    /ssh-ed25519/,
+  );
 });
 
 test('after the first connection, a lost connection is re-established and said so', { skip }, async () => {

@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import WebSocket from 'ws';
-import { startDemoGateway, type DemoGateway } from '../../scripts/demo/gateway.js';
-import { ensureDemoKeys, generateEd25519Pair, writeKnownHosts, type DemoKeys } from '../../scripts/demo/keys.js';
-import { DASHBOARD, INTRANET, JUPYTER, siteNames, startSites, type Sites } from '../../scripts/demo/sites.js';
+import { startDemoGateway, type DemoGateway } from '../../testbed/demo-gateway.js';
+import { ensureDemoKeys, generateEd25519Pair, writeKnownHosts, type DemoKeys } from '../../testbed/keys.js';
+import { DASHBOARD, INTRANET, JUPYTER, siteNames, startSites, type Sites } from '../../testbed/demo-sites.js';
 
 let dir: string;
 let keys: DemoKeys;
@@ -58,7 +58,9 @@ function login(opts: { user?: string; key?: string | Buffer } = {}): Promise<ssh
 }
 
 function forward(c: ssh2.Client, host: string, port: number): Promise<ssh2.ClientChannel> {
-  return new Promise((resolve, reject) => c.forwardOut('127.0.0.1', 0, host, port, (err, ch) => (err ? reject(err) : resolve(ch))));
+  return new Promise((resolve, reject) =>
+    c.forwardOut('127.0.0.1', 0, host, port, (err, ch) => (err ? reject(err) : resolve(ch))),
+  );
 }
 
 function httpGet(stream: NodeJS.ReadWriteStream, host: string): Promise<string> {
@@ -161,17 +163,29 @@ function runSsh(args: string[], input: string): Promise<{ code: number | null; s
 }
 
 const sshArgs = (knownHostsFile = knownHosts) => [
-  '-F', '/dev/null',
-  '-o', 'BatchMode=yes',
-  '-o', 'IdentitiesOnly=yes',
-  '-o', `UserKnownHostsFile=${knownHostsFile}`,
-  '-o', 'StrictHostKeyChecking=yes',
-  '-i', keys.clientKey,
-  '-p', String(gw.port),
+  '-F',
+  '/dev/null',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  'IdentitiesOnly=yes',
+  '-o',
+  `UserKnownHostsFile=${knownHostsFile}`,
+  '-o',
+  'StrictHostKeyChecking=yes',
+  '-i',
+  keys.clientKey,
+  '-p',
+  String(gw.port),
 ];
 
-test('OpenSSH `ssh -W` through the gateway: host key checked, page served; unknown name refused with the cause', { skip: fs.existsSync('/usr/bin/ssh') ? false : 'no ssh client' }, async () => {
-  const ok = await runSsh([...sshArgs(), '-W', `${DASHBOARD}:80`, 'demo@127.0.0.1'], `GET / HTTP/1.0\r\nHost: ${DASHBOARD}\r\n\r\n`);
+test('OpenSSH `ssh -W` through the gateway: host key checked, page served; unknown name refused with the cause', {
+  skip: fs.existsSync('/usr/bin/ssh') ? false : 'no ssh client',
+}, async () => {
+  const ok = await runSsh(
+    [...sshArgs(), '-W', `${DASHBOARD}:80`, 'demo@127.0.0.1'],
+    `GET / HTTP/1.0\r\nHost: ${DASHBOARD}\r\n\r\n`,
+  );
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /data-site="dashboard"/);
 

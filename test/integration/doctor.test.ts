@@ -7,13 +7,20 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { runDoctor, main as doctorMain, nodeVersionOk, type Check, type DoctorOptions, formatCheck } from '../../native-host/doctor.js';
-import { installMain } from '../../native-host/install.js';
-import { DEFAULT_IDENTITY_NAMES } from '../../native-host/auth.js';
-import { launcherPath, manifestPath } from '../../native-host/browser-paths.js';
-import { launcherScript } from '../../native-host/launcher.js';
-import { canRunSshd, makeKeys, startAgent, startGateway } from '../helpers/sshd.js';
-import { freePort } from '../helpers/ports.js';
+import {
+  runDoctor,
+  main as doctorMain,
+  nodeVersionOk,
+  type Check,
+  type DoctorOptions,
+  formatCheck,
+} from '../../native-host/setup/doctor.js';
+import { installMain } from '../../native-host/setup/install.js';
+import { DEFAULT_IDENTITY_NAMES } from '../../native-host/ssh/auth.js';
+import { launcherPath, manifestPath } from '../../native-host/setup/browser-paths.js';
+import { launcherScript } from '../../native-host/setup/launcher.js';
+import { canRunSshd, makeKeys, startAgent, startGateway } from '../../testbed/sshd.js';
+import { freePort } from '../../testbed/ports.js';
 
 const skipSshd = canRunSshd();
 
@@ -71,7 +78,13 @@ function sshDirWithKey(h: Home, key: string, name: string): string {
   return ssh;
 }
 
-const install = (h: Home) => installMain(['--browser', 'firefox,chromium'], { env: { HOME: h.home }, platform: 'linux', hostMain: h.hostMain, print: () => {} });
+const install = (h: Home) =>
+  installMain(['--browser', 'firefox,chromium'], {
+    env: { HOME: h.home },
+    platform: 'linux',
+    hostMain: h.hostMain,
+    print: () => {},
+  });
 
 test('node version threshold is 20.19', () => {
   assert.equal(nodeVersionOk('v20.19.0'), true);
@@ -90,7 +103,11 @@ test('a fresh machine: missing manifests, no key, unreachable gateway, busy port
     const checks = await runDoctor(h.opts({ port: closedPort, socksPort: busyPort }));
     assert.equal(find(checks, /^Firefox: no host manifest/).mark, 'fail');
     assert.match(find(checks, /^Chromium: no host manifest/).fix!, /g5k-tunnel install --browser chromium/);
-    assert.equal(checks.filter((c) => /^(Google Chrome|Brave|Vivaldi|Microsoft Edge)/.test(c.text)).length, 0, 'browsers not installed are not reported');
+    assert.equal(
+      checks.filter((c) => /^(Google Chrome|Brave|Vivaldi|Microsoft Edge)/.test(c.text)).length,
+      0,
+      'browsers not installed are not reported',
+    );
     assert.equal(find(checks, /no ssh-agent/).mark, 'warn');
     const key = find(checks, /no SSH key/);
     assert.equal(key.mark, 'fail');
@@ -102,9 +119,16 @@ test('a fresh machine: missing manifests, no key, unreachable gateway, busy port
     assert.equal(find(checks, /no host log yet/).mark, 'warn');
 
     const out: string[] = [];
-    const code = await doctorMain(['--gateway', `127.0.0.1:${closedPort}`, '--socks-port', String(busyPort), '--timeout', '3'], h.opts().env, (l) => out.push(l));
+    const code = await doctorMain(
+      ['--gateway', `127.0.0.1:${closedPort}`, '--socks-port', String(busyPort), '--timeout', '3'],
+      h.opts().env,
+      (l) => out.push(l),
+    );
     assert.equal(code, 1);
-    assert.ok(out.some((l) => l.startsWith('✗ Firefox: no host manifest → run `g5k-tunnel install --browser firefox`')), out.join('\n'));
+    assert.ok(
+      out.some((l) => l.startsWith('✗ Firefox: no host manifest → run `g5k-tunnel install --browser firefox`')),
+      out.join('\n'),
+    );
     assert.match(out.at(-1)!, /problems? to fix/);
   } finally {
     busy.close();
@@ -131,7 +155,10 @@ test('manifest and launcher faults: not executable, extension not allowed, node 
 
     const chromiumManifest = manifestPath('chromium', 'linux', 'user', h.home);
     const m = JSON.parse(fs.readFileSync(chromiumManifest, 'utf8'));
-    fs.writeFileSync(chromiumManifest, JSON.stringify({ ...m, allowed_origins: ['chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/'] }));
+    fs.writeFileSync(
+      chromiumManifest,
+      JSON.stringify({ ...m, allowed_origins: ['chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/'] }),
+    );
     checks = await runDoctor(base);
     assert.equal(find(checks, /^Chromium: .* does not allow the extension/).mark, 'fail');
     fs.writeFileSync(chromiumManifest, '{ not json');
@@ -195,17 +222,22 @@ test('without --identity, the key files checked are the ones the tunnel tries', 
   const h = makeHome();
   const ssh = path.join(h.home, '.ssh');
   fs.mkdirSync(ssh, { mode: 0o700 });
-  for (const n of [...DEFAULT_IDENTITY_NAMES, 'id_ed25519_sk', 'id_other']) fs.writeFileSync(path.join(ssh, n), 'not a key', { mode: 0o600 });
+  for (const n of [...DEFAULT_IDENTITY_NAMES, 'id_ed25519_sk', 'id_other'])
+    fs.writeFileSync(path.join(ssh, n), 'not a key', { mode: 0o600 });
   try {
     const checks = await runDoctor(h.opts({ port: await freePort(), socksPort: await freePort() }));
-    const keyFiles = checks.filter((c) => /^identity file /.test(c.text)).map((c) => /~\/\.ssh\/(\S+)/.exec(c.text)![1]);
+    const keyFiles = checks
+      .filter((c) => /^identity file /.test(c.text))
+      .map((c) => /~\/\.ssh\/(\S+)/.exec(c.text)![1]);
     assert.deepEqual(keyFiles, DEFAULT_IDENTITY_NAMES);
   } finally {
     h.done();
   }
 });
 
-test('gateway: banner and host key checked against known_hosts (match, unknown, changed, revoked, hashed)', { skip: skipSshd ?? false }, async () => {
+test('gateway: banner and host key checked against known_hosts (match, unknown, changed, revoked, hashed)', {
+  skip: skipSshd ?? false,
+}, async () => {
   const h = makeHome();
   const gw = await startGateway();
   try {
@@ -216,7 +248,10 @@ test('gateway: banner and host key checked against known_hosts (match, unknown, 
 
     // the default file, ~/.ssh/known_hosts, when no file is named; missing → a warning with the fix
     checks = await runDoctor(h.opts(base));
-    assert.match(find(checks, /known_hosts has no key for \[127\.0\.0\.1\]:\d+; it presents ssh-ed25519/).fix!, new RegExp(`ssh -p ${gw.port} 127\\.0\\.0\\.1`));
+    assert.match(
+      find(checks, /known_hosts has no key for \[127\.0\.0\.1\]:\d+; it presents ssh-ed25519/).fix!,
+      new RegExp(`ssh -p ${gw.port} 127\\.0\\.0\\.1`),
+    );
 
     // only a key of another type on file: as OpenSSH, that is a changed key, not an unknown one
     const otherType = path.join(h.root, 'ecdsa_only_known_hosts');
@@ -231,7 +266,10 @@ test('gateway: banner and host key checked against known_hosts (match, unknown, 
     const salt = crypto.randomBytes(20);
     const hash = crypto.createHmac('sha1', salt).update(`[127.0.0.1]:${gw.port}`).digest('base64');
     fs.mkdirSync(path.join(h.home, '.ssh'));
-    fs.writeFileSync(path.join(h.home, '.ssh/known_hosts'), `|1|${salt.toString('base64')}|${hash} ${gw.hostKeyPublic}\n`);
+    fs.writeFileSync(
+      path.join(h.home, '.ssh/known_hosts'),
+      `|1|${salt.toString('base64')}|${hash} ${gw.hostKeyPublic}\n`,
+    );
     checks = await runDoctor(h.opts(base));
     assert.equal(find(checks, /known_hosts matches/).mark, 'ok');
 
@@ -254,7 +292,9 @@ test('gateway: banner and host key checked against known_hosts (match, unknown, 
   }
 });
 
-test('an ssh config alias: the checks follow HostName, Port, User, IdentityFile, UserKnownHostsFile, HostKeyAlias and ProxyJump', { skip: skipSshd ?? false }, async () => {
+test('an ssh config alias: the checks follow HostName, Port, User, IdentityFile, UserKnownHostsFile, HostKeyAlias and ProxyJump', {
+  skip: skipSshd ?? false,
+}, async () => {
   const h = makeHome();
   const gw = await startGateway();
   const ssh = sshDirWithKey(h, gw.keys.plain, 'g5k_key');
@@ -280,7 +320,9 @@ test('an ssh config alias: the checks follow HostName, Port, User, IdentityFile,
   fs.writeFileSync(path.join(ssh, 'config'), `${config}\n`, { mode: 0o600 });
   try {
     const base = { port: 0, socksPort: await freePort(), systemSshConfigFile: null };
-    let checks = await runDoctor(h.opts({ ...base, gateway: 'g5k', env: { SSH_AUTH_SOCK: path.join(h.root, 'unused.sock') } }));
+    let checks = await runDoctor(
+      h.opts({ ...base, gateway: 'g5k', env: { SSH_AUTH_SOCK: path.join(h.root, 'unused.sock') } }),
+    );
     assert.equal(find(checks, /ssh-agent not used for this gateway \(IdentityAgent none/).mark, 'ok');
     assert.equal(find(checks, /^SSH route to g5k: /).text, `SSH route to g5k: g5ktest@127.0.0.1:${gw.port}`);
     assert.equal(find(checks, new RegExp(`^gateway 127\\.0\\.0\\.1:${gw.port} answers`)).mark, 'ok');
@@ -289,17 +331,26 @@ test('an ssh config alias: the checks follow HostName, Port, User, IdentityFile,
     assert.equal(find(checks, /identity file ~\/\.ssh\/g5k_key \(ssh-ed25519/).mark, 'ok');
     const gone = find(checks, /identity file ~\/\.ssh\/gone_key, named in your ssh config, does not exist/);
     assert.equal(gone.mark, 'warn');
-    assert.ok(!checks.some((c) => /id_ed25519/.test(c.text)), 'default key names are not tried when the config names keys');
+    assert.ok(
+      !checks.some((c) => /id_ed25519/.test(c.text)),
+      'default key names are not tried when the config names keys',
+    );
 
     // behind a jump host: the jump host is reached, the gateway's key can only be looked up
     checks = await runDoctor(h.opts({ ...base, gateway: 'behind' }));
-    assert.equal(find(checks, /^SSH route to behind: /).text, `SSH route to behind: g5ktest@127.0.0.1:${gw.port} → g5ktest@node-1.internal:22`);
+    assert.equal(
+      find(checks, /^SSH route to behind: /).text,
+      `SSH route to behind: g5ktest@127.0.0.1:${gw.port} → g5ktest@node-1.internal:22`,
+    );
     assert.equal(find(checks, new RegExp(`^jump host 127\\.0\\.0\\.1:${gw.port} answers`)).mark, 'ok');
     assert.equal(find(checks, /^known_hosts matches g5k-gateway's host key/).mark, 'ok');
     const inner = find(checks, /^known_hosts has no key for node-1\.internal/);
     assert.equal(inner.mark, 'warn');
     assert.match(inner.fix!, /`ssh behind`/);
-    assert.ok(!checks.some((c) => /node-1\.internal:22 (answers|unreachable)/.test(c.text)), 'the gateway behind the jump is not dialled directly');
+    assert.ok(
+      !checks.some((c) => /node-1\.internal:22 (answers|unreachable)/.test(c.text)),
+      'the gateway behind the jump is not dialled directly',
+    );
 
     // a route the tunnel could not take is a failure with the reason
     checks = await runDoctor(h.opts({ ...base, gateway: 'loop' }));
@@ -308,7 +359,11 @@ test('an ssh config alias: the checks follow HostName, Port, User, IdentityFile,
 
     // -F and --gateway user@host:port on the command line
     const out: string[] = [];
-    await doctorMain(['-F', path.join(ssh, 'config'), '--gateway', 'someone@g5k:' + gw.port, '--socks-port', String(base.socksPort)], h.opts().env, (l) => out.push(l));
+    await doctorMain(
+      ['-F', path.join(ssh, 'config'), '--gateway', `someone@g5k:${gw.port}`, '--socks-port', String(base.socksPort)],
+      h.opts().env,
+      (l) => out.push(l),
+    );
     assert.ok(out.includes(`✓ SSH route to g5k: someone@127.0.0.1:${gw.port}`), out.join('\n'));
   } finally {
     await gw.stop();
@@ -346,10 +401,20 @@ test('everything right: exit 0, and the log line names the host log', { skip: sk
     fs.writeFileSync(log, 'started\n');
     const out: string[] = [];
     const env = { HOME: h.home, PATH: h.bin, SSH_AUTH_SOCK: agent.socket };
-    const code = await doctorMain(['--gateway', `g5ktest@127.0.0.1:${gw.port}`, '--socks-port', String(await freePort())], env, (l) => out.push(l));
+    const code = await doctorMain(
+      ['--gateway', `g5ktest@127.0.0.1:${gw.port}`, '--socks-port', String(await freePort())],
+      env,
+      (l) => out.push(l),
+    );
     assert.equal(code, 0, out.join('\n'));
-    assert.ok(out.every((l) => !l.startsWith('✗')), out.join('\n'));
-    assert.ok(out.some((l) => l.startsWith(`✓ host log: ${log}`)), out.join('\n'));
+    assert.ok(
+      out.every((l) => !l.startsWith('✗')),
+      out.join('\n'),
+    );
+    assert.ok(
+      out.some((l) => l.startsWith(`✓ host log: ${log}`)),
+      out.join('\n'),
+    );
     assert.match(out.at(-1)!, /^no problem found/);
   } finally {
     agent.stop();

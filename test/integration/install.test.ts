@@ -7,14 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BROWSERS, launcherPath, manifestPath, registryKey } from '../../native-host/browser-paths.js';
-import { installMain, main, uninstallMain, type Context } from '../../native-host/install.js';
-import { launcherScript, parseLauncher } from '../../native-host/launcher.js';
-import { encodeFrame, FrameDecoder } from '../../native-host/framing.js';
+import { BROWSERS, launcherPath, manifestPath, registryKey } from '../../native-host/setup/browser-paths.js';
+import { installMain, main, uninstallMain, type Context } from '../../native-host/setup/install.js';
+import { launcherScript, parseLauncher } from '../../native-host/setup/launcher.js';
+import { encodeFrame, FrameDecoder } from '../../native-host/messaging/framing.js';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../../shared/ids.js';
 import { HOST_NAME, PROTOCOL_VERSION } from '../../shared/protocol.js';
 
-const REAL_HOST_MAIN = fileURLToPath(new URL('../../native-host/host-main.js', import.meta.url));
+const REAL_HOST_MAIN = fileURLToPath(new URL('../../native-host/messaging/host-main.js', import.meta.url));
 
 /** Every file and folder under `dir`, relative, sorted. */
 function tree(dir: string): string[] {
@@ -45,7 +45,7 @@ function makeEnv(extra: Partial<Context> = {}): Env {
   const home = path.join(root, 'home');
   fs.mkdirSync(home);
   const echoHost = path.join(root, 'echo host.mjs'); // a space, to prove the launcher quotes
-  const framing = new URL('../../native-host/framing.js', import.meta.url).href;
+  const framing = new URL('../../native-host/messaging/framing.js', import.meta.url).href;
   fs.writeFileSync(
     echoHost,
     `import { encodeFrame, FrameDecoder } from ${JSON.stringify(framing)};
@@ -60,7 +60,14 @@ function makeEnv(extra: Partial<Context> = {}): Env {
     lines,
     errors,
     echoHost,
-    ctx: { env: { HOME: home }, platform: 'linux', hostMain: echoHost, print: (l) => lines.push(l), printError: (l) => errors.push(l), ...extra },
+    ctx: {
+      env: { HOME: home },
+      platform: 'linux',
+      hostMain: echoHost,
+      print: (l) => lines.push(l),
+      printError: (l) => errors.push(l),
+      ...extra,
+    },
     done: () => fs.rmSync(root, { recursive: true, force: true }),
   };
 }
@@ -107,12 +114,21 @@ test('install writes an executable launcher and a valid manifest for every brows
     const launcher = launcherPath('linux', 'user', e.home);
     assert.equal(launcher, path.join(e.home, '.local/share/g5k-tunnel/g5k-tunnel-host'));
     assert.ok(fs.statSync(launcher).mode & 0o111, 'the launcher is executable');
-    assert.deepEqual(parseLauncher(fs.readFileSync(launcher, 'utf8')), { nodePath: process.execPath, hostMain: e.echoHost });
-    assert.ok(e.lines.some((l) => l.includes(launcher)), 'prints the launcher it wrote');
+    assert.deepEqual(parseLauncher(fs.readFileSync(launcher, 'utf8')), {
+      nodePath: process.execPath,
+      hostMain: e.echoHost,
+    });
+    assert.ok(
+      e.lines.some((l) => l.includes(launcher)),
+      'prints the launcher it wrote',
+    );
 
     for (const b of BROWSERS) {
       const file = manifestPath(b, 'linux', 'user', e.home);
-      assert.ok(e.lines.some((l) => l.includes(file)), `prints ${file}`);
+      assert.ok(
+        e.lines.some((l) => l.includes(file)),
+        `prints ${file}`,
+      );
       const m = JSON.parse(fs.readFileSync(file, 'utf8'));
       assert.equal(m.name, HOST_NAME);
       assert.equal(m.type, 'stdio');
@@ -121,12 +137,18 @@ test('install writes an executable launcher and a valid manifest for every brows
         assert.deepEqual(m.allowed_extensions, [GECKO_ID]);
         assert.equal(m.allowed_origins, undefined);
       } else {
-        assert.deepEqual(m.allowed_origins, CHROMIUM_ALLOWED_IDS.map((id) => `chrome-extension://${id}/`));
+        assert.deepEqual(
+          m.allowed_origins,
+          CHROMIUM_ALLOWED_IDS.map((id) => `chrome-extension://${id}/`),
+        );
         assert.equal(m.allowed_extensions, undefined);
       }
     }
     // the launcher starts a host and passes the browser's arguments through
-    const reply = (await talk(launcher, { type: 'ping' }, ['chrome-extension://x/'], e.home)) as { echo: unknown; argv: string[] };
+    const reply = (await talk(launcher, { type: 'ping' }, ['chrome-extension://x/'], e.home)) as {
+      echo: unknown;
+      argv: string[];
+    };
     assert.deepEqual(reply, { echo: { type: 'ping' }, argv: ['chrome-extension://x/'] });
 
     // installing twice is harmless
@@ -134,7 +156,11 @@ test('install writes an executable launcher and a valid manifest for every brows
 
     e.lines.length = 0;
     assert.equal(await uninstallMain([], e.ctx), 0, e.errors.join('\n'));
-    for (const b of BROWSERS) assert.ok(e.lines.some((l) => l.includes(manifestPath(b, 'linux', 'user', e.home))), `uninstall prints the ${b} manifest`);
+    for (const b of BROWSERS)
+      assert.ok(
+        e.lines.some((l) => l.includes(manifestPath(b, 'linux', 'user', e.home))),
+        `uninstall prints the ${b} manifest`,
+      );
     assert.ok(e.lines.some((l) => l.includes(launcher)));
     assert.deepEqual(tree(e.home), before, 'uninstall leaves HOME as it was');
   } finally {
@@ -182,7 +208,8 @@ test('--dry-run prints every path and writes nothing; --system prints the system
   try {
     assert.equal(await installMain(['--dry-run'], e.ctx), 0);
     assert.deepEqual(tree(e.home), []);
-    for (const b of BROWSERS) assert.ok(e.lines.some((l) => l.startsWith(`would write ${manifestPath(b, 'linux', 'user', e.home)}`)));
+    for (const b of BROWSERS)
+      assert.ok(e.lines.some((l) => l.startsWith(`would write ${manifestPath(b, 'linux', 'user', e.home)}`)));
     e.lines.length = 0;
     assert.equal(await installMain(['--system', '--dry-run'], e.ctx), 0);
     assert.ok(e.lines.some((l) => l.startsWith('would write /usr/local/lib/g5k-tunnel/g5k-tunnel-host')));
@@ -198,15 +225,25 @@ test('on Windows: a .bat launcher, one manifest per family beside it, and an HKC
   try {
     e.ctx.env = { HOME: 'C:\\Users\\ada', LOCALAPPDATA: 'C:\\Users\\ada\\AppData\\Local' };
     assert.equal(await installMain(['--dry-run'], e.ctx), 0);
-    assert.ok(e.lines.some((l) => l.startsWith('would write C:\\Users\\ada\\AppData\\Local\\g5k-tunnel\\g5k-tunnel-host.bat')));
-    for (const b of BROWSERS) assert.ok(e.lines.some((l) => l.startsWith(`would set ${registryKey(b, 'user')} = C:\\Users\\ada\\AppData\\Local\\g5k-tunnel\\g5k_tunnel.`)));
+    assert.ok(
+      e.lines.some((l) => l.startsWith('would write C:\\Users\\ada\\AppData\\Local\\g5k-tunnel\\g5k-tunnel-host.bat')),
+    );
+    for (const b of BROWSERS)
+      assert.ok(
+        e.lines.some((l) =>
+          l.startsWith(`would set ${registryKey(b, 'user')} = C:\\Users\\ada\\AppData\\Local\\g5k-tunnel\\g5k_tunnel.`),
+        ),
+      );
   } finally {
     e.done();
   }
 });
 
 test('launcher text: sh quoting and the Windows .bat both read back to the same paths', () => {
-  const odd = { nodePath: "/opt/it's node/bin/node", hostMain: '/home/ada/g5k tunnel/dist/native-host/host-main.js' };
+  const odd = {
+    nodePath: "/opt/it's node/bin/node",
+    hostMain: '/home/ada/g5k tunnel/dist/native-host/messaging/host-main.js',
+  };
   assert.deepEqual(parseLauncher(launcherScript('linux', odd.nodePath, odd.hostMain)), odd);
   const win = { nodePath: 'C:\\Program Files\\nodejs\\node.exe', hostMain: 'C:\\Users\\ada\\100%\\host-main.js' };
   const bat = launcherScript('win32', win.nodePath, win.hostMain);
@@ -231,14 +268,19 @@ test('bad input: an unknown browser or option, and an unbuilt host, each get a c
   }
 });
 
-test('the installed launcher starts the real host, which answers hello', { skip: fs.existsSync(REAL_HOST_MAIN) ? false : 'dist/native-host/host-main.js not built yet' }, async () => {
+test('the installed launcher starts the real host, which answers hello', {
+  skip: fs.existsSync(REAL_HOST_MAIN) ? false : 'dist/native-host/messaging/host-main.js not built yet',
+}, async () => {
   const e = makeEnv({ hostMain: REAL_HOST_MAIN });
   try {
     assert.equal(await installMain(['--browser', 'chromium'], e.ctx), 0);
     const launcher = launcherPath('linux', 'user', e.home);
-    const reply = (await talk(launcher, { type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 'install-test' }, [
-      `chrome-extension://${CHROMIUM_ALLOWED_IDS[0]}/`,
-    ], e.home)) as { type: string; id: number; ok: boolean; result: { protocol: number } };
+    const reply = (await talk(
+      launcher,
+      { type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 'install-test' },
+      [`chrome-extension://${CHROMIUM_ALLOWED_IDS[0]}/`],
+      e.home,
+    )) as { type: string; id: number; ok: boolean; result: { protocol: number } };
     assert.equal(reply.type, 'response');
     assert.equal(reply.id, 1);
     assert.equal(reply.ok, true);

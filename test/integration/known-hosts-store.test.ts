@@ -9,9 +9,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
-import { fingerprint, hostKeyFromBlob, type HostKey } from '../../native-host/known-hosts.js';
-import { appendKnownHost, checkHostKeyInFiles, defaultKnownHostsFiles, readKnownHostsFiles } from '../../native-host/known-hosts-store.js';
-import { canRunSshd, startGateway } from '../helpers/sshd.js';
+import { fingerprint, hostKeyFromBlob, type HostKey } from '../../native-host/ssh/known-hosts.js';
+import {
+  appendKnownHost,
+  checkHostKeyInFiles,
+  defaultKnownHostsFiles,
+  readKnownHostsFiles,
+} from '../../native-host/ssh/known-hosts-store.js';
+import { canRunSshd, startGateway } from '../../testbed/sshd.js';
 
 let tmp = '';
 before(() => {
@@ -24,21 +29,31 @@ after(() => {
 /** A fresh key pair from ssh-keygen; returns the public key and its .pub path. */
 function newKey(name: string, type: string, bits?: number): { key: HostKey; pub: string; line: string } {
   const file = path.join(tmp, name);
-  execFileSync('ssh-keygen', ['-q', '-t', type, ...(bits ? ['-b', String(bits)] : []), '-N', '', '-C', name, '-f', file], { stdio: 'ignore' });
+  execFileSync(
+    'ssh-keygen',
+    ['-q', '-t', type, ...(bits ? ['-b', String(bits)] : []), '-N', '', '-C', name, '-f', file],
+    { stdio: 'ignore' },
+  );
   const line = fs.readFileSync(`${file}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
   return { key: hostKeyFromBlob(Buffer.from(line.split(' ')[1]!, 'base64')), pub: `${file}.pub`, line };
 }
 
 function keygenFind(host: string, file: string): string {
   try {
-    return execFileSync('ssh-keygen', ['-F', host, '-f', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return execFileSync('ssh-keygen', ['-F', host, '-f', file], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
   } catch {
     return ''; // exit 1: not found
   }
 }
 
 test('fingerprint matches ssh-keygen -lf for fresh keys of every type', () => {
-  for (const [type, bits] of [['ed25519'], ['ecdsa', 256], ['ecdsa', 384], ['ecdsa', 521], ['rsa', 3072]] as [string, number?][]) {
+  for (const [type, bits] of [['ed25519'], ['ecdsa', 256], ['ecdsa', 384], ['ecdsa', 521], ['rsa', 3072]] as [
+    string,
+    number?,
+  ][]) {
     const k = newKey(`fp_${type}${bits ?? ''}`, type, bits);
     const out = execFileSync('ssh-keygen', ['-lf', k.pub], { encoding: 'utf8' });
     assert.equal(fingerprint(k.key.blob), out.split(' ')[1], `${type} ${bits ?? ''}`);
@@ -101,16 +116,31 @@ test('checkHostKeyInFiles: user files then global ones; missing files are fine; 
   const warnings: string[] = [];
   const warn = (m: string) => warnings.push(m);
   const files = [path.join(tmp, 'missing'), user, global];
-  assert.deepEqual(checkHostKeyInFiles(files, 'gw.example.org', 22, a.key, { warn }), { status: 'known', file: user, line: 1 });
+  assert.deepEqual(checkHostKeyInFiles(files, 'gw.example.org', 22, a.key, { warn }), {
+    status: 'known',
+    file: user,
+    line: 1,
+  });
   assert.deepEqual(warnings, [`${user}:2: no base64 key data after "line"; line skipped`]);
   // a revocation in the global file wins over a matching line
-  assert.deepEqual(checkHostKeyInFiles(files, 'other.example.org', 22, b.key), { status: 'revoked', file: global, line: 2 });
+  assert.deepEqual(checkHostKeyInFiles(files, 'other.example.org', 22, b.key), {
+    status: 'revoked',
+    file: global,
+    line: 2,
+  });
   // a directory where a file should be is skipped with a warning, not a crash
   const w2: string[] = [];
-  assert.equal(checkHostKeyInFiles([tmp, user], 'gw.example.org', 22, a.key, { warn: (m) => w2.push(m) }).status, 'known');
+  assert.equal(
+    checkHostKeyInFiles([tmp, user], 'gw.example.org', 22, a.key, { warn: (m) => w2.push(m) }).status,
+    'known',
+  );
   assert.match(w2[0]!, /not a regular file/);
   assert.deepEqual(readKnownHostsFiles([path.join(tmp, 'nope', 'deeper')]), { entries: [], warnings: [] });
-  assert.deepEqual(readKnownHostsFiles(['/dev/null']), { entries: [], warnings: [] }, 'UserKnownHostsFile /dev/null is no warning');
+  assert.deepEqual(
+    readKnownHostsFiles(['/dev/null']),
+    { entries: [], warnings: [] },
+    'UserKnownHostsFile /dev/null is no warning',
+  );
 });
 
 test('defaultKnownHostsFiles: OpenSSH defaults, or the given file in place of the user pair', () => {
@@ -119,7 +149,10 @@ test('defaultKnownHostsFiles: OpenSSH defaults, or the given file in place of th
     global: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
   });
   assert.deepEqual(defaultKnownHostsFiles('/home/u', '/x/kh').user, ['/x/kh']);
-  assert.deepEqual(defaultKnownHostsFiles('/home/u', '').user, ['/home/u/.ssh/known_hosts', '/home/u/.ssh/known_hosts2']);
+  assert.deepEqual(defaultKnownHostsFiles('/home/u', '').user, [
+    '/home/u/.ssh/known_hosts',
+    '/home/u/.ssh/known_hosts2',
+  ]);
 });
 
 /** The host key blob ssh2 hands to hostVerifier; the handshake is then refused. */
@@ -149,16 +182,25 @@ function presentedKey(port: number): Promise<Buffer> {
   });
 }
 
-test('a real sshd: ssh-keyscan lines and the key ssh2 presents agree; a new host key is "changed"', { skip: canRunSshd() ?? false }, async () => {
+test('a real sshd: ssh-keyscan lines and the key ssh2 presents agree; a new host key is "changed"', {
+  skip: canRunSshd() ?? false,
+}, async () => {
   const gw = await startGateway();
   try {
     const scanned = path.join(tmp, 'scanned');
-    const out = execFileSync('ssh-keyscan', ['-p', String(gw.port), '-t', 'ed25519', '127.0.0.1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('ssh-keyscan', ['-p', String(gw.port), '-t', 'ed25519', '127.0.0.1'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     fs.writeFileSync(scanned, out);
     const first = hostKeyFromBlob(await presentedKey(gw.port));
     assert.equal(first.type, 'ssh-ed25519');
     assert.equal(`${first.type} ${first.blob.toString('base64')}`, gw.hostKeyPublic);
-    assert.deepEqual(checkHostKeyInFiles([scanned], '127.0.0.1', gw.port, first), { status: 'known', file: scanned, line: 1 });
+    assert.deepEqual(checkHostKeyInFiles([scanned], '127.0.0.1', gw.port, first), {
+      status: 'known',
+      file: scanned,
+      line: 1,
+    });
     assert.equal(checkHostKeyInFiles([gw.knownHosts], '127.0.0.1', gw.port, first).status, 'known');
     assert.equal(checkHostKeyInFiles([gw.knownHosts], '127.0.0.1', 22, first).status, 'unknown');
 
@@ -180,8 +222,26 @@ function sshVerdict(port: number, knownHosts: string, strict: string): string {
   try {
     execFileSync(
       'ssh',
-      ['-F', 'none', '-p', String(port), '-o', 'BatchMode=yes', '-o', `StrictHostKeyChecking=${strict}`, '-o', `UserKnownHostsFile=${knownHosts}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityFile=/dev/null', 'nobody@127.0.0.1', 'true'],
+      [
+        '-F',
+        'none',
+        '-p',
+        String(port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `StrictHostKeyChecking=${strict}`,
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'IdentityFile=/dev/null',
+        'nobody@127.0.0.1',
+        'true',
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 },
     );
     return 'connected';
@@ -190,7 +250,9 @@ function sshVerdict(port: number, knownHosts: string, strict: string): string {
   }
 }
 
-test('only a key of another type on file: OpenSSH refuses it as CHANGED even with accept-new, and so do we', { skip: canRunSshd() ?? false }, async () => {
+test('only a key of another type on file: OpenSSH refuses it as CHANGED even with accept-new, and so do we', {
+  skip: canRunSshd() ?? false,
+}, async () => {
   const gw = await startGateway();
   try {
     const presented = hostKeyFromBlob(await presentedKey(gw.port));

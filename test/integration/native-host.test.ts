@@ -8,18 +8,26 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { SocksClient } from 'socks';
-import { startHost, rssKiB, type NativeClient } from '../helpers/native-client.js';
-import { canRunSshd, startGateway, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
-import { startInternalWeb, type InternalWeb } from '../helpers/internal-web.js';
-import { freePort } from '../helpers/ports.js';
-import { FrameDecoder, encodeFrame } from '../../native-host/framing.js';
-import { NativeHost, type TunnelLike } from '../../native-host/host.js';
-import type { TunnelOptions } from '../../native-host/tunnel.js';
+import { startHost, rssKiB, type NativeClient } from '../../testbed/native-client.js';
+import { canRunSshd, startGateway, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../../testbed/sshd.js';
+import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
+import { freePort } from '../../testbed/ports.js';
+import { FrameDecoder, encodeFrame } from '../../native-host/messaging/framing.js';
+import { NativeHost, type TunnelLike } from '../../native-host/messaging/host.js';
+import type { TunnelOptions } from '../../native-host/tunnel/tunnel.js';
 import { silentLogger } from '../../native-host/log.js';
-import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, type TunnelConfig, type TunnelStatus, type Response } from '../../shared/protocol.js';
+import {
+  MAX_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  type TunnelConfig,
+  type TunnelStatus,
+  type Response,
+} from '../../shared/protocol.js';
 import { defaultProfile, toTunnelConfig } from '../../shared/settings.js';
 
-const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 const noSshd = canRunSshd();
 
 const clients: NativeClient[] = [];
@@ -195,7 +203,9 @@ function socksGet(socksPort: number, host: string, port: number, urlPath = '/'):
   );
 }
 
-test('full flow: configure, on, passphrase prompt, connected, SOCKS through the gateway, off, EOF', { skip: noSshd ?? false }, async () => {
+test('full flow: configure, on, passphrase prompt, connected, SOCKS through the gateway, off, EOF', {
+  skip: noSshd ?? false,
+}, async () => {
   const c = host();
   resultOf(await c.request('hello', { protocol: PROTOCOL_VERSION, client: 'test' }));
   const config = await configFor(gw.keys.encrypted);
@@ -211,7 +221,10 @@ test('full flow: configure, on, passphrase prompt, connected, SOCKS through the 
   assert.equal(resultOf<TunnelStatus>(await c.request('status')).prompt?.id, prompt.id);
   assert.equal(errorOf(await c.request('answer', { promptId: prompt.id, value: true })).code, 'BAD_MESSAGE');
   assert.equal(resultOf(await c.request('answer', { promptId: prompt.id, value: KEY_PASSPHRASE })), null);
-  assert.equal(errorOf(await c.request('answer', { promptId: prompt.id, value: KEY_PASSPHRASE })).code, 'PROMPT_UNKNOWN');
+  assert.equal(
+    errorOf(await c.request('answer', { promptId: prompt.id, value: KEY_PASSPHRASE })).code,
+    'PROMPT_UNKNOWN',
+  );
   resultOf(await on);
 
   const connected = await c.waitForStatus((s) => s.state === 'connected', 30_000, from);
@@ -260,7 +273,12 @@ test('stdin EOF while connected: everything closes and the host exits at once', 
   await closed;
   assert.match(fs.readFileSync(c.logFile, 'utf8'), /closing: the browser closed the connection/);
   await assert.rejects(
-    SocksClient.createConnection({ proxy: { host: '127.0.0.1', port: config.socksPort, type: 5 }, command: 'connect', destination: { host: 'x', port: 1 }, timeout: 3000 }),
+    SocksClient.createConnection({
+      proxy: { host: '127.0.0.1', port: config.socksPort, type: 5 },
+      command: 'connect',
+      destination: { host: 'x', port: 1 },
+      timeout: 3000,
+    }),
   );
 });
 
@@ -272,12 +290,17 @@ test('SIGTERM while a prompt is pending: the host exits 0', { skip: noSshd ?? fa
   await c.waitForPrompt(15_000, from);
   c.proc.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
-  const exit = await Promise.race([c.exited, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('no exit after SIGTERM')), 3000)))]);
+  const exit = await Promise.race([
+    c.exited,
+    new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('no exit after SIGTERM')), 3000))),
+  ]);
   clearTimeout(timer);
   assert.deepEqual(exit, { code: 0, signal: null });
 });
 
-test('test-connection: timings on success, the cause on failure, before any configure', { skip: noSshd ?? false }, async () => {
+test('test-connection: timings on success, the cause on failure, before any configure', {
+  skip: noSshd ?? false,
+}, async () => {
   const c = host();
   const ok = resultOf<{ timings: { stage: string }[]; serverBanner?: string }>(
     await c.request('test-connection', { config: await configFor(gw.keys.plain) }, 30_000),
@@ -286,15 +309,23 @@ test('test-connection: timings on success, the cause on failure, before any conf
   assert.match(ok.serverBanner ?? '', /^SSH-2\.0-OpenSSH/);
   const denied = errorOf(await c.request('test-connection', { config: await configFor(gw.keys.wrong) }, 30_000));
   assert.equal(denied.code, 'AUTH_FAILED');
-  const refused = errorOf(await c.request('test-connection', { config: await configFor(gw.keys.plain, { port: await freePort() }) }, 30_000));
+  const refused = errorOf(
+    await c.request('test-connection', { config: await configFor(gw.keys.plain, { port: await freePort() }) }, 30_000),
+  );
   assert.equal(refused.code, 'GATEWAY_UNREACHABLE');
   assert.equal((await c.end()).code, 0);
 });
 
-test('an unknown host key becomes a confirm-host-key prompt; declining it ends in HOSTKEY_UNKNOWN', { skip: noSshd ?? false }, async () => {
+test('an unknown host key becomes a confirm-host-key prompt; declining it ends in HOSTKEY_UNKNOWN', {
+  skip: noSshd ?? false,
+}, async () => {
   const c = host();
   const knownHostsFile = path.join(c.home, 'known_hosts');
-  resultOf(await c.request('configure', { config: await configFor(gw.keys.plain, { knownHostsFile, strictHostKeyChecking: 'ask' }) }));
+  resultOf(
+    await c.request('configure', {
+      config: await configFor(gw.keys.plain, { knownHostsFile, strictHostKeyChecking: 'ask' }),
+    }),
+  );
   const from = c.messages.length;
   const on = c.request('set-mode', { mode: 'on' }, 30_000);
   const prompt = await c.waitForPrompt(15_000, from);
@@ -369,7 +400,19 @@ test('a prompt nobody answers is declined after the prompt timeout', { skip: noS
  */
 class FakeTunnel extends EventEmitter implements TunnelLike {
   status(): TunnelStatus {
-    return { state: 'connected', mode: 'on', gateway: 'g', jumps: [], socks: null, since: 0, connections: 1, channels: 0, bytesUp: 0, bytesDown: 0, timings: [] };
+    return {
+      state: 'connected',
+      mode: 'on',
+      gateway: 'g',
+      jumps: [],
+      socks: null,
+      since: 0,
+      connections: 1,
+      channels: 0,
+      bytesUp: 0,
+      bytesDown: 0,
+      timings: [],
+    };
   }
   async configure() {
     return this.status();
@@ -405,7 +448,9 @@ test('status pushes are coalesced: a burst of changes gives few pushes, the last
     t.send('configure', { config: toTunnelConfig(defaultProfile()) });
     const id = t.send('set-mode', { mode: 'on' });
     await t.until(() => t.got.find((m) => m.type === 'response' && m.id === id));
-    const last = await t.until(() => t.got.find((m) => m.type === 'status' && (m.status as TunnelStatus).channels === 500));
+    const last = await t.until(() =>
+      t.got.find((m) => m.type === 'status' && (m.status as TunnelStatus).channels === 500),
+    );
     assert.ok(last);
     const pushes = t.got.filter((m) => m.type === 'status').length;
     assert.ok(pushes <= 3, `${pushes} status pushes for a burst of 500 changes`);

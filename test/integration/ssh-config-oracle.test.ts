@@ -9,8 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSshConfig, loadSshConfigDetailed, localResolveContext, MAX_INCLUDE_DEPTH } from '../../native-host/ssh-config-files.js';
-import { resolveHostConfig, type HostConfig } from '../../native-host/ssh-config.js';
+import {
+  loadSshConfig,
+  loadSshConfigDetailed,
+  localResolveContext,
+  MAX_INCLUDE_DEPTH,
+} from '../../native-host/ssh/config-files.js';
+import { resolveHostConfig, type HostConfig } from '../../native-host/ssh/config-parse.js';
 
 const FIX = fileURLToPath(new URL('../../../test/fixtures/ssh/', import.meta.url));
 const ctx = localResolveContext();
@@ -34,7 +39,8 @@ before(() => {
     fs.writeFileSync(p, fs.readFileSync(p, 'utf8').replaceAll('@DIR@', tmp));
   }
   // OpenSSH refuses included files that others can write; keep the copy's modes strict.
-  for (const f of fs.readdirSync(tmp, { recursive: true }) as string[]) fs.chmodSync(path.join(tmp, f), fs.statSync(path.join(tmp, f)).isDirectory() ? 0o755 : 0o644);
+  for (const f of fs.readdirSync(tmp, { recursive: true }) as string[])
+    fs.chmodSync(path.join(tmp, f), fs.statSync(path.join(tmp, f)).isDirectory() ? 0o755 : 0o644);
   configFile = path.join(tmp, 'config');
 });
 
@@ -44,7 +50,10 @@ after(() => {
 
 /** `ssh -G` output: keyword → values (identityfile may repeat). */
 function sshG(host: string): Map<string, string[]> {
-  const out = execFileSync('ssh', ['-G', '-F', configFile, host], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('ssh', ['-G', '-F', configFile, host], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const m = new Map<string, string[]>();
   for (const line of out.split('\n')) {
     const sp = line.indexOf(' ');
@@ -57,7 +66,14 @@ function sshG(host: string): Map<string, string[]> {
 
 /** ssh -G prints IdentityFile unexpanded; expand it here, independently, with ssh's own values. */
 function expandLikeSsh(p: string, g: Map<string, string[]>): string {
-  const t: Record<string, string> = { h: g.get('hostname')![0]!, p: g.get('port')![0]!, r: g.get('user')![0]!, u: ctx.localUser, d: ctx.home, '%': '%' };
+  const t: Record<string, string> = {
+    h: g.get('hostname')![0]!,
+    p: g.get('port')![0]!,
+    r: g.get('user')![0]!,
+    u: ctx.localUser,
+    d: ctx.home,
+    '%': '%',
+  };
   return p.replace(/^~(?=\/|$)/, ctx.home).replace(/%(.)/g, (_, k: string) => t[k] ?? `%${k}`);
 }
 
@@ -93,9 +109,23 @@ function theirs(g: Map<string, string[]>) {
   };
 }
 
-const HOSTS = ['g5k', 'G5K', 'node.g5k', 'node.nancy.g5k', 'bad.g5k', 'lab', 'lab-1', 'lab-22', 'alias-x', 'never', 'elsewhere.example.org'];
+const HOSTS = [
+  'g5k',
+  'G5K',
+  'node.g5k',
+  'node.nancy.g5k',
+  'bad.g5k',
+  'lab',
+  'lab-1',
+  'lab-22',
+  'alias-x',
+  'never',
+  'elsewhere.example.org',
+];
 
-test('resolveHostConfig agrees with ssh -G on every fixture host', { skip: hasSsh ? false : 'ssh not installed' }, () => {
+test('resolveHostConfig agrees with ssh -G on every fixture host', {
+  skip: hasSsh ? false : 'ssh not installed',
+}, () => {
   const errors: string[] = [];
   const blocks = loadSshConfig(configFile, ctx.home, { warn: (m) => errors.push(m) });
   assert.deepEqual(errors, []);
@@ -113,7 +143,11 @@ test('the fixture exercises what it claims (so the comparison above cannot pass 
   assert.equal(r('lab').connectTimeout, 9, 'Match host (after HostName) and user (from the Include)');
   assert.equal(r('elsewhere.example.org').user, undefined, 'an Include under Host lab does not leak');
   assert.equal(r('never').port, 7777, 'an Include under Host never applies to never');
-  assert.equal(r('elsewhere.example.org').user, undefined, '... and brings nothing, not even its Host *, to other hosts');
+  assert.equal(
+    r('elsewhere.example.org').user,
+    undefined,
+    '... and brings nothing, not even its Host *, to other hosts',
+  );
   assert.equal(r('elsewhere.example.org').port, 2023, 'negated Match criteria');
   assert.equal(r('node.g5k').port, undefined);
   assert.equal(r('node.nancy.g5k').user, 'jdoe', 'first value wins');
@@ -128,12 +162,18 @@ test('the fixture exercises what it claims (so the comparison above cannot pass 
 test('relative Include paths are read from ~/.ssh, and ~/ paths from home', () => {
   const home = path.join(tmp, 'home');
   fs.mkdirSync(path.join(home, '.ssh', 'conf.d'), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(path.join(home, '.ssh', 'config'), 'Include conf.d/*\nInclude ~/extra.conf\nHost *\n  User last\n', { mode: 0o600 });
+  fs.writeFileSync(path.join(home, '.ssh', 'config'), 'Include conf.d/*\nInclude ~/extra.conf\nHost *\n  User last\n', {
+    mode: 0o600,
+  });
   fs.writeFileSync(path.join(home, '.ssh', 'conf.d', 'a'), 'Host gw\n  Port 2022\n', { mode: 0o600 });
   fs.writeFileSync(path.join(home, 'extra.conf'), 'User extra\n', { mode: 0o600 });
   const r = loadSshConfigDetailed(undefined, home, { systemFile: null });
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.files, [path.join(home, '.ssh', 'config'), path.join(home, '.ssh', 'conf.d', 'a'), path.join(home, 'extra.conf')]);
+  assert.deepEqual(r.files, [
+    path.join(home, '.ssh', 'config'),
+    path.join(home, '.ssh', 'conf.d', 'a'),
+    path.join(home, 'extra.conf'),
+  ]);
   const cfg = resolveHostConfig(r.blocks, 'gw', { ...ctx, home });
   assert.equal(cfg.port, 2022);
   assert.equal(cfg.user, 'extra');
@@ -181,14 +221,25 @@ test('missing default files are fine; a missing -F file, a file others can write
   assert.equal(resolveHostConfig(deep.blocks, 'gw', ctx).port, 2022);
 });
 
-test('ProxyJump and ProxyCommand: which one applies agrees with ssh -G, `ProxyJump none` included', { skip: hasSsh ? false : 'ssh not installed' }, () => {
+test('ProxyJump and ProxyCommand: which one applies agrees with ssh -G, `ProxyJump none` included', {
+  skip: hasSsh ? false : 'ssh not installed',
+}, () => {
   const file = path.join(tmp, 'proxy.conf');
   fs.writeFileSync(
     file,
-    [
-      'Host jn', '  ProxyJump none', 'Host pn', '  ProxyCommand none', 'Host pc', '  ProxyCommand nc %h %p',
-      'Host pj', '  ProxyJump j1', 'Host *', '  ProxyCommand ssh gw -W %h:%p', '  ProxyJump j2',
-    ].join('\n') + '\n',
+    `${[
+      'Host jn',
+      '  ProxyJump none',
+      'Host pn',
+      '  ProxyCommand none',
+      'Host pc',
+      '  ProxyCommand nc %h %p',
+      'Host pj',
+      '  ProxyJump j1',
+      'Host *',
+      '  ProxyCommand ssh gw -W %h:%p',
+      '  ProxyJump j2',
+    ].join('\n')}\n`,
     { mode: 0o600 },
   );
   const blocks = loadSshConfig(file, ctx.home);
@@ -196,7 +247,11 @@ test('ProxyJump and ProxyCommand: which one applies agrees with ssh -G, `ProxyJu
     const g = execFileSync('ssh', ['-G', '-F', file, host], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const line = (k: string) => new RegExp(`^${k} (.*)$`, 'm').exec(g)?.[1];
     const cfg = resolveHostConfig(blocks, host, ctx);
-    assert.deepEqual({ jump: cfg.proxyJump, command: cfg.proxyCommand }, { jump: line('proxyjump'), command: line('proxycommand') }, host);
+    assert.deepEqual(
+      { jump: cfg.proxyJump, command: cfg.proxyCommand },
+      { jump: line('proxyjump'), command: line('proxycommand') },
+      host,
+    );
   }
   assert.equal(resolveHostConfig(blocks, 'jn', ctx).proxyCommand, 'ssh gw -W %h:%p', 'the case where `none` matters');
 });
@@ -214,7 +269,11 @@ test('-F /dev/null is an empty file and -F from a pipe is read, as ssh reads the
   fs.writeFileSync(path.join(home, '.ssh', 'config'), 'Port 2222\n', { mode: 0o600 });
   assert.deepEqual(loadSshConfigDetailed('/dev/null', home).errors, []);
   assert.deepEqual(loadSshConfigDetailed('/dev/null', home).blocks.length, 0);
-  assert.match(execFileSync('ssh', ['-G', '-F', '/dev/null', 'x'], { encoding: 'utf8' }), /^port 22$/m, 'the oracle agrees');
+  assert.match(
+    execFileSync('ssh', ['-G', '-F', '/dev/null', 'x'], { encoding: 'utf8' }),
+    /^port 22$/m,
+    'the oracle agrees',
+  );
 
   const fifo = path.join(tmp, 'config.fifo');
   execFileSync('mkfifo', [fifo]);

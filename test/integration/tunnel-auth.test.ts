@@ -6,8 +6,17 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canRunSshd, startAgent, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
-import { gatewayConfig, isolatedTunnel, memoryLogger, scriptedUser, stateIs, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
+import { canRunSshd, startAgent, KEY_PASSPHRASE, type Gateway } from '../../testbed/sshd.js';
+import {
+  gatewayConfig,
+  isolatedTunnel,
+  memoryLogger,
+  scriptedUser,
+  stateIs,
+  tempHome,
+  useGateway,
+  waitForStatus,
+} from '../support/tunnel-kit.js';
 import type { TunnelConfig } from '../../shared/protocol.js';
 
 const skip = canRunSshd();
@@ -30,7 +39,9 @@ async function connectOnce(config: TunnelConfig, opts: Parameters<typeof isolate
 test('ssh-agent keys are used first, and the agent alone is enough', { skip: skip ?? false }, async () => {
   const agent = await startAgent([gw.keys.plain]);
   try {
-    const s = await connectOnce(await gatewayConfig(gw, { identityFile: '', useAgent: true }), { env: { SSH_AUTH_SOCK: agent.socket } });
+    const s = await connectOnce(await gatewayConfig(gw, { identityFile: '', useAgent: true }), {
+      env: { SSH_AUTH_SOCK: agent.socket },
+    });
     assert.equal(s.state, 'connected', JSON.stringify(s.lastError));
     // with an encrypted identity file as well, the agent's key logs in before any passphrase question
     const user = scriptedUser({ passphrases: [KEY_PASSPHRASE] });
@@ -61,10 +72,15 @@ test("OpenSSH's default key names are tried when no identity file is set", { ski
   }
 });
 
-test('an encrypted key: the passphrase is asked, retried on a typo, never logged', { skip: skip ?? false }, async () => {
+test('an encrypted key: the passphrase is asked, retried on a typo, never logged', {
+  skip: skip ?? false,
+}, async () => {
   const user = scriptedUser({ passphrases: ['typo', KEY_PASSPHRASE] });
   const log = memoryLogger();
-  const s = await connectOnce(await gatewayConfig(gw, { identityFile: gw.keys.encrypted }), { interaction: user.interaction, log });
+  const s = await connectOnce(await gatewayConfig(gw, { identityFile: gw.keys.encrypted }), {
+    interaction: user.interaction,
+    log,
+  });
   assert.equal(s.state, 'connected', JSON.stringify(s.lastError));
   assert.deepEqual(user.asked, [
     { keyFile: gw.keys.encrypted, attempt: 1 },
@@ -73,9 +89,13 @@ test('an encrypted key: the passphrase is asked, retried on a typo, never logged
   assert.ok(!log.lines.some((l) => l.includes(KEY_PASSPHRASE) || l.includes('typo')), 'no passphrase in the log');
 });
 
-test('a declined passphrase is PASSPHRASE_NEEDED, an error that waits for the user', { skip: skip ?? false }, async () => {
+test('a declined passphrase is PASSPHRASE_NEEDED, an error that waits for the user', {
+  skip: skip ?? false,
+}, async () => {
   const user = scriptedUser({ passphrases: [null] });
-  const s = await connectOnce(await gatewayConfig(gw, { identityFile: gw.keys.encrypted }), { interaction: user.interaction });
+  const s = await connectOnce(await gatewayConfig(gw, { identityFile: gw.keys.encrypted }), {
+    interaction: user.interaction,
+  });
   assert.equal(s.state, 'error');
   assert.equal(s.lastError?.code, 'PASSPHRASE_NEEDED');
   assert.equal(user.asked.length, 1);
@@ -83,11 +103,16 @@ test('a declined passphrase is PASSPHRASE_NEEDED, an error that waits for the us
 
 test('three wrong passphrases give up on the key with PASSPHRASE_NEEDED', { skip: skip ?? false }, async () => {
   const user = scriptedUser({ passphrases: ['a', 'b', 'c', KEY_PASSPHRASE] });
-  const s = await connectOnce(await gatewayConfig(gw, { identityFile: gw.keys.encrypted }), { interaction: user.interaction });
+  const s = await connectOnce(await gatewayConfig(gw, { identityFile: gw.keys.encrypted }), {
+    interaction: user.interaction,
+  });
   assert.equal(s.state, 'error');
   assert.equal(s.lastError?.code, 'PASSPHRASE_NEEDED');
   assert.match(s.lastError?.detail ?? '', /wrong passphrase/);
-  assert.deepEqual(user.asked.map((a) => a.attempt), [1, 2, 3]);
+  assert.deepEqual(
+    user.asked.map((a) => a.attempt),
+    [1, 2, 3],
+  );
 });
 
 test('no passphrase is asked for an encrypted key the gateway would refuse', { skip: skip ?? false }, async () => {
@@ -124,7 +149,10 @@ test('an identity file that is missing or not a private key is KEY_UNREADABLE', 
 test('the passphrase is kept in memory for reconnections: asked once', { skip: skip ?? false }, async () => {
   const user = scriptedUser({ passphrases: [KEY_PASSPHRASE] });
   const config = await gatewayConfig(gw, { identityFile: gw.keys.encrypted });
-  const t = isolatedTunnel(config, home.dir, { interaction: user.interaction, backoff: { baseMs: 50, capMs: 200, factor: 2, jitter: 0 } });
+  const t = isolatedTunnel(config, home.dir, {
+    interaction: user.interaction,
+    backoff: { baseMs: 50, capMs: 200, factor: 2, jitter: 0 },
+  });
   try {
     await t.setMode('on');
     const first = await waitForStatus(t, stateIs('connected'), 'connected');
@@ -138,7 +166,9 @@ test('the passphrase is kept in memory for reconnections: asked once', { skip: s
   }
 });
 
-test('RSA keys log in (rsa-sha2 signatures), including an old PEM-encrypted key without its .pub', { skip: skip ?? false }, async () => {
+test('RSA keys log in (rsa-sha2 signatures), including an old PEM-encrypted key without its .pub', {
+  skip: skip ?? false,
+}, async () => {
   const h = tempHome();
   const authorized = path.join(gw.dir, 'authorized_keys');
   const before = fs.readFileSync(authorized, 'utf8');

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { coalesceWrites } from '../../native-host/ssh-connect.js';
+import { coalesceWrites } from '../../native-host/ssh/connect.js';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 

@@ -5,9 +5,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { canRunSshd, startGateway, INTERNAL_NAMES, type Gateway } from '../helpers/sshd.js';
-import type { InternalWeb } from '../helpers/internal-web.js';
-import { gatewayConfig, isolatedTunnel, socksGet, stateIs, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
+import { canRunSshd, startGateway, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
+import type { InternalWeb } from '../../testbed/internal-web.js';
+import {
+  gatewayConfig,
+  isolatedTunnel,
+  socksGet,
+  stateIs,
+  tempHome,
+  useGateway,
+  waitForStatus,
+} from '../support/tunnel-kit.js';
 
 const skip = canRunSshd();
 let gw: Gateway;
@@ -16,7 +24,9 @@ let home: ReturnType<typeof tempHome>;
 
 useGateway((f) => ({ gw, web, home } = f));
 
-test('On mode connects at once, goes through tcp → hostkey → auth → forwarding, and serves internal names', { skip: skip ?? false }, async () => {
+test('On mode connects at once, goes through tcp → hostkey → auth → forwarding, and serves internal names', {
+  skip: skip ?? false,
+}, async () => {
   const t = isolatedTunnel(await gatewayConfig(gw), home.dir);
   const stages: string[] = [];
   t.on('status', (s) => {
@@ -79,7 +89,9 @@ test('jump host: the gateway is reached by a name only the jump host resolves', 
   }
 });
 
-test('a ~/.ssh/config alias supplies host, port, user and key when the settings leave them empty', { skip: skip ?? false }, async () => {
+test('a ~/.ssh/config alias supplies host, port, user and key when the settings leave them empty', {
+  skip: skip ?? false,
+}, async () => {
   const h = tempHome();
   try {
     fs.writeFileSync(
@@ -114,13 +126,18 @@ test('a ~/.ssh/config alias supplies host, port, user and key when the settings 
   }
 });
 
-test('testConnection stops after login and reports the server banner and timings', { skip: skip ?? false }, async () => {
+test('testConnection stops after login and reports the server banner and timings', {
+  skip: skip ?? false,
+}, async () => {
   const config = await gatewayConfig(gw);
   const t = isolatedTunnel(config, home.dir);
   try {
     const r = await t.testConnection(config);
     assert.match(r.serverBanner ?? '', /^SSH-2\.0-OpenSSH/);
-    assert.deepEqual(r.timings.map((x) => x.stage), ['tcp', 'hostkey', 'auth']);
+    assert.deepEqual(
+      r.timings.map((x) => x.stage),
+      ['tcp', 'hostkey', 'auth'],
+    );
     assert.equal(t.status().state, 'off', 'a test never touches the tunnel itself');
   } finally {
     await t.close();

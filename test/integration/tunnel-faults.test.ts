@@ -3,11 +3,21 @@
 // none of which takes the connection down.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canRunSshd, INTERNAL_NAMES, type Gateway } from '../helpers/sshd.js';
-import type { InternalWeb } from '../helpers/internal-web.js';
-import { startChannelDropServer, startStallingServer } from '../helpers/fault-server.js';
-import { freePort } from '../helpers/ports.js';
-import { closed, gatewayConfig, isolatedTunnel, socksConnect, socksGet, stateIs, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
+import { canRunSshd, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
+import type { InternalWeb } from '../../testbed/internal-web.js';
+import { startChannelDropServer, startStallingServer } from '../../testbed/fault-server.js';
+import { freePort } from '../../testbed/ports.js';
+import {
+  closed,
+  gatewayConfig,
+  isolatedTunnel,
+  socksConnect,
+  socksGet,
+  stateIs,
+  type tempHome,
+  useGateway,
+  waitForStatus,
+} from '../support/tunnel-kit.js';
 
 const skip = canRunSshd();
 let gw: Gateway;
@@ -19,7 +29,12 @@ useGateway((f) => ({ gw, web, home } = f));
 test('a server that stalls after its banner is a TIMEOUT, not a hang', { skip: skip ?? false }, async () => {
   const stall = await startStallingServer();
   try {
-    const config = await gatewayConfig(gw, { gateway: stall.host, port: stall.port, knownHostsFile: stall.knownHosts, connectTimeoutSec: 1 });
+    const config = await gatewayConfig(gw, {
+      gateway: stall.host,
+      port: stall.port,
+      knownHostsFile: stall.knownHosts,
+      connectTimeoutSec: 1,
+    });
     const t = isolatedTunnel(config, home.dir, { backoff: { baseMs: 100, capMs: 100, factor: 1, jitter: 0 } });
     try {
       const err = await t.testConnection(config).then(
@@ -41,7 +56,9 @@ test('a server that stalls after its banner is a TIMEOUT, not a hang', { skip: s
   }
 });
 
-test('a server that closes every channel at once: each CONNECT ends, the connection stays', { skip: skip ?? false }, async () => {
+test('a server that closes every channel at once: each CONNECT ends, the connection stays', {
+  skip: skip ?? false,
+}, async () => {
   const drop = await startChannelDropServer();
   try {
     const config = await gatewayConfig(gw, { gateway: drop.host, port: drop.port, knownHostsFile: drop.knownHosts });
@@ -68,7 +85,9 @@ test('a server that closes every channel at once: each CONNECT ends, the connect
   }
 });
 
-test('channel failures from the gateway become precise SOCKS replies and leave the connection up', { skip: skip ?? false }, async () => {
+test('channel failures from the gateway become precise SOCKS replies and leave the connection up', {
+  skip: skip ?? false,
+}, async () => {
   const t = isolatedTunnel(await gatewayConfig(gw), home.dir);
   try {
     const s = await t.setMode('on');

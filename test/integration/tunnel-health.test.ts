@@ -3,10 +3,22 @@
 // connection; transient failures retry, fatal ones stop and wait for the user.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canRunSshd, INTERNAL_NAMES, type Gateway } from '../helpers/sshd.js';
-import type { InternalWeb } from '../helpers/internal-web.js';
-import { freePort } from '../helpers/ports.js';
-import { closed, gatewayConfig, isolatedTunnel, logSince, logSize, socksConnect, socksGet, stateIs, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
+import { canRunSshd, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
+import type { InternalWeb } from '../../testbed/internal-web.js';
+import { freePort } from '../../testbed/ports.js';
+import {
+  closed,
+  gatewayConfig,
+  isolatedTunnel,
+  logSince,
+  logSize,
+  socksConnect,
+  socksGet,
+  stateIs,
+  type tempHome,
+  useGateway,
+  waitForStatus,
+} from '../support/tunnel-kit.js';
 import type { TunnelStatus } from '../../shared/protocol.js';
 
 const skip = canRunSshd();
@@ -17,7 +29,9 @@ const quick = { baseMs: 100, capMs: 400, factor: 2, jitter: 0 };
 
 useGateway((f) => ({ gw, web, home } = f));
 
-test('a killed session: channels in flight end, state reconnecting with attempt and nextRetryAt, then connected', { skip: skip ?? false }, async () => {
+test('a killed session: channels in flight end, state reconnecting with attempt and nextRetryAt, then connected', {
+  skip: skip ?? false,
+}, async () => {
   const t = isolatedTunnel(await gatewayConfig(gw), home.dir, { backoff: quick });
   try {
     const s = await t.setMode('on');
@@ -47,8 +61,12 @@ test('a killed session: channels in flight end, state reconnecting with attempt 
   }
 });
 
-test('a silent session is caught by keepalives; a CONNECT made meanwhile waits and is served', { skip: skip ?? false }, async () => {
-  const t = isolatedTunnel(await gatewayConfig(gw, { keepaliveIntervalSec: 1, keepaliveCountMax: 2 }), home.dir, { backoff: quick });
+test('a silent session is caught by keepalives; a CONNECT made meanwhile waits and is served', {
+  skip: skip ?? false,
+}, async () => {
+  const t = isolatedTunnel(await gatewayConfig(gw, { keepaliveIntervalSec: 1, keepaliveCountMax: 2 }), home.dir, {
+    backoff: quick,
+  });
   const stopped: number[] = [];
   try {
     const s = await t.setMode('on');
@@ -76,7 +94,9 @@ test('a silent session is caught by keepalives; a CONNECT made meanwhile waits a
   }
 });
 
-test('an unreachable gateway is retried again and again in On mode, then connects when it is back', { skip: skip ?? false }, async () => {
+test('an unreachable gateway is retried again and again in On mode, then connects when it is back', {
+  skip: skip ?? false,
+}, async () => {
   const closedPort = await freePort();
   const config = await gatewayConfig(gw, { port: closedPort });
   const t = isolatedTunnel(config, home.dir, { backoff: quick });
@@ -99,13 +119,19 @@ test('retry() during the backoff wait tries at once', { skip: skip ?? false }, a
     await t.setMode('on');
     await waitForStatus(t, (x) => x.state === 'reconnecting' && x.attempt === 1, 'first wait');
     await t.retry();
-    await waitForStatus(t, (x) => x.state === 'reconnecting' && x.attempt === 2, 'second attempt without waiting ten minutes');
+    await waitForStatus(
+      t,
+      (x) => x.state === 'reconnecting' && x.attempt === 2,
+      'second attempt without waiting ten minutes',
+    );
   } finally {
     await t.close();
   }
 });
 
-test('a fatal error stops in the error state without retrying; retry() tries once more', { skip: skip ?? false }, async () => {
+test('a fatal error stops in the error state without retrying; retry() tries once more', {
+  skip: skip ?? false,
+}, async () => {
   const from = logSize(gw.logFile);
   const t = isolatedTunnel(await gatewayConfig(gw, { identityFile: gw.keys.wrong }), home.dir, { backoff: quick });
   try {

@@ -4,8 +4,17 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canRunSshd, type Gateway } from '../helpers/sshd.js';
-import { gatewayConfig, isolatedTunnel, logSince, logSize, scriptedUser, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
+import { canRunSshd, type Gateway } from '../../testbed/sshd.js';
+import {
+  gatewayConfig,
+  isolatedTunnel,
+  logSince,
+  logSize,
+  scriptedUser,
+  type tempHome,
+  useGateway,
+  waitForStatus,
+} from '../support/tunnel-kit.js';
 import type { HostKeyPolicy, TunnelConfig } from '../../shared/protocol.js';
 
 const skip = canRunSshd();
@@ -16,7 +25,10 @@ useGateway((f) => ({ gw, home } = f));
 
 /** The fingerprint of an `ssh-ed25519 AAAA…` line, computed here independently of the code under test. */
 const fingerprintOf = (publicLine: string) =>
-  `SHA256:${createHash('sha256').update(Buffer.from(publicLine.split(' ')[1]!, 'base64')).digest('base64').replace(/=+$/, '')}`;
+  `SHA256:${createHash('sha256')
+    .update(Buffer.from(publicLine.split(' ')[1]!, 'base64'))
+    .digest('base64')
+    .replace(/=+$/, '')}`;
 
 async function connectOnce(config: TunnelConfig, user = scriptedUser()) {
   const t = isolatedTunnel(config, home.dir, { interaction: user.interaction });
@@ -41,7 +53,9 @@ test('a known host key connects without a question', { skip: skip ?? false }, as
   assert.equal(user.hostKeyQuestions.length, 0);
 });
 
-test('an unknown key under "yes" is HOSTKEY_UNKNOWN, refused before any login attempt', { skip: skip ?? false }, async () => {
+test('an unknown key under "yes" is HOSTKEY_UNKNOWN, refused before any login attempt', {
+  skip: skip ?? false,
+}, async () => {
   const kh = emptyKnownHosts('kh-yes');
   const from = logSize(gw.logFile);
   const s = await connectOnce(await gatewayConfig(gw, { knownHostsFile: kh, strictHostKeyChecking: 'yes' }));
@@ -53,7 +67,9 @@ test('an unknown key under "yes" is HOSTKEY_UNKNOWN, refused before any login at
   assert.doesNotMatch(logSince(gw.logFile, from), /publickey/i, 'the gateway saw no login attempt');
 });
 
-test('"ask": the user sees the fingerprint; accepting stores the key and connects', { skip: skip ?? false }, async () => {
+test('"ask": the user sees the fingerprint; accepting stores the key and connects', {
+  skip: skip ?? false,
+}, async () => {
   const kh = emptyKnownHosts('kh-ask');
   const user = scriptedUser({ acceptHostKey: true });
   const s = await connectOnce(await gatewayConfig(gw, { knownHostsFile: kh, strictHostKeyChecking: 'ask' }), user);
@@ -68,7 +84,10 @@ test('"ask": the user sees the fingerprint; accepting stores the key and connect
   assert.equal(fs.readFileSync(kh, 'utf8').trim(), `[127.0.0.1]:${gw.port} ${gw.hostKeyPublic}`);
   // and the next connection knows it
   const again = scriptedUser();
-  assert.equal((await connectOnce(await gatewayConfig(gw, { knownHostsFile: kh, strictHostKeyChecking: 'ask' }), again)).state, 'connected');
+  assert.equal(
+    (await connectOnce(await gatewayConfig(gw, { knownHostsFile: kh, strictHostKeyChecking: 'ask' }), again)).state,
+    'connected',
+  );
   assert.equal(again.hostKeyQuestions.length, 0);
 });
 
@@ -100,7 +119,9 @@ test('a revoked key is HOSTKEY_REVOKED', { skip: skip ?? false }, async () => {
   assert.ok(s.lastError?.detail?.includes(`${kh}:1`));
 });
 
-test('a changed key is HOSTKEY_CHANGED, naming file:line and both fingerprints, whatever the policy', { skip: skip ?? false }, async () => {
+test('a changed key is HOSTKEY_CHANGED, naming file:line and both fingerprints, whatever the policy', {
+  skip: skip ?? false,
+}, async () => {
   const kh = path.join(home.dir, 'kh-changed');
   fs.writeFileSync(kh, `# the old key\n[127.0.0.1]:${gw.port} ${gw.hostKeyPublic}\n`);
   const oldFp = fingerprintOf(gw.hostKeyPublic);

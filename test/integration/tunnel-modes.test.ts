@@ -3,12 +3,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { canRunSshd, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
-import type { InternalWeb } from '../helpers/internal-web.js';
-import { startStallingServer } from '../helpers/fault-server.js';
-import { freePort } from '../helpers/ports.js';
-import { gatewayConfig, isolatedTunnel, logSince, logSize, socksConnect, socksGet, stateIs, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
-import type { Interaction } from '../../native-host/tunnel.js';
+import { canRunSshd, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../../testbed/sshd.js';
+import type { InternalWeb } from '../../testbed/internal-web.js';
+import { startStallingServer } from '../../testbed/fault-server.js';
+import { freePort } from '../../testbed/ports.js';
+import {
+  gatewayConfig,
+  isolatedTunnel,
+  logSince,
+  logSize,
+  socksConnect,
+  socksGet,
+  stateIs,
+  type tempHome,
+  useGateway,
+  waitForStatus,
+} from '../support/tunnel-kit.js';
+import type { Interaction } from '../../native-host/tunnel/tunnel.js';
 
 const skip = canRunSshd();
 let gw: Gateway;
@@ -24,7 +35,9 @@ const listening = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
-test('Auto: listener up with no SSH, first CONNECT starts SSH and waits for it, idle timeout stops it', { skip: skip ?? false }, async () => {
+test('Auto: listener up with no SSH, first CONNECT starts SSH and waits for it, idle timeout stops it', {
+  skip: skip ?? false,
+}, async () => {
   const t = isolatedTunnel(await gatewayConfig(gw, { idleTimeoutSec: 1 }), home.dir);
   try {
     const s0 = await t.setMode('auto');
@@ -45,7 +58,9 @@ test('Auto: listener up with no SSH, first CONNECT starts SSH and waits for it, 
   }
 });
 
-test('Off closes the listener and SSH; On connects without waiting for a CONNECT', { skip: skip ?? false }, async () => {
+test('Off closes the listener and SSH; On connects without waiting for a CONNECT', {
+  skip: skip ?? false,
+}, async () => {
   const t = isolatedTunnel(await gatewayConfig(gw), home.dir);
   try {
     const on = await t.setMode('on');
@@ -62,7 +77,9 @@ test('Off closes the listener and SSH; On connects without waiting for a CONNECT
   }
 });
 
-test('a taken SOCKS port is SOCKS_PORT_IN_USE, and retry() recovers once it is free', { skip: skip ?? false }, async () => {
+test('a taken SOCKS port is SOCKS_PORT_IN_USE, and retry() recovers once it is free', {
+  skip: skip ?? false,
+}, async () => {
   const port = await freePort();
   const squatter = net.createServer();
   await new Promise<void>((r) => squatter.listen(port, '127.0.0.1', () => r()));
@@ -99,10 +116,17 @@ test('restrictTo: destinations matching no rule are refused with "not allowed"',
   }
 });
 
-test('a CONNECT waiting for a stuck connection gets a failure reply, bounded, not a hang', { skip: skip ?? false }, async () => {
+test('a CONNECT waiting for a stuck connection gets a failure reply, bounded, not a hang', {
+  skip: skip ?? false,
+}, async () => {
   const stall = await startStallingServer();
   const t = isolatedTunnel(
-    await gatewayConfig(gw, { gateway: stall.host, port: stall.port, knownHostsFile: stall.knownHosts, connectTimeoutSec: 1 }),
+    await gatewayConfig(gw, {
+      gateway: stall.host,
+      port: stall.port,
+      knownHostsFile: stall.knownHosts,
+      connectTimeoutSec: 1,
+    }),
     home.dir,
     { backoff: { baseMs: 60_000, capMs: 60_000, factor: 2, jitter: 0 } },
   );
@@ -140,14 +164,20 @@ test('in the error state a CONNECT fails at once and starts no new attempt', { s
   }
 });
 
-test('a CONNECT waits longer while the user types a passphrase, and the login is not timed out meanwhile', { skip: skip ?? false }, async () => {
+test('a CONNECT waits longer while the user types a passphrase, and the login is not timed out meanwhile', {
+  skip: skip ?? false,
+}, async () => {
   // the user takes well over connectTimeoutSec to answer; after the answer, the key's decryption and
   // the login get the usual connectTimeoutSec (loaded CI machines need a few seconds for them)
   const slowUser: Interaction = {
     askPassphrase: () => new Promise((r) => setTimeout(() => r(KEY_PASSPHRASE), 5000)),
     confirmHostKey: async () => false,
   };
-  const t = isolatedTunnel(await gatewayConfig(gw, { identityFile: gw.keys.encrypted, connectTimeoutSec: 3 }), home.dir, { interaction: slowUser });
+  const t = isolatedTunnel(
+    await gatewayConfig(gw, { identityFile: gw.keys.encrypted, connectTimeoutSec: 3 }),
+    home.dir,
+    { interaction: slowUser },
+  );
   try {
     const s = await t.setMode('auto');
     const r = await socksGet(s.socks!.port, INTERNAL_NAMES[0]!, web.port);

@@ -3,9 +3,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { canRunSshd, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../helpers/sshd.js';
-import type { InternalWeb } from '../helpers/internal-web.js';
-import { closed, gatewayConfig, isolatedTunnel, scriptedUser, socksConnect, socksGet, stateIs, tempHome, useGateway, waitForStatus } from '../helpers/tunnel-kit.js';
+import { canRunSshd, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../../testbed/sshd.js';
+import type { InternalWeb } from '../../testbed/internal-web.js';
+import {
+  closed,
+  gatewayConfig,
+  isolatedTunnel,
+  scriptedUser,
+  socksConnect,
+  socksGet,
+  stateIs,
+  type tempHome,
+  useGateway,
+  waitForStatus,
+} from '../support/tunnel-kit.js';
 
 const skip = canRunSshd();
 let gw: Gateway;
@@ -37,10 +48,16 @@ function connectionsTo(pids: number[], port: number): number[] {
 
 useGateway((f) => ({ gw, web, home } = f));
 
-test('parallel load opens more connections (up to maxConnections), idle brings it back to one', { skip: skip ?? false }, async () => {
+test('parallel load opens more connections (up to maxConnections), idle brings it back to one', {
+  skip: skip ?? false,
+}, async () => {
   const user = scriptedUser({ passphrases: [KEY_PASSPHRASE] });
   const config = await gatewayConfig(gw, { identityFile: gw.keys.encrypted, maxConnections: 3 });
-  const t = isolatedTunnel(config, home.dir, { interaction: user.interaction, channelsPerConnection: 2, poolIdleMs: 300 });
+  const t = isolatedTunnel(config, home.dir, {
+    interaction: user.interaction,
+    channelsPerConnection: 2,
+    poolIdleMs: 300,
+  });
   try {
     const s = await t.setMode('on');
     await waitForStatus(t, stateIs('connected'), 'connected');
@@ -83,18 +100,25 @@ test('with maxConnections 1, load never opens a second connection', { skip: skip
   }
 });
 
-test('a burst is spread over the pool: CONNECTs past twice channelsPerConnection wait for the connections opened for them', { skip: skip ?? false }, async () => {
+test('a burst is spread over the pool: CONNECTs past twice channelsPerConnection wait for the connections opened for them', {
+  skip: skip ?? false,
+}, async () => {
   const t = isolatedTunnel(await gatewayConfig(gw, { maxConnections: 3 }), home.dir, { channelsPerConnection: 2 });
   try {
     const s = await t.setMode('on');
     await waitForStatus(t, stateIs('connected'), 'connected');
     // twelve CONNECTs at once, each held open: without the rule all would land on the first connection
-    const held = await Promise.all(Array.from({ length: 12 }, (_, i) => socksConnect(s.socks!.port, INTERNAL_NAMES[i % 3]!, web.port)));
+    const held = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => socksConnect(s.socks!.port, INTERNAL_NAMES[i % 3]!, web.port)),
+    );
     assert.ok(held.every((h) => h.reply === 0));
     assert.equal(t.status().connections, 3);
     const perSession = connectionsTo(gw.sessionPids(), web.port).filter((n) => n > 0);
     assert.equal(perSession.length, 3, `channels per sshd session: ${perSession.join(', ')}`);
-    assert.equal(perSession.reduce((a, b) => a + b, 0), 12);
+    assert.equal(
+      perSession.reduce((a, b) => a + b, 0),
+      12,
+    );
     assert.ok(Math.max(...perSession) <= 6, `channels per sshd session: ${perSession.join(', ')}`);
     for (const h of held) h.socket.destroy();
     await Promise.all(held.map((h) => closed(h.socket)));

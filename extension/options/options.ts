@@ -1,0 +1,226 @@
+// The options page: the active profile's fields with per-field checks, a live pattern tester,
+// "Test connection" through the host, and settings import/export.
+
+import { explainMatch, parseRules } from '../../shared/patterns.js';
+import type { ProtocolError, Stage, TestResult } from '../../shared/protocol.js';
+import { activeProfile, exportSettings, importSettings, toTunnelConfig, type Settings } from '../../shared/settings.js';
+import { formToSettings, patternLines, settingsToForm, type FormErrors, type ProfileForm } from './profile-form.js';
+import type { View } from '../lib/messages.js';
+import { describeError } from '../lib/status-view.js';
+import { readSettings, saveSettings } from '../background/settings-store.js';
+import { $, send, show } from '../ui/page.js';
+
+const TEXT_FIELDS = [
+  'user',
+  'gateway',
+  'port',
+  'jumps',
+  'identityFile',
+  'knownHostsFile',
+  'socksPort',
+  'patterns',
+  'idleTimeoutSec',
+  'maxConnections',
+  'startupMode',
+] as const;
+
+const STAGE_NAMES: Record<Stage, string> = {
+  tcp: 'TCP connection',
+  hostkey: 'host key check',
+  auth: 'login',
+  forwarding: 'forwarding',
+};
+
+let stored: Settings;
+
+function readForm(): ProfileForm {
+  const text = Object.fromEntries(TEXT_FIELDS.map((id) => [id, $<HTMLInputElement>(id).value])) as Omit<
+    ProfileForm,
+    'useAgent'
+  >;
+  return { ...text, useAgent: $<HTMLInputElement>('useAgent').checked };
+}
+
+function fillForm(s: Settings): void {
+  const f = settingsToForm(s);
+  for (const id of TEXT_FIELDS) $<HTMLInputElement>(id).value = f[id];
+  $<HTMLInputElement>('useAgent').checked = f.useAgent;
+  showErrors({});
+  updateTester();
+}
+
+function showErrors(errors: FormErrors): void {
+  for (const id of [...TEXT_FIELDS, 'useAgent'] as const) {
+    const el = $(`error-${id}`);
+    el.textContent = errors[id] ?? '';
+    show(el, !!errors[id]);
+    $(id).setAttribute('aria-invalid', String(!!errors[id]));
+  }
+}
+
+/** Patterns are checked as they are typed; the other fields on Save. */
+function checkPatterns(): void {
+  const { errors } = parseRules(patternLines($<HTMLTextAreaElement>('patterns').value));
+  const el = $('error-patterns');
+  el.textContent = errors.map((e) => `“${e.raw}”: ${e.message}`).join('\n');
+  show(el, errors.length > 0);
+  $('patterns').setAttribute('aria-invalid', String(errors.length > 0));
+}
+
+function updateTester(): void {
+  const input = $<HTMLInputElement>('tester-url').value.trim();
+  const out = $('tester-result');
+  if (input === '') {
+    out.textContent = 'Type a URL or a host name to see where it would go.';
+    delete out.dataset.proxied;
+    return;
+  }
+  const { rules } = parseRules(patternLines($<HTMLTextAreaElement>('patterns').value));
+  const r = explainMatch(rules, input);
+  out.textContent = r.reason;
+  out.dataset.proxied = String(r.proxied);
+}
+
+function savedMessage(text: string, bad = false): void {
+  const el = $('saved');
+  el.textContent = text;
+  el.classList.toggle('bad', bad);
+}
+
+async function save(): Promise<void> {
+  const { settings, errors } = formToSettings(readForm(), stored);
+  showErrors(errors);
+  if (Object.keys(errors).length > 0) {
+    savedMessage('Not saved: fix the fields in red.', true);
+    $(Object.keys(errors)[0]!).focus();
+    return;
+  }
+  await saveSettings(settings);
+  stored = settings;
+  // what is stored now is what the form shows: nothing left to warn about
+  show($('settings-warnings'), false);
+  savedMessage('Saved.');
+}
+
+function errorBox(error: ProtocolError): void {
+  const words = describeError(error);
+  const box = $('test-result');
+  box.className = 'box bad';
+  box.dataset.ok = 'false';
+  box.dataset.code = error.code;
+  box.replaceChildren(
+    para(words.message),
+    para(words.hint, 'hint'),
+    ...(error.detail ? [para(error.detail, 'small')] : []),
+  );
+}
+
+function para(text: string, cls = ''): HTMLParagraphElement {
+  const p = document.createElement('p');
+  p.textContent = text;
+  if (cls) p.className = cls;
+  return p;
+}
+
+function list(items: string[]): HTMLUListElement {
+  const ul = document.createElement('ul');
+  for (const text of items) {
+    const li = document.createElement('li');
+    li.textContent = text;
+    ul.append(li);
+  }
+  return ul;
+}
+
+async function testConnection(): Promise<void> {
+  const { settings, errors } = formToSettings(readForm(), stored);
+  showErrors(errors);
+  const box = $('test-result');
+  show(box, true);
+  if (Object.keys(errors).length > 0) {
+    box.className = 'box warn';
+    box.replaceChildren(para('Fix the fields in red first.'));
+    return;
+  }
+  const button = $<HTMLButtonElement>('test-connection');
+  button.disabled = true;
+  box.className = 'box';
+  delete box.dataset.ok;
+  box.replaceChildren(para('Connecting…'));
+  try {
+    const reply = await send({ type: 'test-connection', config: toTunnelConfig(activeProfile(settings)) });
+    if (!reply.ok) return errorBox(reply.error);
+    const result = reply.result as TestResult;
+    box.className = 'box good';
+    box.dataset.ok = 'true';
+    const timings = list(result.timings.map((t) => `${t.hop}: ${STAGE_NAMES[t.stage]}, ${t.ms} ms`));
+    box.replaceChildren(
+      para('The gateway accepted the connection.'),
+      timings,
+      ...(result.serverBanner ? [para(result.serverBanner, 'small')] : []),
+    );
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function exportFile(): void {
+  const blob = new Blob([exportSettings(stored)], { type: 'application/json' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = 'g5k-tunnel-settings.json';
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+async function importFile(file: File): Promise<void> {
+  const out = $('import-result');
+  const result = importSettings(await file.text());
+  if ('error' in result) {
+    out.dataset.ok = 'false';
+    out.replaceChildren(para(result.error, 'field-error'));
+    return;
+  }
+  await saveSettings(result.settings);
+  stored = result.settings;
+  fillForm(stored);
+  show($('settings-warnings'), false);
+  out.dataset.ok = 'true';
+  // what the file held that could not be used: the form shows the defaults taken instead
+  out.replaceChildren(
+    para(result.warnings.length ? 'Imported and saved, with changes:' : 'Imported and saved.'),
+    ...(result.warnings.length ? [list(result.warnings)] : []),
+  );
+}
+
+async function main(): Promise<void> {
+  const { settings, warnings } = await readSettings();
+  stored = settings;
+  fillForm(stored);
+  $('settings-warnings-list').replaceChildren(...list(warnings).children);
+  show($('settings-warnings'), warnings.length > 0);
+  $('form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void save();
+  });
+  $('form').addEventListener('input', () => savedMessage(''));
+  $('patterns').addEventListener('input', () => {
+    checkPatterns();
+    updateTester();
+  });
+  $('tester-url').addEventListener('input', updateTester);
+  $('test-connection').addEventListener('click', () => void testConnection());
+  $('export').addEventListener('click', exportFile);
+  $('import').addEventListener('click', () => $('import-file').click());
+  $('import-file').addEventListener('change', () => {
+    const input = $<HTMLInputElement>('import-file');
+    const file = input.files?.[0];
+    input.value = ''; // choosing the same file again must import it again
+    if (file) void importFile(file);
+  });
+  const reply = await send({ type: 'get-view' });
+  if (reply.ok) show($('private-note'), (reply.result as View).privateWindowsExcluded);
+  document.body.dataset.ready = 'true';
+}
+
+void main();

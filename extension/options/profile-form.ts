@@ -1,0 +1,89 @@
+// The options form ⇄ settings. Pure: the page reads its inputs into a ProfileForm and shows the
+// per-field errors this returns; checks themselves live in shared/settings (one set of rules).
+
+import { MODES, type Mode } from '../../shared/protocol.js';
+import { activeProfile, fieldLabel, profileFieldErrors, type Profile, type Settings } from '../../shared/settings.js';
+
+/** Every input of the form, as text (checkbox as boolean). The keys are the inputs' ids. */
+export interface ProfileForm {
+  user: string;
+  gateway: string;
+  port: string;
+  jumps: string;
+  identityFile: string;
+  useAgent: boolean;
+  knownHostsFile: string;
+  socksPort: string;
+  patterns: string;
+  idleTimeoutSec: string;
+  maxConnections: string;
+  startupMode: string;
+}
+
+export type FormErrors = Partial<Record<keyof ProfileForm, string>>;
+
+export function settingsToForm(s: Settings): ProfileForm {
+  const p = activeProfile(s);
+  return {
+    user: p.user,
+    gateway: p.gateway,
+    port: String(p.port),
+    jumps: p.jumps.join(', '),
+    identityFile: p.identityFile,
+    useAgent: p.useAgent,
+    knownHostsFile: p.knownHostsFile,
+    socksPort: String(p.socksPort),
+    patterns: p.patterns.join('\n'),
+    idleTimeoutSec: String(p.idleTimeoutSec),
+    maxConnections: String(p.maxConnections),
+    startupMode: s.startupMode,
+  };
+}
+
+/** A whole number as typed, else NaN (which the shared check words as “must be a whole number…”). */
+function toInt(text: string): number {
+  return /^\s*\d{1,9}\s*$/.test(text) ? Number(text) : NaN;
+}
+
+/** Pattern lines as typed, blank lines dropped (comments are kept: they document the rules). */
+export function patternLines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+}
+
+/**
+ * The form applied to the active profile of `base`. `errors` is keyed by input id, each message
+ * starting with the field's label; the settings are only to be saved when it is empty.
+ */
+export function formToSettings(f: ProfileForm, base: Settings): { settings: Settings; errors: FormErrors } {
+  const current = activeProfile(base);
+  const profile: Profile = {
+    ...current,
+    user: f.user.trim(),
+    gateway: f.gateway.trim(),
+    port: toInt(f.port),
+    // like ssh -J: comma-separated (spaces and line breaks accepted too)
+    jumps: f.jumps.split(/[\s,]+/).filter((j) => j !== ''),
+    identityFile: f.identityFile.trim(),
+    useAgent: f.useAgent,
+    knownHostsFile: f.knownHostsFile.trim(),
+    socksPort: toInt(f.socksPort),
+    patterns: patternLines(f.patterns),
+    idleTimeoutSec: toInt(f.idleTimeoutSec),
+    maxConnections: toInt(f.maxConnections),
+  };
+  const errors: FormErrors = {};
+  const problems = profileFieldErrors(profile);
+  for (const key of Object.keys(problems) as (keyof Profile)[]) {
+    if (key in f) errors[key as keyof ProfileForm] = `${fieldLabel(key)} ${problems[key]}`;
+  }
+  let startupMode: Mode = base.startupMode;
+  if ((MODES as readonly string[]).includes(f.startupMode)) startupMode = f.startupMode as Mode;
+  else errors.startupMode = `Startup mode must be one of ${MODES.join(', ')}`;
+  const profiles = base.profiles.some((p) => p.id === current.id)
+    ? base.profiles.map((p) => (p.id === current.id ? profile : p))
+    : [profile];
+  return { settings: { ...base, activeProfileId: profile.id, startupMode, profiles }, errors };
+}

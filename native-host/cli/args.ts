@@ -1,0 +1,333 @@
+// The `g5k-tunnel` command line, parsed the way ssh parses it (getopt clusters like `-ND1080`, option
+// arguments attached or separate, options also after the destination, `ssh://user@host:port`), so
+// that `g5k-tunnel -N -D 1080 login@access.grid5000.fr` works wherever `ssh -N -D` did. Pure.
+
+import type { TunnelConfig } from '../../shared/protocol.js';
+import { defaultProfile } from '../../shared/settings.js';
+import { formatDestination, parseDestination, parseJumpList, type Destination } from '../../shared/destination.js';
+
+export const SUBCOMMANDS = ['install', 'uninstall', 'doctor'] as const;
+export type Subcommand = (typeof SUBCOMMANDS)[number];
+
+export const USAGE = `usage: g5k-tunnel [-Nqv] -D [bind_address:]port [-F configfile] [-i identity_file]
+                  [-J destination] [-l login_name] [-o option] [-p port]
+                  [--connections n] destination
+       g5k-tunnel install | uninstall | doctor [options]
+       g5k-tunnel --help | --version`;
+
+/** -o keys the command understands (matched without regard to case, as ssh does). */
+export const SSH_OPTION_KEYS = [
+  'Port',
+  'User',
+  'IdentityFile',
+  'IdentitiesOnly',
+  'ProxyJump',
+  'StrictHostKeyChecking',
+  'UserKnownHostsFile',
+  'ServerAliveInterval',
+  'ServerAliveCountMax',
+  'ConnectTimeout',
+  'BatchMode',
+  'HostName',
+  'HostKeyAlias',
+  'HashKnownHosts',
+  'GlobalKnownHostsFile',
+  'IdentityAgent',
+] as const;
+
+/** Addresses the SOCKS listener may use: it has no password, so other machines must not reach it. */
+export const LOOPBACK_BIND = ['127.0.0.1', '::1', 'localhost'];
+
+export interface RunArgs {
+  /** Where the SOCKS listener binds (a loopback address). */
+  bindAddress: string;
+  socksPort: number;
+  /** Destination host or ~/.ssh/config alias. */
+  host: string;
+  /** '' = from the config file or the local user (like ssh). */
+  user: string;
+  /** 0 = from the config file, else 22. */
+  port: number;
+  identityFiles: string[];
+  jumps: string[];
+  configFile: string | null;
+  /** `Key=Value` lines from -o, keys in canonical case; they win over everything. */
+  sshOptions: string[];
+  /** True with -o BatchMode=yes: never ask anything on the terminal. */
+  batchMode: boolean;
+  verbosity: number;
+  quiet: boolean;
+  /** Most SSH connections to spread channels over (`--connections`); more open only under load. */
+  maxConnections: number;
+}
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'subcommand'; name: Subcommand; args: string[] }
+  | { kind: 'run'; args: RunArgs };
+
+/** A mistake on the command line: printed with the usage, exit status 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly showUsage = true,
+  ) {
+    super(message);
+  }
+}
+
+const WITH_ARG = new Set(['D', 'p', 'l', 'i', 'J', 'F', 'o']);
+/** Flags ssh users pass along with -N -D that change nothing here. */
+const NO_OP = new Set(['N', 'T', 'n']);
+const REFUSED: Record<string, string> = {
+  f: 'g5k-tunnel stays in the foreground; start it with `&`, nohup or a service manager instead of -f',
+  L: 'only dynamic forwarding (-D) is supported; point your tools at the SOCKS port instead of -L',
+  R: 'remote forwarding (-R) is not supported',
+  W: 'stdio forwarding (-W) is not supported',
+};
+
+export function parseArgs(argv: string[]): Command {
+  const first = argv[0];
+  if (first === '--help' || first === '-h' || first === 'help') return { kind: 'help' };
+  if (first === '--version' || first === '-V') return { kind: 'version' };
+  if ((SUBCOMMANDS as readonly string[]).includes(first ?? ''))
+    return { kind: 'subcommand', name: first as Subcommand, args: argv.slice(1) };
+
+  const o: RunArgs = {
+    bindAddress: '127.0.0.1',
+    socksPort: 0,
+    host: '',
+    user: '',
+    port: 0,
+    identityFiles: [],
+    jumps: [],
+    configFile: null,
+    sshOptions: [],
+    batchMode: false,
+    verbosity: 0,
+    quiet: false,
+    maxConnections: 1,
+  };
+  let destination: string | null = null;
+  const extra: string[] = [];
+  let onlyOperands = false;
+
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (onlyOperands || a === '-' || !a.startsWith('-')) {
+      if (destination === null) destination = a;
+      else extra.push(a);
+      continue;
+    }
+    if (a === '--') {
+      onlyOperands = true;
+      continue;
+    }
+    if (a.startsWith('--')) {
+      if (a === '--help') return { kind: 'help' };
+      if (a === '--version') return { kind: 'version' };
+      const m = /^--connections(?:=(.*))?$/.exec(a);
+      if (m) {
+        const value = m[1] ?? argv[++i];
+        const n = Number(value);
+        if (value === undefined || !Number.isInteger(n) || n < 1 || n > 16)
+          throw new UsageError(`--connections takes a whole number from 1 to 16`);
+        o.maxConnections = n;
+        continue;
+      }
+      throw new UsageError(`unknown option ${a}`);
+    }
+    for (let j = 1; j < a.length; j++) {
+      const f = a[j]!;
+      if (WITH_ARG.has(f)) {
+        let value = a.slice(j + 1);
+        if (value === '') {
+          if (i + 1 >= argv.length) throw new UsageError(`option requires an argument -- ${f}`);
+          value = argv[++i]!;
+        }
+        applyOption(o, f, value);
+        break;
+      }
+      if (NO_OP.has(f)) continue;
+      if (f === 'v') o.verbosity++;
+      else if (f === 'q') o.quiet = true;
+      else if (f === 'h') return { kind: 'help' };
+      else if (f === 'V') return { kind: 'version' };
+      else if (REFUSED[f]) throw new UsageError(REFUSED[f], false);
+      else throw new UsageError(`unknown option -- ${f}`);
+    }
+  }
+
+  if (destination === null) throw new UsageError('no destination given (the gateway, e.g. login@access.grid5000.fr)');
+  if (extra.length)
+    throw new UsageError(`g5k-tunnel runs no remote command, only the SOCKS forward (unexpected: ${extra.join(' ')})`);
+  if (o.socksPort === 0) throw new UsageError('-D [bind_address:]port is required: it is the local SOCKS port to open');
+  applyDestination(o, destination);
+  return { kind: 'run', args: o };
+}
+
+function applyOption(o: RunArgs, flag: string, value: string): void {
+  switch (flag) {
+    case 'D': {
+      const { bind, port } = parseDynamic(value);
+      o.bindAddress = bind;
+      o.socksPort = port;
+      return;
+    }
+    case 'p':
+      o.port = parsePort(value, `Bad port '${value}'`);
+      return;
+    case 'l':
+      if (value === '') throw new UsageError('-l needs a login name');
+      o.user = value;
+      return;
+    case 'i':
+      o.identityFiles.push(value);
+      return;
+    case 'J':
+      try {
+        o.jumps = parseJumpList(value).map(formatDestination);
+      } catch (e) {
+        throw new UsageError(`Bad jump host in -J ${value}: ${(e as Error).message}`, false);
+      }
+      return;
+    case 'F':
+      o.configFile = value;
+      return;
+    case 'o': {
+      const line = parseSshOption(value);
+      if (/^BatchMode=/.test(line)) o.batchMode = line.endsWith('=yes');
+      o.sshOptions.push(line);
+      return;
+    }
+  }
+}
+
+function parsePort(s: string, message: string): number {
+  if (!/^\d{1,5}$/.test(s)) throw new UsageError(message, false);
+  const n = Number(s);
+  if (n < 1 || n > 65535) throw new UsageError(message, false);
+  return n;
+}
+
+/** `-D` argument: `port`, `bind:port`, `bind/port` or `[v6]:port`; the bind must be loopback. */
+export function parseDynamic(spec: string): { bind: string; port: number } {
+  const bad = `Bad dynamic forwarding specification '${spec}'`;
+  let bind = '127.0.0.1';
+  let portText = spec;
+  const v6 = /^\[([^\]]*)\][:/](.*)$/.exec(spec);
+  if (v6) {
+    bind = v6[1]!;
+    portText = v6[2]!;
+  } else {
+    const sep = Math.max(spec.lastIndexOf(':'), spec.lastIndexOf('/'));
+    if (sep >= 0) {
+      bind = spec.slice(0, sep);
+      portText = spec.slice(sep + 1);
+    }
+  }
+  const port = parsePort(portText, bad);
+  if (!LOOPBACK_BIND.includes(bind))
+    throw new UsageError(
+      `refusing to listen on '${bind || '*'}' (from -D ${spec}): the SOCKS proxy has no password, so it ` +
+        `listens on the loopback only; use 127.0.0.1, ::1 or localhost (e.g. -D ${port})`,
+      false,
+    );
+  return { bind, port };
+}
+
+const YES_NO = /^(yes|no)$/i;
+/** ssh's time format: `30`, `1m30s`, `2h`. */
+const TIME = /^(\d+[smhdw]?)+$/i;
+const LOWERCASE_VALUES = new Set(['IdentitiesOnly', 'BatchMode', 'StrictHostKeyChecking', 'HashKnownHosts']);
+const CHECKS: Record<string, (v: string) => boolean> = {
+  Port: (v) => /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535,
+  IdentitiesOnly: (v) => YES_NO.test(v),
+  BatchMode: (v) => YES_NO.test(v),
+  HashKnownHosts: (v) => YES_NO.test(v),
+  StrictHostKeyChecking: (v) => /^(yes|no|ask|accept-new|off)$/i.test(v),
+  ServerAliveInterval: (v) => TIME.test(v),
+  ServerAliveCountMax: (v) => /^\d+$/.test(v) && Number(v) >= 1,
+  ConnectTimeout: (v) => TIME.test(v) || /^none$/i.test(v),
+};
+
+/** One `-o` argument (`Key=Value` or `Key Value`) → `Key=Value` with the key in canonical case. */
+export function parseSshOption(arg: string): string {
+  const m = /^\s*([A-Za-z]+)\s*(?:=\s*|\s+)(.*?)\s*$/.exec(arg);
+  const rawKey = m?.[1] ?? arg.trim().split(/[\s=]/)[0] ?? '';
+  const key = SSH_OPTION_KEYS.find((k) => k.toLowerCase() === rawKey.toLowerCase());
+  if (!key)
+    throw new UsageError(
+      `command-line: line 0: Bad configuration option: ${rawKey.toLowerCase()} (supported: ${SSH_OPTION_KEYS.join(', ')})`,
+      false,
+    );
+  // the value travels as written: quotes and several words keep their ssh meaning
+  const raw = m?.[2] ?? '';
+  const value = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+  if (value === '') throw new UsageError(`command-line: line 0: Missing argument for ${key}.`, false);
+  const check = CHECKS[key];
+  if (check && !check(value)) throw new UsageError(`command-line: line 0: Bad value for ${key}: ${value}`, false);
+  return `${key}=${LOWERCASE_VALUES.has(key) ? value.toLowerCase() : raw}`;
+}
+
+/** `[user@]host` or `ssh://[user@]host[:port]`; -l and -p win over what the destination says. */
+function applyDestination(o: RunArgs, dest: string): void {
+  let user = '';
+  let host = dest;
+  let port = 0;
+  if (/^ssh:\/\//i.test(dest)) {
+    let d: Destination;
+    try {
+      d = parseDestination(dest);
+    } catch (e) {
+      throw new UsageError(
+        `Bad destination '${dest}' (${(e as Error).message.replace(/^invalid SSH destination "[^"]*": /, '')})`,
+        false,
+      );
+    }
+    ({ user = '', host, port = 0 } = d);
+  } else {
+    // as ssh: no port here (`host:2222` is a host name), the last "@" ends the login
+    const at = dest.lastIndexOf('@');
+    if (at === 0) throw new UsageError(`Bad destination '${dest}' (empty user name)`, false);
+    if (at > 0) {
+      user = dest.slice(0, at);
+      host = dest.slice(at + 1);
+    }
+  }
+  if (host === '' || /\s/.test(host) || host.startsWith('-'))
+    throw new UsageError(`Bad destination '${dest}' (expected [user@]host)`, false);
+  o.host = host;
+  if (!o.user) o.user = user;
+  if (!o.port) o.port = port;
+}
+
+/** The tunnel settings the parsed command asks for (mode On, the rest from ssh's defaults). */
+export function toTunnelConfig(a: RunArgs): TunnelConfig {
+  const d = defaultProfile();
+  return {
+    gateway: a.host,
+    port: a.port,
+    user: a.user,
+    jumps: [...a.jumps],
+    // like -i; further -i files travel as IdentityFile lines (see sshOptionsFor)
+    identityFile: a.identityFiles[0] ?? '',
+    useAgent: true,
+    socksPort: a.socksPort,
+    idleTimeoutSec: 0,
+    keepaliveIntervalSec: d.keepaliveIntervalSec,
+    keepaliveCountMax: d.keepaliveCountMax,
+    connectTimeoutSec: d.connectTimeoutSec,
+    strictHostKeyChecking: 'ask',
+    knownHostsFile: '',
+    restrictTo: [],
+    maxConnections: a.maxConnections,
+  };
+}
+
+/** The -o lines for the tunnel: the user's, then the -i files after the first (ssh tries them all). */
+export function sshOptionsFor(a: RunArgs): string[] {
+  const quote = (f: string) => (/[\s"\\]/.test(f) ? `"${f.replace(/(["\\])/g, '\\$1')}"` : f);
+  return [...a.sshOptions, ...a.identityFiles.slice(1).map((f) => `IdentityFile=${quote(f)}`)];
+}

@@ -1,0 +1,288 @@
+// `g5k-tunnel install` / `uninstall`: the launcher plus one host manifest per browser (per user by
+// default, system-wide with --system). Install keeps a receipt of every file, folder and registry
+// key it created, so uninstall removes exactly that and nothing else.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  BROWSER_NAMES,
+  BROWSERS,
+  type Browser,
+  currentOs,
+  type Env,
+  familyOf,
+  hostManifest,
+  installDir,
+  launcherPath,
+  manifestPath,
+  type Os,
+  parseBrowserList,
+  registryKey,
+  type Scope,
+} from './browser-paths.js';
+import { defaultHostMain, writeLauncher } from './launcher.js';
+import { HOST_NAME } from '../../shared/protocol.js';
+
+export const RECEIPT_FILE = 'installed.json';
+
+export interface InstallOptions {
+  os: Os;
+  scope: Scope;
+  home: string;
+  env: Env;
+  browsers: Browser[];
+  dryRun: boolean;
+  nodePath: string;
+  hostMain: string;
+  /** Where progress lines go (stdout for the command). */
+  print: (line: string) => void;
+}
+
+/** What install created, kept beside the launcher. */
+export interface Receipt {
+  version: 1;
+  launcher: string;
+  /** Manifest path per browser. */
+  manifests: Partial<Record<Browser, string>>;
+  /** Registry keys per browser (Windows). */
+  registry: Partial<Record<Browser, string>>;
+  /** Folders install created (removed by uninstall when empty). */
+  dirs: string[];
+}
+
+const receiptPath = (o: Pick<InstallOptions, 'os' | 'scope' | 'home' | 'env'>) =>
+  (o.os === 'win32' ? path.win32 : path.posix).join(installDir(o.os, o.scope, o.home, o.env), RECEIPT_FILE);
+
+function readReceipt(file: string): Receipt | null {
+  try {
+    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as Receipt;
+    return r && r.version === 1 && typeof r.launcher === 'string'
+      ? { ...r, manifests: r.manifests ?? {}, registry: r.registry ?? {}, dirs: r.dirs ?? [] }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Folders `mkdir -p dir` would create, outermost first. */
+function missingDirs(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) {
+    out.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  return out;
+}
+
+function mkdirRecorded(dir: string, receipt: Receipt): void {
+  for (const d of missingDirs(dir)) {
+    fs.mkdirSync(d);
+    if (!receipt.dirs.includes(d)) receipt.dirs.push(d);
+  }
+}
+
+function regAdd(key: string, value: string): void {
+  execFileSync('reg', ['add', key, '/ve', '/t', 'REG_SZ', '/d', value, '/f'], { stdio: 'ignore' });
+}
+
+function regDelete(key: string): void {
+  execFileSync('reg', ['delete', key, '/f'], { stdio: 'ignore' });
+}
+
+export function install(o: InstallOptions): void {
+  const verb = o.dryRun ? 'would write' : 'wrote';
+  const launcher = launcherPath(o.os, o.scope, o.home, o.env);
+  const rfile = receiptPath(o);
+  const receipt: Receipt = readReceipt(rfile) ?? { version: 1, launcher, manifests: {}, registry: {}, dirs: [] };
+  receipt.launcher = launcher;
+
+  if (!o.dryRun) {
+    mkdirRecorded(path.dirname(launcher), receipt);
+    writeLauncher(launcher, o.os, o.nodePath, o.hostMain);
+  }
+  o.print(`${verb} ${launcher}  (launcher: ${o.nodePath} ${o.hostMain})`);
+
+  const written = new Set<string>();
+  for (const b of o.browsers) {
+    const file = manifestPath(b, o.os, o.scope, o.home, o.env);
+    if (!written.has(file)) {
+      written.add(file);
+      if (!o.dryRun) {
+        mkdirRecorded(path.dirname(file), receipt);
+        fs.writeFileSync(file, `${JSON.stringify(hostManifest(familyOf(b), launcher), null, 2)}\n`, { mode: 0o644 });
+      }
+    }
+    receipt.manifests[b] = file;
+    o.print(`${verb} ${file}  (${BROWSER_NAMES[b]})`);
+    if (o.os === 'win32') {
+      const key = registryKey(b, o.scope);
+      if (!o.dryRun) regAdd(key, file);
+      receipt.registry[b] = key;
+      o.print(`${o.dryRun ? 'would set' : 'set'} ${key} = ${file}`);
+    }
+  }
+  if (!o.dryRun) fs.writeFileSync(rfile, `${JSON.stringify(receipt, null, 2)}\n`, { mode: 0o644 });
+}
+
+/** Is `file` a host manifest of ours (so removing it is safe without a receipt)? */
+function isOurManifest(file: string): boolean {
+  try {
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: unknown }).name === HOST_NAME;
+  } catch {
+    return false;
+  }
+}
+
+export function uninstall(o: InstallOptions): void {
+  const verb = o.dryRun ? 'would remove' : 'removed';
+  const rfile = receiptPath(o);
+  // Without a receipt (deleted by hand), fall back to our manifests at the known places.
+  const receipt: Receipt = readReceipt(rfile) ?? {
+    version: 1,
+    launcher: launcherPath(o.os, o.scope, o.home, o.env),
+    manifests: Object.fromEntries(
+      BROWSERS.map((b) => [b, manifestPath(b, o.os, o.scope, o.home, o.env)]).filter(([, f]) => isOurManifest(f!)),
+    ),
+    registry: o.os === 'win32' ? Object.fromEntries(BROWSERS.map((b) => [b, registryKey(b, o.scope)])) : {},
+    dirs: [],
+  };
+
+  const remove = (file: string, what: string) => {
+    if (!fs.existsSync(file)) return;
+    if (!o.dryRun) fs.rmSync(file, { force: true });
+    o.print(`${verb} ${file}  (${what})`);
+  };
+
+  for (const b of o.browsers) {
+    const file = receipt.manifests[b];
+    delete receipt.manifests[b];
+    // a Windows manifest is shared by a family: keep it while another browser still uses it
+    if (file && !Object.values(receipt.manifests).includes(file)) remove(file, BROWSER_NAMES[b]);
+    const key = receipt.registry[b];
+    delete receipt.registry[b];
+    if (key) {
+      try {
+        if (!o.dryRun) regDelete(key);
+        o.print(`${verb} ${key}`);
+      } catch {
+        /* the key was not there */
+      }
+    }
+  }
+
+  const left = Object.keys(receipt.manifests).length + Object.keys(receipt.registry).length;
+  if (left === 0) {
+    remove(receipt.launcher, 'launcher');
+    if (!o.dryRun) fs.rmSync(rfile, { force: true });
+    // deepest first; a folder that now holds anything else stays
+    for (const d of [...receipt.dirs].sort((a, b) => b.length - a.length)) {
+      if (o.dryRun) continue;
+      try {
+        fs.rmdirSync(d);
+        o.print(`${verb} ${d}/`);
+      } catch {
+        /* not empty or already gone */
+      }
+    }
+  } else if (!o.dryRun) {
+    fs.writeFileSync(rfile, `${JSON.stringify(receipt, null, 2)}\n`);
+  }
+  if (left > 0) o.print(`kept the launcher: still used by ${Object.keys(receipt.manifests).join(', ')}`);
+}
+
+const USAGE = `usage: g5k-tunnel install|uninstall [--browser NAME,...|all] [--system] [--dry-run]
+  browsers: ${BROWSERS.join(', ')} (default: all; a manifest for a browser you lack is harmless)
+  --system   for every user (needs root): /usr/local/lib/g5k-tunnel and the browsers' system folders
+  --dry-run  print what would be written or removed, change nothing`;
+
+export interface Context {
+  env?: Env;
+  platform?: string;
+  nodePath?: string;
+  hostMain?: string;
+  print?: (line: string) => void;
+  printError?: (line: string) => void;
+}
+
+/** Parses the options shared by install and uninstall. */
+export function parseArgs(
+  args: string[],
+): { ok: true; browsers: Browser[]; scope: Scope; dryRun: boolean } | { ok: false; error: string } {
+  let browsers: Browser[] = [...BROWSERS];
+  let scope: Scope = 'user';
+  let dryRun = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--system') scope = 'system';
+    else if (a === '--user') scope = 'user';
+    else if (a === '--dry-run' || a === '-n') dryRun = true;
+    else if (a === '--browser' || a === '--browsers' || a.startsWith('--browser=') || a.startsWith('--browsers=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      if (v === undefined) return { ok: false, error: `${a} needs a value, e.g. --browser firefox,chromium` };
+      const r = parseBrowserList(v);
+      if (!r.ok) return r;
+      browsers = r.browsers;
+    } else return { ok: false, error: `unknown option ${a}` };
+  }
+  return { ok: true, browsers, scope, dryRun };
+}
+
+async function run(verb: 'install' | 'uninstall', args: string[], ctx: Context = {}): Promise<number> {
+  const print = ctx.print ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const printError = ctx.printError ?? ((l: string) => process.stderr.write(`g5k-tunnel ${verb}: ${l}\n`));
+  if (args.includes('--help') || args.includes('-h')) {
+    print(USAGE);
+    return 0;
+  }
+  const p = parseArgs(args);
+  if (!p.ok) {
+    printError(`${p.error}\n${USAGE}`);
+    return 2;
+  }
+  const env = ctx.env ?? process.env;
+  const o: InstallOptions = {
+    os: currentOs(ctx.platform ?? process.platform),
+    scope: p.scope,
+    home: env.HOME || env.USERPROFILE || os.homedir(),
+    env,
+    browsers: p.browsers,
+    dryRun: p.dryRun,
+    nodePath: ctx.nodePath ?? process.execPath,
+    hostMain: ctx.hostMain ?? defaultHostMain(),
+    print,
+  };
+  if (verb === 'install' && !o.dryRun && !fs.existsSync(o.hostMain)) {
+    printError(`the host is not built (${o.hostMain} is missing): run \`npm run build\` first, then install again`);
+    return 1;
+  }
+  try {
+    if (verb === 'install') {
+      install(o);
+      if (!o.dryRun) print('done: reload the extension, then check everything with `g5k-tunnel doctor`');
+    } else uninstall(o);
+    return 0;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EACCES' || err.code === 'EPERM')
+      printError(
+        `cannot write ${err.path ?? ''}: permission denied. ${o.scope === 'system' ? 'System-wide needs root: run it with sudo.' : 'Check the owner of that folder.'}`,
+      );
+    else if (err.code === 'ENOENT' && (err as { syscall?: string }).syscall?.startsWith('spawn'))
+      printError('the `reg` command is missing: run this from a Windows command prompt');
+    else printError(err.message);
+    return 1;
+  }
+}
+
+export const installMain = (args: string[], ctx?: Context) => run('install', args, ctx);
+export const uninstallMain = (args: string[], ctx?: Context) => run('uninstall', args, ctx);
+
+/** `main(['install', ...options])` or `main(['uninstall', ...options])`. */
+export async function main(args: string[], ctx?: Context): Promise<number> {
+  const [verb, ...rest] = args;
+  if (verb === 'install' || verb === 'uninstall') return run(verb, rest, ctx);
+  process.stderr.write(`g5k-tunnel: expected install or uninstall, got ${verb ?? 'nothing'}\n${USAGE}\n`);
+  return 2;
+}

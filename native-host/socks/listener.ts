@@ -1,0 +1,411 @@
+// The loopback SOCKS5 listener: runs the RFC 1928 handshake, hands each CONNECT to a connector (an
+// ssh2 channel in production) and then relays the two streams with a few listeners of its own
+// (backpressure both ways, half-close, byte counts, and writes to the client batched per tick).
+// Names are never resolved here.
+
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { silentLogger, type Logger } from '../log.js';
+import {
+  REPLY,
+  SocksConnectError,
+  METHOD_NONE_ACCEPTABLE,
+  buildReply,
+  chooseMethod,
+  formatDestination,
+  methodReply,
+  parseGreeting,
+  parseRequest,
+  type Destination,
+} from './wire.js';
+
+export { REPLY, SocksConnectError, formatDestination, type AddressType, type Destination } from './wire.js';
+
+/**
+ * Opens the outgoing stream (an ssh2 channel). Rejects with SocksConnectError (or any Error →
+ * GENERAL_FAILURE). The signal aborts when the SOCKS client goes away before the stream is ready:
+ * the connector must then close whatever it opened.
+ */
+export type Connector = (dest: Destination, signal: AbortSignal) => Promise<Duplex>;
+
+export interface SocksServerOptions {
+  /** Loopback only: '127.0.0.1' (default), '::1', 'localhost' (bound as 127.0.0.1); anything else throws. */
+  host?: string;
+  /** 0 = any free port. */
+  port: number;
+  connect: Connector;
+  /** false → reply NOT_ALLOWED (2), with a log line. */
+  allow?: (dest: Destination) => boolean;
+  /** Default 10000: a client that stalls mid-handshake is dropped. */
+  handshakeTimeoutMs?: number;
+  log?: Logger;
+}
+
+export interface SocksStats {
+  /** Client connections open now (in handshake, waiting for the connector, or relaying). */
+  open: number;
+  /** Client connections accepted since the start. */
+  total: number;
+  /** Connections refused or dropped before relaying: bad handshake, timeout, not allowed, connect failure, client gone. */
+  failed: number;
+  /** Payload bytes from clients and to clients, handshakes excluded. */
+  bytesUp: number;
+  bytesDown: number;
+}
+
+export interface SocksServer {
+  host: string;
+  port: number;
+  stats(): SocksStats;
+  /** Stops listening AND destroys every client socket and stream. */
+  close(): Promise<void>;
+}
+
+const LOOPBACK: Record<string, string> = { '127.0.0.1': '127.0.0.1', '::1': '::1', localhost: '127.0.0.1' };
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+// Pipelined data held while the stream opens; past this the client is paused (TCP backpressure).
+const EARLY_DATA_CAP = 64 * 1024;
+// Data from the far side buffered for a slow client before the far side is paused (its own buffer
+// and the SSH window then hold the rest, so memory stays bounded per connection).
+const DOWN_BUFFER_CAP = 256 * 1024;
+// The reason given to a connector whose client left: a constant, since abort() without a reason
+// builds an AbortError (a DOMException with its stack), about 15 µs per connection.
+const CLIENT_GONE = new Error('the SOCKS client went away');
+
+/**
+ * A young-generation GC every `everyBytes` relayed. Every read from a socket lands in a new 64 KiB
+ * buffer (and ssh2 allocates one per SSH packet it sends); once relayed it is garbage, but its memory
+ * returns only when V8 collects the small JS object holding it, and a relay allocates so little else
+ * on the JS heap that tens of MiB of dead buffers pile up first. Measured: peak RSS 105 → 85 MiB,
+ * throughput and CPU unchanged (docs/TUNNEL.md, Performance). `collect` is null when V8 offers no GC.
+ */
+export const relayGc: { everyBytes: number; collect: (() => void) | null | undefined } = {
+  everyBytes: 8 * 1024 * 1024,
+  collect: undefined, // looked up on first use
+};
+let relayedSinceGc = 0;
+
+/** `gc` of a process started with --expose-gc; else one from a context made after setting the flag. */
+function minorGc(): (() => void) | null {
+  type Gc = (o: { type: 'minor' }) => void;
+  let gc = (globalThis as { gc?: unknown }).gc;
+  if (typeof gc !== 'function') {
+    try {
+      v8.setFlagsFromString('--expose-gc'); // only contexts created from now on get `gc`
+      gc = vm.runInNewContext('gc');
+    } catch {
+      gc = undefined;
+    }
+  }
+  return typeof gc === 'function' ? () => (gc as Gc)({ type: 'minor' }) : null;
+}
+
+function countRelayed(n: number): void {
+  relayedSinceGc += n;
+  if (relayedSinceGc < relayGc.everyBytes) return;
+  relayedSinceGc = 0;
+  if (relayGc.collect === undefined) relayGc.collect = minorGc();
+  relayGc.collect?.();
+}
+
+interface Conn {
+  socket: net.Socket;
+  abort: AbortController;
+  stream: Duplex | null;
+  relaying: boolean;
+  /** Payload bytes relayed each way (early data included, handshake excluded). */
+  up: number;
+  down: number;
+  /** Data the client sent before the reply, and whether it already ended its side. */
+  early: Buffer[];
+  earlyBytes: number;
+  clientEnded: boolean;
+  timer: NodeJS.Timeout | null;
+  /** Removes the handshake's own listeners. */
+  stopHandshake: () => void;
+  closed: Promise<void>;
+}
+
+/** Ends a stream for good; resume() drains it so an ssh2 channel reaches 'close'. */
+function discard(stream: Duplex): void {
+  stream.on('error', () => {});
+  stream.resume();
+  stream.destroy();
+}
+
+export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer> {
+  const requested = opts.host ?? '127.0.0.1';
+  const bindHost = LOOPBACK[requested];
+  if (!bindHost) {
+    throw new Error(`the SOCKS listener must be on loopback (127.0.0.1, ::1 or localhost), not "${requested}"`);
+  }
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
+    throw new Error(`the SOCKS port must be an integer 0-65535 (0 = any free port), not ${opts.port}`);
+  }
+  const log = opts.log ?? silentLogger;
+  const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const conns = new Set<Conn>();
+  const totals = { total: 0, failed: 0, bytesUp: 0, bytesDown: 0 };
+  let closing = false;
+
+  const setTimer = (c: Conn, why: string, onFire = () => {}) => {
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = setTimeout(() => {
+      onFire();
+      log.debug(`SOCKS ${why}: dropping ${c.socket.remoteAddress}:${c.socket.remotePort}`);
+      c.socket.destroy();
+    }, handshakeTimeoutMs);
+  };
+
+  /** Sends a refusal (when the protocol has one), then closes; input is read and dropped meanwhile. */
+  const refuse = (c: Conn, reply: Buffer, why: string) => {
+    totals.failed++;
+    log.info(`SOCKS ${why}`);
+    const s = c.socket;
+    c.stopHandshake();
+    s.resume();
+    // Closing with unread input makes the kernel send RST, which can wipe the reply at the client:
+    // end() and wait for the client's own close, within the handshake timeout.
+    if (reply.length) s.end(reply);
+    else s.end();
+    setTimer(c, 'client did not close after a refusal');
+  };
+
+  /**
+   * Splices the client socket and the stream. Not pipe(): these listeners also count bytes, batch
+   * the writes of one tick to the client into one writev (ssh2 pushes each SSH packet on its own),
+   * and tell a failed far side (reset to the client) from a finished one (EOF to the client).
+   */
+  const relay = (c: Conn, stream: Duplex) => {
+    const s = c.socket;
+    c.stream = stream;
+    c.relaying = true;
+    c.stopHandshake();
+    // A far side that failed or was cut (the SSH connection lost) resets the client: a FIN would
+    // make an interrupted download look complete to a browser.
+    const reset = () => {
+      if (!s.destroyed) s.resetAndDestroy();
+    };
+
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      s.uncork();
+    };
+    const down = (chunk: Buffer) => {
+      c.down += chunk.length;
+      countRelayed(chunk.length);
+      if (!corked) {
+        corked = true;
+        s.cork();
+        process.nextTick(uncork);
+      }
+      if (!s.write(chunk) && s.writableLength >= DOWN_BUFFER_CAP) stream.pause();
+    };
+    const downEnd = () => s.end();
+    const resumeDown = () => stream.resume();
+    const up = (chunk: Buffer) => {
+      c.up += chunk.length;
+      countRelayed(chunk.length);
+      if (!stream.write(chunk)) s.pause();
+    };
+    const upEnd = () => stream.end();
+    const resumeUp = () => s.resume();
+
+    stream.on('error', (err) => {
+      log.debug(`SOCKS outgoing stream error: ${err.message}`);
+      reset();
+    });
+    stream.once('close', () => {
+      c.stream = null;
+      if (s.destroyed) return;
+      if (!stream.readableEnded) return reset();
+      // The far side finished and the client has its EOF: drop what the client still sends,
+      // reading on so that its own EOF is seen and the socket closes.
+      s.off('data', up);
+      s.off('end', upEnd);
+      s.resume();
+      setTimer(c, 'client did not close after the far side did');
+    });
+
+    s.write(buildReply(REPLY.SUCCEEDED));
+    for (const chunk of c.early) {
+      c.up += chunk.length;
+      stream.write(chunk);
+    }
+    c.early = [];
+    stream.on('data', down);
+    stream.on('end', downEnd);
+    s.on('drain', resumeDown);
+    stream.on('drain', resumeUp);
+    if (c.clientEnded) stream.end();
+    else {
+      s.on('data', up);
+      s.on('end', upEnd);
+      s.resume(); // the early data cap may have paused it
+    }
+  };
+
+  const open = async (c: Conn, dest: Destination) => {
+    const where = formatDestination(dest);
+    let allowed = true;
+    try {
+      allowed = opts.allow ? opts.allow(dest) : true;
+    } catch (err) {
+      return refuse(
+        c,
+        buildReply(REPLY.GENERAL_FAILURE),
+        `CONNECT ${where}: host check failed: ${(err as Error).message}`,
+      );
+    }
+    if (!allowed) {
+      return refuse(c, buildReply(REPLY.NOT_ALLOWED), `CONNECT ${where} refused: not in the allowed host patterns`);
+    }
+    let stream: Duplex;
+    try {
+      stream = await opts.connect(dest, c.abort.signal);
+    } catch (err) {
+      if (c.socket.destroyed) return;
+      const code = err instanceof SocksConnectError ? err.reply : REPLY.GENERAL_FAILURE;
+      let why = err instanceof Error ? err.message : String(err);
+      if (why.startsWith(`${where}: `)) why = why.slice(where.length + 2);
+      return refuse(c, buildReply(code), `CONNECT ${where} failed: ${why} (SOCKS reply ${code})`);
+    }
+    if (c.socket.destroyed || closing) return discard(stream);
+    relay(c, stream);
+  };
+
+  const serve = (socket: net.Socket) => {
+    let resolveClosed!: () => void;
+    const c: Conn = {
+      socket,
+      abort: new AbortController(),
+      stream: null,
+      relaying: false,
+      up: 0,
+      down: 0,
+      early: [],
+      earlyBytes: 0,
+      clientEnded: false,
+      timer: null,
+      stopHandshake: () => {},
+      closed: new Promise<void>((r) => (resolveClosed = r)),
+    };
+    conns.add(c);
+    totals.total++;
+    socket.setNoDelay(true);
+    socket.on('error', (err) => log.debug(`SOCKS client socket: ${err.message}`));
+    socket.once('close', () => {
+      if (c.timer) clearTimeout(c.timer);
+      totals.bytesUp += c.up;
+      totals.bytesDown += c.down;
+      // only a connector still at work listens to the signal
+      if (!c.relaying) c.abort.abort(CLIENT_GONE);
+      c.relaying = false;
+      const st = c.stream;
+      // A graceful close (both directions ended) leaves the stream to finish on its own.
+      if (st && (socket.errored || !socket.readableEnded || !socket.writableFinished)) discard(st);
+      c.stream = null;
+      conns.delete(c);
+      resolveClosed();
+    });
+    if (closing) return void socket.destroy();
+    setTimer(c, 'handshake timed out', () => totals.failed++);
+
+    let buf: Buffer = Buffer.alloc(0);
+    let greeted = false;
+    const onData = (chunk: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      if (!greeted) {
+        const g = parseGreeting(buf);
+        if (g.kind === 'more') return;
+        if (g.kind === 'error') return refuse(c, g.reply, g.reason);
+        if (chooseMethod(g.value) === METHOD_NONE_ACCEPTABLE) {
+          return refuse(c, methodReply(METHOD_NONE_ACCEPTABLE), 'client offers no "no authentication" method');
+        }
+        socket.write(methodReply(chooseMethod(g.value)));
+        greeted = true;
+        buf = buf.subarray(g.consumed);
+      }
+      const r = parseRequest(buf);
+      if (r.kind === 'more') return;
+      if (r.kind === 'error') return refuse(c, r.reply, r.reason);
+      c.stopHandshake();
+      if (c.timer) clearTimeout(c.timer);
+      c.timer = null;
+      if (buf.length > r.consumed) keepEarly(buf.subarray(r.consumed));
+      buf = Buffer.alloc(0);
+      socket.on('data', keepEarly);
+      socket.on('end', onEndWhileOpening);
+      c.stopHandshake = () => {
+        socket.off('data', keepEarly);
+        socket.off('end', onEndWhileOpening);
+      };
+      void open(c, r.value);
+    };
+    // Bytes sent right after the request, before the reply, belong to the stream. Keep reading them
+    // (up to a cap) rather than pausing, so that a client's EOF is seen while the stream opens.
+    const keepEarly = (chunk: Buffer) => {
+      c.early.push(chunk);
+      c.earlyBytes += chunk.length;
+      if (c.earlyBytes >= EARLY_DATA_CAP) socket.pause();
+    };
+    const onEndWhileOpening = () => {
+      if (c.earlyBytes > 0) return void (c.clientEnded = true); // a request then a half-close: still wants the answer
+      // EOF before the reply with nothing sent: the client gave up (a browser cancelling a load).
+      totals.failed++;
+      log.debug('SOCKS client left before the stream opened');
+      socket.destroy();
+    };
+    const onEarlyEnd = () => {
+      totals.failed++;
+      log.debug('SOCKS client closed during the handshake');
+      socket.destroy();
+    };
+    socket.on('data', onData);
+    socket.on('end', onEarlyEnd);
+    c.stopHandshake = () => {
+      socket.off('data', onData);
+      socket.off('end', onEarlyEnd);
+    };
+  };
+
+  const server = net.createServer({ allowHalfOpen: true }, serve);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: bindHost, port: opts.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error(`SOCKS listener: ${err.message}`));
+  const addr = server.address() as net.AddressInfo;
+  log.info(`SOCKS5 listening on ${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`);
+
+  return {
+    host: addr.address,
+    port: addr.port,
+    stats() {
+      const s: SocksStats = { open: conns.size, ...totals };
+      for (const c of conns) {
+        s.bytesUp += c.up;
+        s.bytesDown += c.down;
+      }
+      return s;
+    },
+    async close() {
+      closing = true;
+      const stopped = new Promise<void>((r) => server.close(() => r()));
+      const all = [...conns];
+      for (const c of all) {
+        if (!c.relaying) c.abort.abort(CLIENT_GONE);
+        if (c.stream) discard(c.stream);
+        c.stream = null;
+        c.socket.destroy();
+      }
+      await Promise.all([stopped, ...all.map((c) => c.closed)]);
+    },
+  };
+}

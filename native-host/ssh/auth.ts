@@ -1,0 +1,354 @@
+// Public-key login, keys only, in OpenSSH's order: ssh-agent keys first, then identity files.
+//
+// All identities sit behind ONE ssh2 agent object (`Identities`): ssh2 then offers each PUBLIC key
+// to the server first and asks us to sign only when the server would accept it. So, like OpenSSH,
+// a passphrase is asked only for a key the gateway actually takes, and never for the others.
+// Decrypted keys live in a `KeyCache` (memory only) shared by reconnections and pooled connections;
+// nothing secret is ever logged or written anywhere.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import ssh2 from 'ssh2';
+import type { ParsedKey, SignCallback, SigningRequestOptions, IdentityCallback } from 'ssh2';
+import { makeError } from '../../shared/errors.js';
+import type { ProtocolError } from '../../shared/protocol.js';
+import type { Logger } from '../log.js';
+
+const { BaseAgent, OpenSSHAgent, utils } = ssh2;
+
+export const MAX_PASSPHRASE_ATTEMPTS = 3;
+
+/** OpenSSH's default identity files, in its order (security-key and XMSS types are not supported by ssh2). */
+export const DEFAULT_IDENTITY_NAMES = ['id_rsa', 'id_ecdsa', 'id_ed25519', 'id_dsa'];
+
+export interface AuthPlan {
+  /** ssh-agent socket path, or null for no agent. */
+  agentSocket: string | null;
+  /** Identity files in order. `explicit` ones were named by the user: failing to read them is an error. */
+  files: { path: string; explicit: boolean }[];
+  /** IdentitiesOnly: offer only agent keys that match one of the files. */
+  identitiesOnly: boolean;
+}
+
+/** Asks the passphrase of `keyFile`; null when the user declines. */
+export type AskPassphrase = (keyFile: string, attempt: number) => Promise<string | null>;
+
+/** What happened during one login, to explain a failure. */
+export interface AuthReport {
+  offered: string[];
+  declined: string[];
+  wrongPassphrase: string[];
+  unreadable: { file: string; reason: string; explicit: boolean }[];
+  agentError?: string;
+}
+
+type Unlock = ParsedKey | 'declined' | 'wrong';
+
+/** Decrypted private keys of this process, memory only. One prompt per key file, even when several
+ *  connections need it at once. */
+export class KeyCache {
+  private readonly keys = new Map<string, { stamp: string; key: ParsedKey }>();
+  private readonly pending = new Map<string, Promise<Unlock>>();
+
+  get(file: string, stamp: string): ParsedKey | undefined {
+    const hit = this.keys.get(file);
+    return hit && hit.stamp === stamp ? hit.key : undefined;
+  }
+
+  /** Decrypts an encrypted key file, asking its passphrase up to MAX_PASSPHRASE_ATTEMPTS times. */
+  unlock(file: string, stamp: string, data: Buffer, ask: AskPassphrase): Promise<Unlock> {
+    const cached = this.get(file, stamp);
+    if (cached) return Promise.resolve(cached);
+    let p = this.pending.get(file);
+    if (!p) {
+      p = this.askAndDecrypt(file, stamp, data, ask).finally(() => this.pending.delete(file));
+      this.pending.set(file, p);
+    }
+    return p;
+  }
+
+  private async askAndDecrypt(file: string, stamp: string, data: Buffer, ask: AskPassphrase): Promise<Unlock> {
+    for (let attempt = 1; attempt <= MAX_PASSPHRASE_ATTEMPTS; attempt++) {
+      const pass = await ask(file, attempt);
+      if (pass === null) return 'declined';
+      const key = firstKey(utils.parseKey(data, Buffer.from(pass, 'utf8')));
+      if (!(key instanceof Error) && key.isPrivateKey()) {
+        this.keys.set(file, { stamp, key });
+        return key;
+      }
+    }
+    return 'wrong';
+  }
+
+  clear(): void {
+    this.keys.clear();
+  }
+}
+
+function firstKey(k: ParsedKey | ParsedKey[] | Error): ParsedKey | Error {
+  return Array.isArray(k) ? (k[0] ?? new Error('no key in file')) : k;
+}
+
+/** SHA256 fingerprint as OpenSSH prints it. */
+export function keyFingerprint(blob: Buffer): string {
+  return `SHA256:${crypto.createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The public half of an OpenSSH-format private key, readable without the passphrase. */
+export function publicFromOpensshPrivate(text: string): ParsedKey | null {
+  const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text);
+  if (!m) return null;
+  const buf = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
+  const magic = 'openssh-key-v1\0';
+  if (buf.subarray(0, magic.length).toString('latin1') !== magic) return null;
+  let pos = magic.length;
+  const readString = (): Buffer | null => {
+    if (pos + 4 > buf.length) return null;
+    const len = buf.readUInt32BE(pos);
+    pos += 4;
+    if (pos + len > buf.length) return null;
+    const out = buf.subarray(pos, pos + len);
+    pos += len;
+    return out;
+  };
+  readString(); // cipher
+  readString(); // kdf
+  readString(); // kdf options
+  if (pos + 4 > buf.length) return null;
+  pos += 4; // number of keys (always 1)
+  const blob = readString();
+  if (!blob || blob.length < 4) return null;
+  const typeLen = blob.readUInt32BE(0);
+  const type = blob.subarray(4, 4 + typeLen).toString('latin1');
+  const pub = utils.parseKey(`${type} ${blob.toString('base64')}`);
+  return pub instanceof Error ? null : firstKey(pub) instanceof Error ? null : (firstKey(pub) as ParsedKey);
+}
+
+function publicOf(key: ParsedKey): ParsedKey {
+  const pub = firstKey(
+    utils.parseKey(`${key.type} ${key.getPublicSSH().toString('base64')} ${key.comment ?? ''}`.trim()),
+  );
+  if (pub instanceof Error) throw pub;
+  return pub;
+}
+
+interface Entry {
+  pub: ParsedKey;
+  blob: Buffer;
+  label: string;
+  source: { kind: 'agent' } | { kind: 'file'; path: string; stamp: string; data: Buffer; plain?: ParsedKey };
+}
+
+export interface IdentityHooks {
+  ask: AskPassphrase;
+  /** Called around a user prompt, so that handshake timers can pause. */
+  promptStarted?(): void;
+  promptEnded?(): void;
+  log: Logger;
+}
+
+/**
+ * Every identity of one login, as one ssh2 agent. Build a new one per connection attempt
+ * (its report describes that attempt); share the KeyCache.
+ */
+export class Identities extends BaseAgent<ParsedKey> {
+  readonly report: AuthReport = { offered: [], declined: [], wrongPassphrase: [], unreadable: [] };
+  private entries: Entry[] | null = null;
+  private readonly agent: InstanceType<typeof OpenSSHAgent> | null;
+
+  constructor(
+    private readonly plan: AuthPlan,
+    private readonly cache: KeyCache,
+    private readonly hooks: IdentityHooks,
+  ) {
+    super();
+    this.agent = plan.agentSocket ? new OpenSSHAgent(plan.agentSocket) : null;
+  }
+
+  override getIdentities(cb: IdentityCallback<ParsedKey>): void {
+    this.load().then(
+      (entries) => {
+        this.report.offered = entries.map((e) => e.label);
+        cb(
+          null,
+          entries.map((e) => e.pub),
+        );
+      },
+      (err: Error) => cb(err),
+    );
+  }
+
+  override sign(
+    pubKey: ParsedKey,
+    data: Buffer,
+    options: SigningRequestOptions | SignCallback,
+    cb?: SignCallback,
+  ): void {
+    const done = (typeof options === 'function' ? options : cb) as SignCallback;
+    const opts = typeof options === 'function' ? {} : (options ?? {});
+    const blob = pubKey.getPublicSSH();
+    const entry = this.entries?.find((e) => e.blob.equals(blob));
+    if (!entry) return done(new Error('unknown key'));
+    if (entry.source.kind === 'agent') {
+      this.agent!.sign(pubKey, data, opts, done);
+      return;
+    }
+    this.privateKey(entry).then(
+      (key) => {
+        if (!key) return done(markSkip(new Error(`no usable private key in ${entry.label}`)));
+        const sig = key.sign(data, opts.hash);
+        if (sig instanceof Error) return done(markSkip(sig));
+        done(undefined, sig);
+      },
+      (err: Error) => done(markSkip(err)),
+    );
+  }
+
+  private async load(): Promise<Entry[]> {
+    if (this.entries) return this.entries;
+    const fromFiles: Entry[] = [];
+    for (const f of this.plan.files) {
+      const e = await this.loadFile(f.path, f.explicit);
+      if (e) fromFiles.push(e);
+    }
+    let fromAgent: Entry[] = [];
+    if (this.agent) {
+      try {
+        const keys = await new Promise<ParsedKey[]>((resolve, reject) =>
+          this.agent!.getIdentities((err, keys) => (err ? reject(err) : resolve((keys ?? []) as ParsedKey[]))),
+        );
+        fromAgent = keys.map((k) => {
+          const blob = k.getPublicSSH();
+          return {
+            pub: k,
+            blob,
+            label: `agent key ${k.type} ${keyFingerprint(blob)}${k.comment ? ` (${k.comment})` : ''}`,
+            source: { kind: 'agent' as const },
+          };
+        });
+      } catch (err) {
+        this.report.agentError = (err as Error).message;
+        this.hooks.log.debug(`ssh-agent at ${this.plan.agentSocket}: ${(err as Error).message}`);
+      }
+      if (this.plan.identitiesOnly) fromAgent = fromAgent.filter((a) => fromFiles.some((f) => f.blob.equals(a.blob)));
+    }
+    // the agent signs its own keys; a file holding the same key is not offered twice
+    const files = fromFiles.filter((f) => !fromAgent.some((a) => a.blob.equals(f.blob)));
+    const seen = new Set<string>();
+    this.entries = [...fromAgent, ...files].filter((e) => {
+      const k = e.blob.toString('base64');
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+    return this.entries;
+  }
+
+  private async loadFile(path: string, explicit: boolean): Promise<Entry | null> {
+    let data: Buffer;
+    let stamp: string;
+    try {
+      const st = await fs.promises.stat(path);
+      if (!st.isFile()) throw new Error('not a regular file');
+      data = await fs.promises.readFile(path);
+      stamp = `${st.mtimeMs}:${st.size}`;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      // OpenSSH silently skips default and configured files that do not exist
+      if (explicit || e.code !== 'ENOENT')
+        this.report.unreadable.push({ file: path, reason: e.code === 'ENOENT' ? 'no such file' : e.message, explicit });
+      return null;
+    }
+    const source = { kind: 'file' as const, path, stamp, data };
+    const cached = this.cache.get(path, stamp);
+    if (cached) return this.entry(publicOf(cached), path, source);
+    const parsed = firstKey(utils.parseKey(data));
+    if (!(parsed instanceof Error)) {
+      if (!parsed.isPrivateKey()) {
+        this.report.unreadable.push({ file: path, reason: 'this is a public key, not a private key', explicit });
+        return null;
+      }
+      return this.entry(publicOf(parsed), path, { ...source, plain: parsed });
+    }
+    if (!/passphrase/i.test(parsed.message)) {
+      this.report.unreadable.push({ file: path, reason: parsed.message, explicit });
+      return null;
+    }
+    // encrypted: find the public half without the passphrase (OpenSSH format, else the .pub file)
+    const pub = publicFromOpensshPrivate(data.toString('utf8')) ?? (await readPublicFile(`${path}.pub`));
+    if (pub) return this.entry(pub, path, source);
+    // an old PEM key without its .pub: the passphrase is needed just to know the key
+    const key = await this.unlock(path, stamp, data);
+    return key ? this.entry(publicOf(key), path, source) : null;
+  }
+
+  private entry(pub: ParsedKey, path: string, source: Entry['source']): Entry {
+    return { pub, blob: pub.getPublicSSH(), label: path, source };
+  }
+
+  private async privateKey(entry: Entry): Promise<ParsedKey | null> {
+    if (entry.source.kind !== 'file') return null;
+    if (entry.source.plain) return entry.source.plain;
+    return this.unlock(entry.source.path, entry.source.stamp, entry.source.data);
+  }
+
+  private async unlock(path: string, stamp: string, data: Buffer): Promise<ParsedKey | null> {
+    const cached = this.cache.get(path, stamp);
+    if (cached) return cached;
+    this.hooks.promptStarted?.();
+    let result: Unlock;
+    try {
+      result = await this.cache.unlock(path, stamp, data, this.hooks.ask);
+    } finally {
+      this.hooks.promptEnded?.();
+    }
+    if (result === 'declined') {
+      this.report.declined.push(path);
+      this.hooks.log.info(`passphrase for ${path} not given`);
+      return null;
+    }
+    if (result === 'wrong') {
+      this.report.wrongPassphrase.push(path);
+      this.hooks.log.warn(`wrong passphrase for ${path} (${MAX_PASSPHRASE_ATTEMPTS} attempts)`);
+      return null;
+    }
+    return result;
+  }
+}
+
+async function readPublicFile(file: string): Promise<ParsedKey | null> {
+  try {
+    const k = firstKey(utils.parseKey(await fs.promises.readFile(file)));
+    return k instanceof Error ? null : k;
+  } catch {
+    return null;
+  }
+}
+
+/** Errors from our own signing that only mean "try the next key" (ssh2 reports them as 'agent' errors). */
+function markSkip(err: Error): Error {
+  return Object.assign(err, { skipKey: true });
+}
+
+/** The error to show when the login did not succeed, from what was tried. */
+export function authFailure(report: AuthReport, hop: string): ProtocolError {
+  if (report.declined.length)
+    return makeError('PASSPHRASE_NEEDED', `${hop}: no passphrase given for ${report.declined.join(', ')}`);
+  if (report.wrongPassphrase.length)
+    return makeError(
+      'PASSPHRASE_NEEDED',
+      `${hop}: wrong passphrase for ${report.wrongPassphrase.join(', ')} (${MAX_PASSPHRASE_ATTEMPTS} attempts)`,
+      'The passphrase of your SSH key was wrong.',
+    );
+  const unreadable = report.unreadable.map((u) => `${u.file}: ${u.reason}`).join('; ');
+  // a key file the user named and we cannot use is the thing to fix, whatever else was tried
+  if (report.unreadable.some((u) => u.explicit) || (report.offered.length === 0 && report.unreadable.length))
+    return makeError('KEY_UNREADABLE', `${hop}: ${unreadable}`);
+  if (report.offered.length === 0)
+    return makeError(
+      'NO_IDENTITY',
+      `${hop}: ${report.agentError ? `ssh-agent: ${report.agentError}; ` : ''}no identity file found`,
+    );
+  const detail = `${hop} refused every key offered: ${report.offered.join(', ')}${unreadable ? `; not readable: ${unreadable}` : ''}`;
+  return makeError('AUTH_FAILED', detail);
+}

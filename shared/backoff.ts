@@ -1,0 +1,34 @@
+// Reconnection delays: capped exponential backoff with jitter. Pure (the random source is a
+// parameter) so the unit tests can pin every branch.
+//
+// Jitter matters because many hosts losing the same network (a laptop fleet waking up, a gateway
+// restart) would otherwise retry in lock-step; the floor keeps a resumed laptop from retrying
+// before its Wi-Fi is back (about 15 s after resume), without hammering the gateway.
+
+export interface BackoffPolicy {
+  /** Delay before the first retry, in ms. */
+  baseMs: number;
+  /** No delay ever exceeds this, in ms. */
+  capMs: number;
+  /** Growth per attempt. */
+  factor: number;
+  /** Fraction of the delay that is random, 0 (none) to 1 (full jitter). */
+  jitter: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1000, capMs: 60_000, factor: 2, jitter: 0.5 };
+
+/** The delay before retry number `attempt` (1 = the first retry), in whole ms. */
+export function backoffDelay(
+  attempt: number,
+  policy: BackoffPolicy = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
+  const n = Number.isFinite(attempt) && attempt >= 1 ? Math.floor(attempt) : 1;
+  // cap the exponent first: factor ** 1000 is Infinity, and Infinity * 0 is NaN
+  const exponent = Math.min(n - 1, 64);
+  const ceiling = Math.min(policy.capMs, policy.baseMs * policy.factor ** exponent);
+  const jitter = Math.min(Math.max(policy.jitter, 0), 1);
+  const r = Math.min(Math.max(random(), 0), 1);
+  return Math.max(0, Math.round(ceiling * (1 - jitter * r)));
+}

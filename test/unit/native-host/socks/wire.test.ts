@@ -1,0 +1,165 @@
+// RFC 1928 byte layouts: greeting, request, replies, IPv6 text.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import {
+  REPLY,
+  buildReply,
+  chooseMethod,
+  formatDestination,
+  formatIPv6,
+  methodReply,
+  parseGreeting,
+  parseRequest,
+  type Destination,
+} from '../../../../native-host/socks/wire.js';
+
+const b = (...bytes: number[]) => Buffer.from(bytes);
+const port = (p: number) => [p >> 8, p & 0xff];
+const domainRequest = (name: string | Buffer, p: number, cmd = 1) => {
+  const n = Buffer.isBuffer(name) ? name : Buffer.from(name);
+  return Buffer.concat([b(5, cmd, 0, 3, n.length), n, b(...port(p))]);
+};
+const ipv6Bytes = (text: string) => {
+  // the 16 bytes of an IPv6 text, expanded independently of the code under test
+  const full = new net.SocketAddress({ address: text, family: 'ipv6' }).address;
+  const halves = full.split('::');
+  const parse = (s: string) =>
+    s ? s.split(':').flatMap((w) => (w.includes('.') ? toWords(w) : [parseInt(w, 16)])) : [];
+  const head = parse(halves[0]!);
+  const tail = halves.length > 1 ? parse(halves[1]!) : [];
+  const words = [...head, ...Array(8 - head.length - tail.length).fill(0), ...tail];
+  return Buffer.from(words.flatMap((w) => [w >> 8, w & 0xff]));
+};
+const toWords = (v4: string) => {
+  const [a, c, d, e] = v4.split('.').map(Number) as [number, number, number, number];
+  return [(a << 8) | c, (d << 8) | e];
+};
+const done = <T>(r: ReturnType<typeof parseRequest> | ReturnType<typeof parseGreeting>) => {
+  assert.equal(r.kind, 'done', JSON.stringify(r));
+  return r as { kind: 'done'; value: T; consumed: number };
+};
+const error = (r: ReturnType<typeof parseRequest> | ReturnType<typeof parseGreeting>) => {
+  assert.equal(r.kind, 'error', JSON.stringify(r));
+  return r as { kind: 'error'; reason: string; reply: Buffer };
+};
+
+test('greeting: the no-auth method is chosen when offered among others', () => {
+  const g = done<number[]>(parseGreeting(b(5, 3, 2, 0, 1)));
+  assert.deepEqual(g.value, [2, 0, 1]);
+  assert.equal(g.consumed, 5);
+  assert.equal(chooseMethod(g.value), 0);
+  assert.deepEqual(methodReply(0), b(5, 0));
+});
+
+test('greeting: a client offering only other methods (or none) gets 05 FF', () => {
+  assert.equal(chooseMethod(done<number[]>(parseGreeting(b(5, 2, 1, 2))).value), 0xff);
+  assert.equal(chooseMethod(done<number[]>(parseGreeting(b(5, 0))).value), 0xff);
+  assert.deepEqual(methodReply(0xff), b(5, 0xff));
+});
+
+test('greeting: incomplete bytes ask for more, at every split point', () => {
+  const full = b(5, 2, 2, 0);
+  for (let i = 0; i < full.length; i++) assert.equal(parseGreeting(full.subarray(0, i)).kind, 'more', `prefix ${i}`);
+  assert.equal(done(parseGreeting(Buffer.concat([full, b(5, 1, 0)]))).consumed, 4, 'pipelined request left for later');
+});
+
+test('greeting: SOCKS4 gets a SOCKS4 rejection, HTTP gets a readable 400, other bytes nothing', () => {
+  assert.deepEqual(error(parseGreeting(b(4, 1, 0, 80, 127, 0, 0, 1, 0))).reply, b(0, 0x5b, 0, 0, 0, 0, 0, 0));
+  const http = error(parseGreeting(Buffer.from('GET http://x/ HTTP/1.1\r\n')));
+  assert.match(http.reply.toString(), /^HTTP\/1\.1 400 .*SOCKS5/s);
+  const junk = error(parseGreeting(b(0x16, 3, 1)));
+  assert.equal(junk.reply.length, 0);
+  assert.match(junk.reason, /0x16/);
+});
+
+test('request: CONNECT to an IPv4 address', () => {
+  const r = done<Destination>(parseRequest(b(5, 1, 0, 1, 10, 0, 0, 7, ...port(8080))));
+  assert.deepEqual(r.value, { host: '10.0.0.7', port: 8080, type: 'ipv4' });
+  assert.equal(r.consumed, 10);
+});
+
+test('request: CONNECT to a domain keeps the name as sent (no resolution, no case change)', () => {
+  const r = done<Destination>(parseRequest(domainRequest('Graphite-3.Nancy.grid5000.fr', 443)));
+  assert.deepEqual(r.value, { host: 'Graphite-3.Nancy.grid5000.fr', port: 443, type: 'domain' });
+  assert.equal(r.consumed, 7 + 28);
+});
+
+test('request: an empty domain name is refused with a full reply', () => {
+  const e = error(parseRequest(domainRequest('', 80)));
+  assert.deepEqual(e.reply, buildReply(REPLY.GENERAL_FAILURE));
+  assert.match(e.reason, /empty/);
+});
+
+test('request: a domain with spaces or control bytes is refused', () => {
+  assert.match(error(parseRequest(domainRequest('a b', 80))).reason, /control|spaces/);
+  assert.match(error(parseRequest(domainRequest(b(0x61, 0, 0x62), 80))).reason, /control|spaces/);
+});
+
+test('request: CONNECT to IPv6 gives the compressed text with zero padding handled', () => {
+  const cases: [string, string][] = [
+    ['2001:db8::1', '2001:db8::1'],
+    ['2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'],
+    ['::1', '::1'],
+    ['::', '::'],
+    ['fe80::', 'fe80::'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+    ['::ffff:192.0.2.1', '::ffff:192.0.2.1'],
+    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
+  ];
+  for (const [input, want] of cases) {
+    const r = done<Destination>(parseRequest(Buffer.concat([b(5, 1, 0, 4), ipv6Bytes(input), b(...port(22))])));
+    assert.deepEqual(r.value, { host: want, port: 22, type: 'ipv6' }, input);
+    assert.equal(r.consumed, 22);
+  }
+});
+
+test('formatIPv6 writes what inet_ntop writes, for random addresses rich in zero groups', () => {
+  let seed = 12345;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x80000000;
+  for (let n = 0; n < 2000; n++) {
+    const bytes = Buffer.alloc(16);
+    for (let w = 0; w < 8; w++) {
+      const r = rnd();
+      const v = r < 0.5 ? 0 : r < 0.6 ? 0xffff : r < 0.7 ? 1 : Math.floor(rnd() * 0x10000);
+      bytes.writeUInt16BE(v, w * 2);
+    }
+    const text = formatIPv6(bytes);
+    // Node hands any text form to inet_pton and back through inet_ntop: the system's canonical form.
+    assert.equal(text, new net.SocketAddress({ address: text, family: 'ipv6' }).address, bytes.toString('hex'));
+    assert.deepEqual(ipv6Bytes(text), bytes, `round trip of ${text}`);
+  }
+});
+
+test('request: BIND and UDP ASSOCIATE get reply 7, unknown address types reply 8', () => {
+  assert.deepEqual(
+    error(parseRequest(b(5, 2, 0, 1, 127, 0, 0, 1, 0, 80))).reply,
+    buildReply(REPLY.COMMAND_NOT_SUPPORTED),
+  );
+  assert.deepEqual(error(parseRequest(b(5, 3, 0, 1, 0, 0, 0, 0, 0, 0))).reply, buildReply(REPLY.COMMAND_NOT_SUPPORTED));
+  assert.deepEqual(error(parseRequest(b(5, 1, 0, 2, 1, 2, 3))).reply, buildReply(REPLY.ADDRESS_TYPE_NOT_SUPPORTED));
+  assert.deepEqual(error(parseRequest(b(4, 1, 0, 1, 1, 2, 3, 4, 0, 80))).reply, buildReply(REPLY.GENERAL_FAILURE));
+});
+
+test('request: incomplete bytes ask for more at every split point, and pipelined data is not consumed', () => {
+  const requests = [
+    b(5, 1, 0, 1, 127, 0, 0, 1, 0, 80),
+    domainRequest('intranet.grid5000.fr', 80),
+    Buffer.concat([b(5, 1, 0, 4), ipv6Bytes('2001:db8::1'), b(0, 80)]),
+  ];
+  for (const req of requests) {
+    for (let i = 0; i < req.length; i++) assert.equal(parseRequest(req.subarray(0, i)).kind, 'more', `prefix ${i}`);
+    const withData = Buffer.concat([req, Buffer.from('GET / HTTP/1.1\r\n')]);
+    assert.equal(done(parseRequest(withData)).consumed, req.length);
+  }
+});
+
+test('replies are the full 10 bytes of RFC 1928 with the bound address 0.0.0.0:0', () => {
+  for (const code of Object.values(REPLY)) assert.deepEqual(buildReply(code), b(5, code, 0, 1, 0, 0, 0, 0, 0, 0));
+});
+
+test('formatDestination brackets IPv6 only', () => {
+  assert.equal(formatDestination({ host: '2001:db8::1', port: 80, type: 'ipv6' }), '[2001:db8::1]:80');
+  assert.equal(formatDestination({ host: 'a.grid5000.fr', port: 80, type: 'domain' }), 'a.grid5000.fr:80');
+});

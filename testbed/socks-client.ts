@@ -1,0 +1,194 @@
+// A minimal SOCKS5 client (RFC 1928: no authentication, CONNECT) and an HTTP/1.1 GET reader, both
+// timed. Written here rather than taken from a package so that every endpoint pays exactly the same
+// client cost and the timestamps fall where the benchmark needs them.
+
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+export interface Proxy {
+  host: string;
+  port: number;
+}
+
+export interface Tunnel {
+  socket: net.Socket;
+  /** performance.now() when the TCP connection to the proxy (or target) started. */
+  t0: number;
+  /** When the SOCKS reply arrived (equal to the TCP connect time without a proxy). */
+  tReply: number;
+}
+
+const REPLIES = [
+  'succeeded',
+  'general failure',
+  'not allowed by ruleset',
+  'network unreachable',
+  'host unreachable',
+  'connection refused',
+  'TTL expired',
+  'command not supported',
+  'address type not supported',
+];
+
+function encodeAddress(host: string): Buffer {
+  if (net.isIPv4(host)) return Buffer.from([0x01, ...host.split('.').map(Number)]);
+  if (net.isIP(host) === 6) throw new Error('the benchmark client sends IPv4 addresses or names only');
+  const name = Buffer.from(host);
+  if (name.length > 255) throw new Error('host name too long for SOCKS5');
+  return Buffer.concat([Buffer.from([0x03, name.length]), name]);
+}
+
+/** The CONNECT request for host:port. */
+export function connectRequest(host: string, port: number): Buffer {
+  const p = Buffer.alloc(2);
+  p.writeUInt16BE(port);
+  return Buffer.concat([Buffer.from([0x05, 0x01, 0x00]), encodeAddress(host), p]);
+}
+
+/**
+ * Length of a complete CONNECT reply at the start of `buf`, or 0 when more bytes are needed.
+ * Throws on a refusal or a malformed reply.
+ */
+export function socksReplyLength(buf: Buffer): number {
+  if (buf.length < 4) return 0;
+  if (buf[0] !== 0x05) throw new Error(`SOCKS reply version ${buf[0]}`);
+  const rep = buf[1]!;
+  if (rep !== 0) throw new Error(`SOCKS reply ${rep} (${REPLIES[rep] ?? 'unknown'})`);
+  const atyp = buf[3];
+  let addr: number;
+  if (atyp === 0x01) addr = 4;
+  else if (atyp === 0x04) addr = 16;
+  else if (atyp === 0x03) {
+    if (buf.length < 5) return 0;
+    addr = 1 + buf[4]!;
+  } else throw new Error(`SOCKS reply address type ${atyp}`);
+  const total = 4 + addr + 2;
+  return buf.length >= total ? total : 0;
+}
+
+/**
+ * Opens a connection to host:port through `proxy` (or directly when proxy is null). Like browsers
+ * and curl, it waits for the method answer before sending CONNECT.
+ */
+export function openTunnel(proxy: Proxy | null, host: string, port: number, timeoutMs = 10_000): Promise<Tunnel> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(proxy ? { host: proxy.host, port: proxy.port } : { host, port });
+    socket.setNoDelay(true);
+    let buf = Buffer.alloc(0);
+    let greeted = false;
+    const timer = setTimeout(() => fail(new Error(`no SOCKS reply within ${timeoutMs} ms`)), timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+    };
+    const fail = (e: Error) => {
+      done();
+      socket.destroy();
+      reject(e);
+    };
+    const onClose = () => fail(new Error('the proxy closed the connection before replying'));
+    const onData = (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      try {
+        if (!greeted) {
+          if (buf.length < 2) return;
+          if (buf[0] !== 0x05 || buf[1] !== 0x00)
+            throw new Error(`SOCKS method reply ${buf.subarray(0, 2).toString('hex')}`);
+          greeted = true;
+          buf = buf.subarray(2);
+          socket.write(connectRequest(host, port));
+        }
+        const n = socksReplyLength(buf);
+        if (n === 0) return;
+        done();
+        socket.pause();
+        if (buf.length > n) socket.unshift(buf.subarray(n));
+        resolve({ socket, t0, tReply: performance.now() });
+      } catch (e) {
+        fail(e as Error);
+      }
+    };
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      if (!proxy) {
+        done();
+        resolve({ socket, t0, tReply: performance.now() });
+        return;
+      }
+      socket.on('data', onData);
+      socket.on('close', onClose);
+      socket.write(Buffer.from([0x05, 0x01, 0x00]));
+    });
+  });
+}
+
+export interface HttpResult {
+  status: number;
+  /** Body bytes received. */
+  bytes: number;
+  /** performance.now() of the first response byte, and of the last. */
+  tFirst: number;
+  tDone: number;
+}
+
+/** Sends `GET path` on an open tunnel, reads the whole response (Content-Length), closes the socket. */
+export function httpGet(socket: net.Socket, path: string, timeoutMs = 60_000): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    let head: Buffer | null = Buffer.alloc(0);
+    let status = 0;
+    let length = -1;
+    let got = 0;
+    let tFirst = 0;
+    const timer = setTimeout(
+      () => fail(new Error(`GET ${path}: no complete answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const cleanup = () => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', fail);
+    };
+    const fail = (e: Error) => {
+      cleanup();
+      socket.destroy();
+      reject(e);
+    };
+    const finish = () => {
+      cleanup();
+      socket.destroy();
+      resolve({ status, bytes: got, tFirst, tDone: performance.now() });
+    };
+    const onData = (d: Buffer) => {
+      if (!tFirst) tFirst = performance.now();
+      if (head) {
+        head = Buffer.concat([head, d]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) {
+          if (head.length > 65536) fail(new Error('HTTP header too large'));
+          return;
+        }
+        const text = head.subarray(0, end).toString('latin1');
+        status = Number(text.slice(9, 12));
+        const m = /\r\ncontent-length:\s*(\d+)/i.exec(text);
+        length = m ? Number(m[1]) : -1;
+        got = head.length - end - 4;
+        head = null;
+      } else got += d.length;
+      if (length >= 0 && got >= length) finish();
+    };
+    const onEnd = () => {
+      if (length >= 0 && got < length)
+        fail(new Error(`GET ${path}: connection closed after ${got} of ${length} bytes`));
+      else finish();
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('error', fail);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n`);
+    socket.resume();
+  });
+}
