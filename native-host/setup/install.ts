@@ -23,6 +23,7 @@ import {
   type Scope,
 } from './browser-paths.js';
 import { defaultHostMain, writeLauncher } from './launcher.js';
+import { extensionBuilds, extensionLines, packageRoot, packageVersionAt } from './package-layout.js';
 import { HOST_NAME } from '../../shared/protocol.js';
 
 export const RECEIPT_FILE = 'installed.json';
@@ -260,6 +261,10 @@ async function run(verb: 'install' | 'uninstall', args: string[], ctx: Context =
   try {
     if (verb === 'install') {
       install(o);
+      // the extension shipped beside this host: the folders to load (a checkout's or the npm package's)
+      const root = packageRoot();
+      const builds = extensionBuilds(root, packageVersionAt(root) ?? '', [...new Set(o.browsers.map(familyOf))]);
+      for (const line of extensionLines(builds, fs.existsSync)) print(line);
       if (!o.dryRun) print('done: reload the extension, then check everything with `g5k-tunnel doctor`');
     } else uninstall(o);
     return 0;
