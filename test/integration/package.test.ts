@@ -78,7 +78,8 @@ before(async () => {
 
   prefix = path.join(work, 'prefix');
   fs.mkdirSync(prefix);
-  // ssh2's install scripts only try to build optional native speed-ups; it runs without them
+  // ssh2's install scripts only try to build optional native speed-ups; it runs without them. npm
+  // keeps this user's HOME (its cache and settings); the installed command gets a temporary one.
   const npmInstall = spawnSync(
     'npm',
     ['install', '-g', '--prefix', prefix, '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball],
