@@ -542,7 +542,11 @@ async function verifyHostKey(
   const fp = fingerprint(blob);
   const files = [...hop.userKnownHostsFiles, ...hop.globalKnownHostsFiles];
   const alias = hop.hostKeyAlias ? { alias: hop.hostKeyAlias } : {};
-  const check = checkHostKeyInFiles(files, hop.host, hop.port, key, { ...alias, warn: (m) => ctx.log.warn(m) });
+  const check = checkHostKeyInFiles(files, hop.host, hop.port, key, {
+    ...alias,
+    warn: (m) => ctx.log.warn(m),
+    debug: (m) => ctx.log.debug(m),
+  });
   const name = hop.hostKeyAlias ?? knownHostsName(hop.host, hop.port);
   switch (check.status) {
     case 'known':
