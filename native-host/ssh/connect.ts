@@ -85,6 +85,7 @@ const FATAL = new Set([
   'NO_IDENTITY',
   'PASSPHRASE_NEEDED',
   'KEY_UNREADABLE',
+  'KEY_PERMISSIONS',
 ]);
 export const isFatal = (e: ProtocolError) => FATAL.has(e.code);
 
