@@ -270,14 +270,13 @@ export class Identities extends BaseAgent<ParsedKey> {
   private async loadFile(path: string, explicit: boolean): Promise<Entry | Unprotected | null> {
     let data: Buffer;
     let stamp: string;
+    let perm: ReturnType<typeof checkKeyPermissions>;
     try {
       const st = await fs.promises.stat(path);
       if (!st.isFile()) throw new Error('not a regular file');
-      const perm = checkKeyPermissions(path, st, this.hooks.localUser ?? thisUser());
-      // its public half (never the private key) may still match an agent key, for IdentitiesOnly
-      if (!perm.ok) return { path, mode: perm.mode, blob: await publicBlobOf(path) };
       data = await fs.promises.readFile(path);
       stamp = `${st.mtimeMs}:${st.size}`;
+      perm = checkKeyPermissions(path, st, this.hooks.localUser ?? thisUser());
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       // OpenSSH silently skips default and configured files that do not exist
@@ -285,17 +284,20 @@ export class Identities extends BaseAgent<ParsedKey> {
         this.report.unreadable.push({ file: path, reason: e.code === 'ENOENT' ? 'no such file' : e.message, explicit });
       return null;
     }
+    const parsed = firstKey(utils.parseKey(data));
+    if (!(parsed instanceof Error) && !parsed.isPrivateKey()) {
+      this.report.unreadable.push({ file: path, reason: 'this is a public key, not a private key', explicit });
+      return null;
+    }
+    // its public half (never its private key) may still match an agent key, for IdentitiesOnly
+    if (!perm.ok) {
+      const blob = parsed instanceof Error ? await publicBlobOf(data, path) : parsed.getPublicSSH();
+      return { path, mode: perm.mode, blob };
+    }
     const source = { kind: 'file' as const, path, stamp, data };
     const cached = this.cache.get(path, stamp);
     if (cached) return this.entry(publicOf(cached), path, source);
-    const parsed = firstKey(utils.parseKey(data));
-    if (!(parsed instanceof Error)) {
-      if (!parsed.isPrivateKey()) {
-        this.report.unreadable.push({ file: path, reason: 'this is a public key, not a private key', explicit });
-        return null;
-      }
-      return this.entry(publicOf(parsed), path, { ...source, plain: parsed });
-    }
+    if (!(parsed instanceof Error)) return this.entry(publicOf(parsed), path, { ...source, plain: parsed });
     if (!/passphrase/i.test(parsed.message)) {
       this.report.unreadable.push({ file: path, reason: parsed.message, explicit });
       return null;
@@ -343,14 +345,8 @@ export class Identities extends BaseAgent<ParsedKey> {
 }
 
 /** The public key of a key file, from its OpenSSH-format header or the .pub beside it; never decrypted. */
-async function publicBlobOf(file: string): Promise<Buffer | null> {
-  let pub: ParsedKey | null = null;
-  try {
-    pub = publicFromOpensshPrivate(await fs.promises.readFile(file, 'utf8'));
-  } catch {
-    /* unreadable as well: ignored either way */
-  }
-  pub ??= await readPublicFile(`${file}.pub`);
+async function publicBlobOf(data: Buffer, file: string): Promise<Buffer | null> {
+  const pub = publicFromOpensshPrivate(data.toString('utf8')) ?? (await readPublicFile(`${file}.pub`));
   return pub?.getPublicSSH() ?? null;
 }
 
