@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'NO_IDENTITY',
   'PASSPHRASE_NEEDED',
   'KEY_UNREADABLE',
+  'KEY_PERMISSIONS',
   'CONNECTION_LOST',
   'SOCKS_PORT_IN_USE',
   'PROMPT_UNKNOWN',
@@ -83,6 +84,10 @@ const TABLE: Record<ErrorCode, Entry> = {
   KEY_UNREADABLE: {
     message: 'The identity file cannot be read or is not a private key.',
     hint: 'Check the identity file path and its permissions (chmod 600).',
+  },
+  KEY_PERMISSIONS: {
+    message: 'Your SSH private key file can be read by other users, so it was ignored, as OpenSSH does.',
+    hint: 'Make it yours alone: run `chmod 600` on the key file.',
   },
   CONNECTION_LOST: {
     message: 'The connection to the gateway was lost.',

@@ -70,6 +70,7 @@ const TITLES: Record<ErrorCode, string> = {
   NO_IDENTITY: 'No SSH key',
   PASSPHRASE_NEEDED: 'Passphrase needed',
   KEY_UNREADABLE: 'Identity file unreadable',
+  KEY_PERMISSIONS: 'Private key readable by others',
   CONNECTION_LOST: 'Connection lost',
   SOCKS_PORT_IN_USE: 'SOCKS port in use',
   PROMPT_UNKNOWN: 'Question expired',

@@ -8,6 +8,7 @@ import { parseArgs, sshOptionsFor, toTunnelConfig, UsageError, USAGE, type RunAr
 import { packageVersion } from '../messaging/host.js';
 import { silentLogger, type Logger } from '../log.js';
 import * as terminal from './terminal.js';
+import { unprotectedKeyFromLog, unprotectedKeyLines } from '../ssh/key-permissions.js';
 import type { Interaction } from '../tunnel/tunnel.js';
 
 export const EXIT_CONNECTION = 255;
@@ -95,10 +96,21 @@ const USER_FILE_WARNING = /^(ssh config:|could not add|restrictTo)/;
 function commandLogger(a: RunArgs): Logger {
   if (a.quiet) return silentLogger;
   const line = (prefix: string) => (m: string) => process.stderr.write(`${prefix}${m}\n`);
-  const warn = line('g5k-tunnel: warning: ');
+  const plainWarn = line('g5k-tunnel: warning: ');
+  // an ignored private key is told in ssh's own words, as ssh tells it at any verbosity
+  const warn = (m: string) => {
+    const key = unprotectedKeyFromLog(m);
+    if (!key) return plainWarn(m);
+    for (const l of unprotectedKeyLines(key.file, key.mode)) process.stderr.write(`${l}\n`);
+  };
   return a.verbosity > 0
     ? { debug: line('debug1: '), info: line('debug1: '), warn, error: line('g5k-tunnel: ') }
-    : { debug() {}, info() {}, warn: (m) => USER_FILE_WARNING.test(m) && warn(m), error() {} };
+    : {
+        debug() {},
+        info() {},
+        warn: (m) => (USER_FILE_WARNING.test(m) || unprotectedKeyFromLog(m)) && warn(m),
+        error() {},
+      };
 }
 
 /** Questions go to the terminal; without one (or with BatchMode) the answer is no, as with ssh. */
@@ -239,6 +251,7 @@ export function sshStyleError(e: ProtocolError | undefined, s: Pick<TunnelStatus
     case 'AUTH_FAILED':
     case 'NO_IDENTITY':
     case 'PASSPHRASE_NEEDED':
+    case 'KEY_PERMISSIONS':
       return [`${p}${loginOf(d, s.gateway)}: Permission denied (publickey).`];
     case 'KEY_UNREADABLE': {
       const files = [...d.matchAll(/(\/[^:;]+): ([^;]+)/g)].map(

@@ -13,6 +13,7 @@ import type { ParsedKey, SignCallback, SigningRequestOptions, IdentityCallback }
 import { makeError } from '../../shared/errors.js';
 import type { ProtocolError } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
+import { checkKeyPermissions, keyPermissionsError, unprotectedKeyLog, type LocalUser } from './key-permissions.js';
 
 const { BaseAgent, OpenSSHAgent, utils } = ssh2;
 
@@ -39,6 +40,8 @@ export interface AuthReport {
   declined: string[];
   wrongPassphrase: string[];
   unreadable: { file: string; reason: string; explicit: boolean }[];
+  /** Key files others can access, ignored as OpenSSH ignores them (none of their keys was offered). */
+  unprotected: { file: string; mode: number }[];
   agentError?: string;
 }
 
@@ -139,20 +142,31 @@ interface Entry {
   source: { kind: 'agent' } | { kind: 'file'; path: string; stamp: string; data: Buffer; plain?: ParsedKey };
 }
 
+/** A key file ignored for its permissions, with its public half when that is readable without it. */
+interface Unprotected {
+  path: string;
+  mode: number;
+  blob: Buffer | null;
+}
+
 export interface IdentityHooks {
   ask: AskPassphrase;
   /** Called around a user prompt, so that handshake timers can pause. */
   promptStarted?(): void;
   promptEnded?(): void;
   log: Logger;
+  /** Whose key files may be used; this process's user by default. */
+  localUser?: LocalUser;
 }
+
+const thisUser = (): LocalUser => ({ platform: process.platform, uid: process.getuid?.() });
 
 /**
  * Every identity of one login, as one ssh2 agent. Build a new one per connection attempt
  * (its report describes that attempt); share the KeyCache.
  */
 export class Identities extends BaseAgent<ParsedKey> {
-  readonly report: AuthReport = { offered: [], declined: [], wrongPassphrase: [], unreadable: [] };
+  readonly report: AuthReport = { offered: [], declined: [], wrongPassphrase: [], unreadable: [], unprotected: [] };
   private entries: Entry[] | null = null;
   private readonly agent: InstanceType<typeof OpenSSHAgent> | null;
 
@@ -207,9 +221,11 @@ export class Identities extends BaseAgent<ParsedKey> {
   private async load(): Promise<Entry[]> {
     if (this.entries) return this.entries;
     const fromFiles: Entry[] = [];
+    const unprotected: Unprotected[] = [];
     for (const f of this.plan.files) {
       const e = await this.loadFile(f.path, f.explicit);
-      if (e) fromFiles.push(e);
+      if (e && 'mode' in e) unprotected.push(e);
+      else if (e) fromFiles.push(e);
     }
     let fromAgent: Entry[] = [];
     if (this.agent) {
@@ -230,7 +246,14 @@ export class Identities extends BaseAgent<ParsedKey> {
         this.report.agentError = (err as Error).message;
         this.hooks.log.debug(`ssh-agent at ${this.plan.agentSocket}: ${(err as Error).message}`);
       }
-      if (this.plan.identitiesOnly) fromAgent = fromAgent.filter((a) => fromFiles.some((f) => f.blob.equals(a.blob)));
+      if (this.plan.identitiesOnly)
+        fromAgent = fromAgent.filter((a) => [...fromFiles, ...unprotected].some((f) => f.blob?.equals(a.blob)));
+    }
+    // a key file others can access is ignored, as by OpenSSH, which never reads it when the agent holds its key
+    for (const u of unprotected) {
+      if (fromAgent.some((a) => u.blob?.equals(a.blob))) continue;
+      this.report.unprotected.push({ file: u.path, mode: u.mode });
+      this.hooks.log.warn(unprotectedKeyLog(u.path, u.mode));
     }
     // the agent signs its own keys; a file holding the same key is not offered twice
     const files = fromFiles.filter((f) => !fromAgent.some((a) => a.blob.equals(f.blob)));
@@ -244,14 +267,16 @@ export class Identities extends BaseAgent<ParsedKey> {
     return this.entries;
   }
 
-  private async loadFile(path: string, explicit: boolean): Promise<Entry | null> {
+  private async loadFile(path: string, explicit: boolean): Promise<Entry | Unprotected | null> {
     let data: Buffer;
     let stamp: string;
+    let perm: ReturnType<typeof checkKeyPermissions>;
     try {
       const st = await fs.promises.stat(path);
       if (!st.isFile()) throw new Error('not a regular file');
       data = await fs.promises.readFile(path);
       stamp = `${st.mtimeMs}:${st.size}`;
+      perm = checkKeyPermissions(path, st, this.hooks.localUser ?? thisUser());
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       // OpenSSH silently skips default and configured files that do not exist
@@ -259,17 +284,20 @@ export class Identities extends BaseAgent<ParsedKey> {
         this.report.unreadable.push({ file: path, reason: e.code === 'ENOENT' ? 'no such file' : e.message, explicit });
       return null;
     }
+    const parsed = firstKey(utils.parseKey(data));
+    if (!(parsed instanceof Error) && !parsed.isPrivateKey()) {
+      this.report.unreadable.push({ file: path, reason: 'this is a public key, not a private key', explicit });
+      return null;
+    }
+    // its public half (never its private key) may still match an agent key, for IdentitiesOnly
+    if (!perm.ok) {
+      const blob = parsed instanceof Error ? await publicBlobOf(data, path) : parsed.getPublicSSH();
+      return { path, mode: perm.mode, blob };
+    }
     const source = { kind: 'file' as const, path, stamp, data };
     const cached = this.cache.get(path, stamp);
     if (cached) return this.entry(publicOf(cached), path, source);
-    const parsed = firstKey(utils.parseKey(data));
-    if (!(parsed instanceof Error)) {
-      if (!parsed.isPrivateKey()) {
-        this.report.unreadable.push({ file: path, reason: 'this is a public key, not a private key', explicit });
-        return null;
-      }
-      return this.entry(publicOf(parsed), path, { ...source, plain: parsed });
-    }
+    if (!(parsed instanceof Error)) return this.entry(publicOf(parsed), path, { ...source, plain: parsed });
     if (!/passphrase/i.test(parsed.message)) {
       this.report.unreadable.push({ file: path, reason: parsed.message, explicit });
       return null;
@@ -316,6 +344,12 @@ export class Identities extends BaseAgent<ParsedKey> {
   }
 }
 
+/** The public key of a key file, from its OpenSSH-format header or the .pub beside it; never decrypted. */
+async function publicBlobOf(data: Buffer, file: string): Promise<Buffer | null> {
+  const pub = publicFromOpensshPrivate(data.toString('utf8')) ?? (await readPublicFile(`${file}.pub`));
+  return pub?.getPublicSSH() ?? null;
+}
+
 async function readPublicFile(file: string): Promise<ParsedKey | null> {
   try {
     const k = firstKey(utils.parseKey(await fs.promises.readFile(file)));
@@ -340,6 +374,8 @@ export function authFailure(report: AuthReport, hop: string): ProtocolError {
       `${hop}: wrong passphrase for ${report.wrongPassphrase.join(', ')} (${MAX_PASSPHRASE_ATTEMPTS} attempts)`,
       'The passphrase of your SSH key was wrong.',
     );
+  // a key the user meant to log in with was ignored: making it private is the fix, whatever else was tried
+  if (report.unprotected.length) return keyPermissionsError(report.unprotected, hop, report.offered);
   const unreadable = report.unreadable.map((u) => `${u.file}: ${u.reason}`).join('; ');
   // a key file the user named and we cannot use is the thing to fix, whatever else was tried
   if (report.unreadable.some((u) => u.explicit) || (report.offered.length === 0 && report.unreadable.length))

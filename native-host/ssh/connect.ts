@@ -85,6 +85,7 @@ const FATAL = new Set([
   'NO_IDENTITY',
   'PASSPHRASE_NEEDED',
   'KEY_UNREADABLE',
+  'KEY_PERMISSIONS',
 ]);
 export const isFatal = (e: ProtocolError) => FATAL.has(e.code);
 
@@ -542,7 +543,11 @@ async function verifyHostKey(
   const fp = fingerprint(blob);
   const files = [...hop.userKnownHostsFiles, ...hop.globalKnownHostsFiles];
   const alias = hop.hostKeyAlias ? { alias: hop.hostKeyAlias } : {};
-  const check = checkHostKeyInFiles(files, hop.host, hop.port, key, { ...alias, warn: (m) => ctx.log.warn(m) });
+  const check = checkHostKeyInFiles(files, hop.host, hop.port, key, {
+    ...alias,
+    warn: (m) => ctx.log.warn(m),
+    debug: (m) => ctx.log.debug(m),
+  });
   const name = hop.hostKeyAlias ?? knownHostsName(hop.host, hop.port);
   switch (check.status) {
     case 'known':

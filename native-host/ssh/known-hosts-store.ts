@@ -60,17 +60,27 @@ export function readKnownHostsFiles(files: string[]): { entries: KnownHostsEntry
   return { entries, warnings };
 }
 
-/** checkHostKey over the files, user files first then global ones, as OpenSSH loads them. */
+/**
+ * checkHostKey over the files, user files first then global ones, as OpenSSH loads them. `debug`
+ * hears what `ssh -v` says when the bare host name was consulted for a port other than 22.
+ */
 export function checkHostKeyInFiles(
   files: string[],
   host: string,
   port: number,
   key: HostKey,
-  opts?: HostNameOptions & { warn?: (message: string) => void },
+  opts?: HostNameOptions & { warn?: (message: string) => void; debug?: (message: string) => void },
 ): HostKeyCheck {
   const { entries, warnings } = readKnownHostsFiles(files);
   for (const w of warnings) opts?.warn?.(w);
-  return checkHostKey(entries, host, port, key, opts);
+  const r = checkHostKey(entries, host, port, key, opts);
+  if (r.status === 'known' && r.withoutPort)
+    opts?.debug?.(`${host}: checking without port identifier: found matching key w/out port (${r.file}:${r.line})`);
+  if (r.status === 'unknown' && r.mismatchWithoutPort) {
+    const at = `${r.mismatchWithoutPort.file}:${r.mismatchWithoutPort.line}`;
+    opts?.debug?.(`${host}: checking without port identifier: ${at} holds another key; treated as unknown`);
+  }
+  return r;
 }
 
 /**

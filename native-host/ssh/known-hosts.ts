@@ -23,11 +23,16 @@ export interface KnownHostsEntry {
 }
 
 export type HostKeyCheck =
-  | { status: 'known'; file: string; line: number }
+  /** `withoutPort`: found under the bare host name, no entry naming `[host]:port` (see checkHostKey). */
+  | { status: 'known'; file: string; line: number; withoutPort?: true }
   | { status: 'revoked'; file: string; line: number }
   | { status: 'changed'; file: string; line: number; knownType: string; knownFingerprint: string }
-  /** `otherTypesKnown` is always empty: any other key on file for the host makes it 'changed'. */
-  | { status: 'unknown'; otherTypesKnown: [] };
+  /**
+   * `otherTypesKnown` is always empty: any other key on file for the host makes it 'changed'.
+   * `mismatchWithoutPort`: the bare host name holds another key; for a port other than 22 that is
+   * not a change (it may well be another server on the same machine), only a reason to ask.
+   */
+  | { status: 'unknown'; otherTypesKnown: []; mismatchWithoutPort?: { file: string; line: number } };
 
 export interface HostNameOptions {
   /** HostKeyAlias: when set, it is the name looked up and written, instead of host and port (as OpenSSH). */
@@ -141,6 +146,11 @@ export function entryMatches(e: KnownHostsEntry, name: string): boolean {
  * for this host, of any type: OpenSSH's HOST_CHANGED, since an attacker chooses the key type it
  * presents) > unknown (no key at all for this host). @cert-authority lines never vouch for a plain
  * key, so a host known only through a CA is unknown.
+ *
+ * For a port other than 22 with no line naming `[host]:port` (and no HostKeyAlias), the bare host
+ * name is then checked read-only, as OpenSSH does ("checking without port identifier"): its key is
+ * accepted ('known', withoutPort), while any other key there leaves the host 'unknown' (asked about
+ * under StrictHostKeyChecking), never 'changed'. A line naming `[host]:port` always wins.
  */
 export function checkHostKey(
   entries: KnownHostsEntry[],
@@ -149,9 +159,24 @@ export function checkHostKey(
   key: HostKey,
   opts?: HostNameOptions,
 ): HostKeyCheck {
-  const name = lookupName(host, port, opts);
   const revoked = entries.find((e) => e.marker === 'revoked' && e.blob.equals(key.blob));
   if (revoked) return { status: 'revoked', file: revoked.file, line: revoked.line };
+  const named = checkName(entries, lookupName(host, port, opts), key);
+  if (named.status !== 'unknown' || !checksWithoutPort(port, opts)) return named;
+  const bare = checkName(entries, knownHostsName(host, 22), key);
+  if (bare.status === 'known') return { ...bare, withoutPort: true };
+  if (bare.status === 'changed')
+    return { status: 'unknown', otherTypesKnown: [], mismatchWithoutPort: { file: bare.file, line: bare.line } };
+  return named;
+}
+
+/** OpenSSH falls back to the bare host name only for a real port other than 22 and no HostKeyAlias. */
+function checksWithoutPort(port: number, opts?: HostNameOptions): boolean {
+  return !opts?.alias && port !== 22 && port !== 0;
+}
+
+/** known / changed / unknown for one name (revoked keys are handled before). */
+function checkName(entries: KnownHostsEntry[], name: string, key: HostKey): HostKeyCheck {
   const others: KnownHostsEntry[] = [];
   for (const e of entries) {
     if (e.marker !== '' || !entryMatches(e, name)) continue;
@@ -174,7 +199,9 @@ export function checkHostKey(
 
 /**
  * Key types on file for this host, in file order: the client should offer these host key algorithms
- * first, as OpenSSH does, so that a server with several keys shows one we can check.
+ * first, as OpenSSH does, so that a server with several keys shows one we can check. With none under
+ * `[host]:port`, the bare name's types (which checkHostKey then accepts) are given: OpenSSH does not
+ * do this, but it only changes which of its keys the server shows, never what is accepted.
  */
 export function knownHostKeyTypes(
   entries: KnownHostsEntry[],
@@ -182,8 +209,10 @@ export function knownHostKeyTypes(
   port: number,
   opts?: HostNameOptions,
 ): string[] {
-  const name = lookupName(host, port, opts);
-  const types = entries.filter((e) => e.marker === '' && entryMatches(e, name)).map((e) => e.keyType);
+  const typesOf = (name: string) =>
+    entries.filter((e) => e.marker === '' && entryMatches(e, name)).map((e) => e.keyType);
+  let types = typesOf(lookupName(host, port, opts));
+  if (types.length === 0 && checksWithoutPort(port, opts)) types = typesOf(knownHostsName(host, 22));
   return [...new Set(types)];
 }
 

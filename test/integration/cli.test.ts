@@ -334,3 +334,36 @@ test('after the first connection, a lost connection is re-established and said s
   c.proc.kill('SIGTERM');
   assert.equal(await exitOf(c), 0);
 });
+
+test("a private key others can read: ssh's UNPROTECTED PRIVATE KEY FILE lines, the chmod to run, exit 255", {
+  skip,
+}, async () => {
+  const dir = fs.mkdtempSync(path.join(home, 'open-key-'));
+  const key = path.join(dir, 'id_ed25519');
+  fs.copyFileSync(gw.keys.plain, key);
+  fs.chmodSync(key, 0o644);
+  const c = cli(base(await freePort(), key));
+  assert.equal(await exitOf(c), 255);
+  const lines = c.err().split('\n');
+  const start = lines.indexOf('@         WARNING: UNPROTECTED PRIVATE KEY FILE!          @');
+  assert.ok(start > 0, c.err());
+  // the same lines as ssh prints for this file (see tunnel-auth.test.ts for ssh itself saying them)
+  assert.deepEqual(lines.slice(start - 1, start + 6), [
+    '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@',
+    '@         WARNING: UNPROTECTED PRIVATE KEY FILE!          @',
+    '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@',
+    `Permissions 0644 for '${key}' are too open.`,
+    'It is required that your private key files are NOT accessible by others.',
+    'This private key will be ignored.',
+    `Load key "${key}": bad permissions`,
+  ]);
+  assert.ok(lines.includes(`g5k-tunnel: ${gw.user}@127.0.0.1: Permission denied (publickey).`), c.err());
+  assert.ok(lines.includes(`g5k-tunnel: Run chmod 600 ${key}`), c.err());
+  assert.equal(c.err().split('UNPROTECTED').length, 2, 'said once');
+
+  // -q: only the failure itself
+  const quiet = cli(['-q', ...base(await freePort(), key)]);
+  assert.equal(await exitOf(quiet), 255);
+  assert.doesNotMatch(quiet.err(), /UNPROTECTED/);
+  assert.match(quiet.err(), /Permission denied \(publickey\)\./);
+});

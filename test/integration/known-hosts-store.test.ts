@@ -72,7 +72,9 @@ test('files hashed by ssh-keygen -H are read; hashed lines we write are found by
   assert.equal(checkHostKeyInFiles([file], 'gw.example.org', 2222, b.key).status, 'known');
   // [gw.example.org]:2222 holds only the ECDSA key: the ed25519 one is another key for it, as for ssh
   assert.equal(checkHostKeyInFiles([file], 'gw.example.org', 2222, a.key).status, 'changed');
-  assert.equal(checkHostKeyInFiles([file], 'gw.example.org', 2200, a.key).status, 'unknown');
+  // no [gw.example.org]:2200 line: the bare name's key is taken, another key is unknown (OpenSSH's fallback)
+  assert.equal(checkHostKeyInFiles([file], 'gw.example.org', 2200, a.key).status, 'known');
+  assert.equal(checkHostKeyInFiles([file], 'gw.example.org', 2200, b.key).status, 'unknown');
 
   const ours = path.join(tmp, 'ours_hashed');
   appendKnownHost(ours, 'Node-1.Example.org', 2222, a.key, { hash: true });
@@ -218,11 +220,12 @@ test('a real sshd: ssh-keyscan lines and the key ssh2 presents agree; a new host
 });
 
 /** `ssh` itself against the gateway with this known_hosts file: what it says about the host key. */
-function sshVerdict(port: number, knownHosts: string, strict: string): string {
+function sshVerdict(port: number, knownHosts: string, strict: string, extra: string[] = []): string {
   try {
     execFileSync(
       'ssh',
       [
+        ...extra,
         '-F',
         'none',
         '-p',
@@ -271,6 +274,72 @@ test('only a key of another type on file: OpenSSH refuses it as CHANGED even wit
       knownFingerprint: fingerprint(ecdsa.key.blob),
     });
     assert.equal(fs.readFileSync(file, 'utf8'), `[127.0.0.1]:${gw.port} ${ecdsa.line}\n`, 'ssh added nothing');
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('port other than 22, only the bare host name on file: OpenSSH and we agree on the right key, a wrong one, and what is written', {
+  skip: canRunSshd() ?? false,
+}, async () => {
+  const gw = await startGateway();
+  try {
+    const presented = hostKeyFromBlob(await presentedKey(gw.port));
+    const right = path.join(tmp, 'bare_right_kh');
+    fs.writeFileSync(right, `127.0.0.1 ${gw.hostKeyPublic}\n`);
+    // the right key: ssh takes it (the login then fails, after the host key was accepted)
+    const ok = sshVerdict(gw.port, right, 'yes', ['-v']);
+    assert.match(ok, /checking without port identifier/);
+    assert.match(ok, /found matching key w\/out port/);
+    assert.doesNotMatch(ok, /Host key verification failed/);
+    assert.match(ok, /Permission denied/);
+    const debug: string[] = [];
+    assert.deepEqual(checkHostKeyInFiles([right], '127.0.0.1', gw.port, presented, { debug: (m) => debug.push(m) }), {
+      status: 'known',
+      file: right,
+      line: 1,
+      withoutPort: true,
+    });
+    assert.match(debug.join('\n'), /found matching key w\/out port/);
+
+    // a wrong key under the bare name: unknown to ssh (strict checking refuses, no CHANGED warning)
+    const wrongKey = newKey('bare_wrong', 'ed25519');
+    const wrong = path.join(tmp, 'bare_wrong_kh');
+    fs.writeFileSync(wrong, `127.0.0.1 ${wrongKey.line}\n`);
+    const refused = sshVerdict(gw.port, wrong, 'yes', ['-v']);
+    assert.match(refused, /checking without port identifier/);
+    assert.doesNotMatch(refused, /found matching key w\/out port/);
+    assert.doesNotMatch(refused, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
+    assert.match(
+      refused,
+      /No ED25519 host key is known for \[127\.0\.0\.1\]:\d+ and you have requested strict checking/,
+    );
+    assert.match(refused, /Host key verification failed/);
+    assert.deepEqual(checkHostKeyInFiles([wrong], '127.0.0.1', gw.port, presented), {
+      status: 'unknown',
+      otherTypesKnown: [],
+      mismatchWithoutPort: { file: wrong, line: 1 },
+    });
+
+    // accepted as new: ssh writes [host]:port under the bare line, and so do we
+    const theirs = path.join(tmp, 'bare_theirs_kh');
+    const ours = path.join(tmp, 'bare_ours_kh');
+    fs.writeFileSync(theirs, `127.0.0.1 ${wrongKey.line}\n`);
+    fs.writeFileSync(ours, `127.0.0.1 ${wrongKey.line}\n`);
+    assert.match(sshVerdict(gw.port, theirs, 'accept-new'), /Permanently added '\[127\.0\.0\.1\]:\d+'/);
+    appendKnownHost(ours, '127.0.0.1', gw.port, presented);
+    const lines = (f: string) =>
+      fs
+        .readFileSync(f, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ').slice(0, 3).join(' '));
+    assert.deepEqual(lines(ours), lines(theirs));
+    assert.equal(lines(ours)[1], `[127.0.0.1]:${gw.port} ${gw.hostKeyPublic}`);
+    assert.equal(checkHostKeyInFiles([theirs], '127.0.0.1', gw.port, presented).status, 'known');
+    // now that [127.0.0.1]:port is on file, it alone decides: the bare line's key is a change there
+    assert.match(sshVerdict(gw.port, theirs, 'yes'), /Permission denied/);
+    assert.equal(checkHostKeyInFiles([theirs], '127.0.0.1', gw.port, wrongKey.key).status, 'changed');
   } finally {
     await gw.stop();
   }

@@ -3,13 +3,17 @@
 // reconnections; every failure named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canRunSshd, startAgent, KEY_PASSPHRASE, type Gateway } from '../../testbed/sshd.js';
+import { canRunSshd, startAgent, KEY_PASSPHRASE, TEST_USER, type Gateway } from '../../testbed/sshd.js';
+import { unprotectedKeyLines } from '../../native-host/ssh/key-permissions.js';
 import {
   gatewayConfig,
   isolatedTunnel,
+  logSince,
+  logSize,
   memoryLogger,
   scriptedUser,
   stateIs,
@@ -186,6 +190,156 @@ test('RSA keys log in (rsa-sha2 signatures), including an old PEM-encrypted key 
     assert.equal(user.asked.length, 1);
   } finally {
     fs.writeFileSync(authorized, before);
+    h.cleanup();
+  }
+});
+
+/** A copy of a test key (and its .pub) with the given mode, in a fresh home. */
+function keyCopy(h: ReturnType<typeof tempHome>, from: string, name: string, mode: number): string {
+  const file = path.join(h.ssh, name);
+  fs.copyFileSync(from, file);
+  fs.copyFileSync(`${from}.pub`, `${file}.pub`);
+  fs.chmodSync(file, mode);
+  return file;
+}
+
+/** The SHA256 fingerprint sshd logs for a key, from its .pub, computed here independently. */
+const fingerprintOf = (file: string) =>
+  `SHA256:${createHash('sha256')
+    .update(Buffer.from(fs.readFileSync(`${file}.pub`, 'utf8').split(' ')[1]!, 'base64'))
+    .digest('base64')
+    .replace(/=+$/, '')}`;
+
+/** `ssh` itself with this identity file, as the oracle: its exit status and what it printed. */
+function sshWith(key: string, agentSocket = ''): { status: number | null; stderr: string } {
+  const r = spawnSync(
+    'ssh',
+    [
+      '-F',
+      'none',
+      '-i',
+      key,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${gw.knownHosts}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-p',
+      String(gw.port),
+      `${gw.user}@127.0.0.1`,
+      'true',
+    ],
+    { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: agentSocket }, timeout: 15_000 },
+  );
+  // ssh ends its log lines with \r\n
+  return { status: r.status, stderr: r.stderr.replace(/\r\n/g, '\n') };
+}
+
+test('an identity file others can read is ignored before it is offered: KEY_PERMISSIONS with the chmod, as ssh', {
+  skip: skip ?? false,
+}, async () => {
+  const h = tempHome();
+  try {
+    const key = keyCopy(h, gw.keys.plain, 'id_open', 0o644);
+    const log = memoryLogger();
+    const from = logSize(gw.logFile);
+    const s = await connectOnce(await gatewayConfig(gw, { identityFile: key }), { log }, h.dir);
+    assert.equal(s.state, 'error');
+    assert.equal(s.lastError?.code, 'KEY_PERMISSIONS', JSON.stringify(s.lastError));
+    assert.equal(s.lastError?.hint, `Run chmod 600 ${key}`);
+    assert.ok(s.lastError?.detail?.includes(`${key}: permissions 0644 are too open`), s.lastError?.detail);
+    assert.ok(
+      log.lines.some((l) => l.startsWith(`warn Permissions 0644 for '${key}' are too open`)),
+      log.lines.join('\n'),
+    );
+    await new Promise((r) => setTimeout(r, 200)); // let sshd write its log lines
+    const seen = logSince(gw.logFile, from);
+    assert.ok(!seen.includes(fingerprintOf(key)), 'the key was never offered');
+    assert.doesNotMatch(seen, /publickey/i, 'no login attempt with any key');
+
+    // the oracle: ssh refuses the same file in these words, and so fails too
+    const ssh = sshWith(key);
+    assert.equal(ssh.status, 255);
+    assert.ok(ssh.stderr.includes(unprotectedKeyLines(key, 0o644).join('\n')), ssh.stderr);
+
+    // once private, the same file logs in, for ssh and for us
+    fs.chmodSync(key, 0o600);
+    assert.equal(sshWith(key).status, 0);
+    const ok = await connectOnce(await gatewayConfig(gw, { identityFile: key }), {}, h.dir);
+    assert.equal(ok.state, 'connected', JSON.stringify(ok.lastError));
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('a default key others can read is only warned about when an agent key logs in', {
+  skip: skip ?? false,
+}, async () => {
+  const h = tempHome();
+  const agent = await startAgent([gw.keys.plain]);
+  try {
+    const key = keyCopy(h, gw.keys.wrong, 'id_ed25519', 0o640);
+    const log = memoryLogger();
+    const s = await connectOnce(
+      await gatewayConfig(gw, { identityFile: '', useAgent: true }),
+      { env: { SSH_AUTH_SOCK: agent.socket }, log },
+      h.dir,
+    );
+    assert.equal(s.state, 'connected', JSON.stringify(s.lastError));
+    assert.ok(
+      log.lines.some((l) => l.startsWith(`warn Permissions 0640 for '${key}' are too open`)),
+      log.lines.join('\n'),
+    );
+    // without the agent no key is left: KEY_PERMISSIONS, naming the default file
+    const alone = await connectOnce(await gatewayConfig(gw, { identityFile: '', useAgent: false }), {}, h.dir);
+    assert.equal(alone.lastError?.code, 'KEY_PERMISSIONS');
+    assert.equal(alone.lastError?.hint, `Run chmod 600 ${key}`);
+  } finally {
+    agent.stop();
+    h.cleanup();
+  }
+});
+
+test('a key file whose key the agent holds is signed by the agent and never read, so not warned about (as ssh)', {
+  skip: skip ?? false,
+}, async () => {
+  const h = tempHome();
+  const agent = await startAgent([gw.keys.plain]);
+  try {
+    const key = keyCopy(h, gw.keys.plain, 'id_twin', 0o644);
+    const ssh = sshWith(key, agent.socket);
+    assert.equal(ssh.status, 0, ssh.stderr);
+    assert.doesNotMatch(ssh.stderr, /UNPROTECTED/);
+    const log = memoryLogger();
+    const s = await connectOnce(
+      await gatewayConfig(gw, { identityFile: key, useAgent: true }),
+      { env: { SSH_AUTH_SOCK: agent.socket }, log },
+      h.dir,
+    );
+    assert.equal(s.state, 'connected', JSON.stringify(s.lastError));
+    assert.ok(!log.lines.some((l) => /too open/.test(l)), log.lines.join('\n'));
+  } finally {
+    agent.stop();
+    h.cleanup();
+  }
+});
+
+test('a key file owned by another user is not judged by its mode, as ssh ("then we don\'t care")', {
+  skip: skip ?? false,
+}, async () => {
+  const h = tempHome();
+  try {
+    const key = keyCopy(h, gw.keys.plain, 'id_theirs', 0o644);
+    const uid = Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).trim());
+    fs.chownSync(key, uid, -1);
+    const ssh = sshWith(key);
+    assert.equal(ssh.status, 0, ssh.stderr);
+    const s = await connectOnce(await gatewayConfig(gw, { identityFile: key }), {}, h.dir);
+    assert.equal(s.state, 'connected', JSON.stringify(s.lastError));
+  } finally {
     h.cleanup();
   }
 });

@@ -111,6 +111,42 @@ for (const policy of ['accept-new', 'no'] as HostKeyPolicy[]) {
   });
 }
 
+test('port other than 22, only the bare host name on file: its key connects without a question', {
+  skip: skip ?? false,
+}, async () => {
+  const kh = path.join(home.dir, 'kh-bare-right');
+  fs.writeFileSync(kh, `${gw.host} ${gw.hostKeyPublic}\n`);
+  const user = scriptedUser();
+  const s = await connectOnce(await gatewayConfig(gw, { knownHostsFile: kh, strictHostKeyChecking: 'yes' }), user);
+  assert.equal(s.state, 'connected', JSON.stringify(s.lastError));
+  assert.equal(user.hostKeyQuestions.length, 0);
+  assert.equal(fs.readFileSync(kh, 'utf8'), `${gw.host} ${gw.hostKeyPublic}\n`, 'nothing written');
+});
+
+test('port other than 22, another key under the bare host name: unknown (asked), not changed; accepted as [host]:port', {
+  skip: skip ?? false,
+}, async () => {
+  const otherKey = fs.readFileSync(`${gw.keys.wrong}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+  const kh = path.join(home.dir, 'kh-bare-wrong');
+  fs.writeFileSync(kh, `${gw.host} ${otherKey}\n`);
+  const from = logSize(gw.logFile);
+  const strict = await connectOnce(await gatewayConfig(gw, { knownHostsFile: kh, strictHostKeyChecking: 'yes' }));
+  assert.equal(strict.lastError?.code, 'HOSTKEY_UNKNOWN', JSON.stringify(strict.lastError));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.doesNotMatch(logSince(gw.logFile, from), /publickey/i, 'the gateway saw no login attempt');
+
+  const user = scriptedUser({ acceptHostKey: true });
+  const s = await connectOnce(await gatewayConfig(gw, { knownHostsFile: kh, strictHostKeyChecking: 'ask' }), user);
+  assert.equal(s.state, 'connected', JSON.stringify(s.lastError));
+  assert.equal(user.hostKeyQuestions.length, 1);
+  assert.equal(user.hostKeyQuestions[0]!.fingerprint, fingerprintOf(gw.hostKeyPublic));
+  assert.equal(
+    fs.readFileSync(kh, 'utf8'),
+    `${gw.host} ${otherKey}\n[${gw.host}]:${gw.port} ${gw.hostKeyPublic}\n`,
+    'the bare line stays; the new key is filed under [host]:port',
+  );
+});
+
 test('a revoked key is HOSTKEY_REVOKED', { skip: skip ?? false }, async () => {
   const kh = path.join(home.dir, 'kh-revoked');
   fs.writeFileSync(kh, `@revoked * ${gw.hostKeyPublic}\n[127.0.0.1]:${gw.port} ${gw.hostKeyPublic}\n`);

@@ -123,12 +123,74 @@ test('a key of another type than those on file is "changed", as in OpenSSH: the 
   assert.deepEqual(checkHostKey(entries, 'nowhere.example.org', 22, ed), { status: 'unknown', otherTypesKnown: [] });
 });
 
-test('a port other than 22 is filed as [host]:port, with no fallback to the bare name', () => {
+test('a port other than 22 is filed as [host]:port, and a line naming [host]:port wins over the bare name', () => {
   assert.equal(checkHostKey(entries, 'access.grid5000.fr', 2222, other).status, 'known');
   assert.equal(checkHostKey(entries, 'access.grid5000.fr', 2222, ed).status, 'changed');
   assert.equal(checkHostKey(entries, 'access.grid5000.fr', 2222, rsa).status, 'changed');
   assert.equal(checkHostKey(entries, '2001:db8::1', 2200, ed).status, 'known');
   assert.equal(checkHostKey(entries, '2001:db8::1', 22, ed).status, 'unknown');
+});
+
+test('port other than 22, no [host]:port line: the bare name\'s key is accepted, as "found matching key w/out port"', () => {
+  assert.deepEqual(checkHostKey(entries, '192.0.2.10', 2222, ed), {
+    status: 'known',
+    file: 'known_hosts',
+    line: 8,
+    withoutPort: true,
+  });
+  assert.deepEqual(checkHostKey(entries, 'Access.Grid5000.fr', 2200, rsa), {
+    status: 'known',
+    file: 'known_hosts',
+    line: 3,
+    withoutPort: true,
+  });
+  // patterns on the bare name count too, as in OpenSSH
+  assert.equal(checkHostKey(entries, 'graphite.lyon.grid5000.fr', 2222, ecdsa).status, 'known');
+  // port 22 (and the port-less 0) are the bare name itself: nothing more to look at
+  assert.deepEqual(checkHostKey(entries, '192.0.2.10', 22, ed), { status: 'known', file: 'known_hosts', line: 8 });
+});
+
+test('port other than 22: another key under the bare name is "unknown" (asked about), never "changed"', () => {
+  assert.deepEqual(checkHostKey(entries, '192.0.2.10', 2222, other), {
+    status: 'unknown',
+    otherTypesKnown: [],
+    mismatchWithoutPort: { file: 'known_hosts', line: 8 },
+  });
+  // another type than the bare name's keys: unknown as well
+  assert.equal(checkHostKey(entries, 'access.grid5000.fr', 2200, ecdsa).status, 'unknown');
+  assert.equal(checkHostKey(entries, 'bad.lyon.grid5000.fr', 2222, ecdsa).status, 'unknown');
+  // the same keys on port 22 are a change of key
+  assert.equal(checkHostKey(entries, '192.0.2.10', 22, other).status, 'changed');
+  assert.equal(checkHostKey(entries, '192.0.2.10', 0, other).status, 'changed');
+});
+
+test('port other than 22: an explicit [host]:port line decides alone, and its mismatch is "changed"', () => {
+  // [access.grid5000.fr]:2222 holds `other`; the bare name holds ed and rsa
+  assert.deepEqual(checkHostKey(entries, 'access.grid5000.fr', 2222, other), {
+    status: 'known',
+    file: 'known_hosts',
+    line: 4,
+  });
+  assert.deepEqual(checkHostKey(entries, 'access.grid5000.fr', 2222, ed), {
+    status: 'changed',
+    file: 'known_hosts',
+    line: 4,
+    knownType: 'ssh-ed25519',
+    knownFingerprint: fingerprint(other.blob),
+  });
+});
+
+test('port other than 22: HostKeyAlias turns the bare-name check off; @revoked still wins', () => {
+  assert.deepEqual(checkHostKey(entries, '192.0.2.10', 2222, ed, { alias: 'gw-alias' }), {
+    status: 'unknown',
+    otherTypesKnown: [],
+  });
+  const e = parseKnownHosts(`gw.example.org ${ecdsa384.type} ${ecdsa384.blob.toString('base64')}`, 'f').entries;
+  assert.deepEqual(checkHostKey([...e, ...entries], 'gw.example.org', 2222, ecdsa384), {
+    status: 'revoked',
+    file: 'known_hosts',
+    line: 10,
+  });
 });
 
 test('wildcards * and ?, and a matching !negation vetoes the line', () => {
@@ -175,6 +237,16 @@ test('hashed names written by ssh-keygen -H are matched, ports included', () => 
   assert.equal(checkHostKey(h.entries, 'access.grid5000.fr', 2222, other).status, 'known');
   assert.equal(checkHostKey(h.entries, 'b.example.org', 22, rsa).status, 'known');
   assert.equal(checkHostKey(h.entries, 'c.example.org', 22, rsa).status, 'unknown');
+  // port-less check on hashed names: ssh-keygen -H hashes `access.grid5000.fr` and `[access.grid5000.fr]:2222` alike
+  assert.equal(checkHostKey(h.entries, 'access.grid5000.fr', 2222, ed).status, 'changed');
+  assert.deepEqual(
+    { ...checkHostKey(h.entries, 'access.grid5000.fr', 2200, ed), file: '', line: 0 },
+    { status: 'known', file: '', line: 0, withoutPort: true },
+  );
+  const mismatch = checkHostKey(h.entries, 'access.grid5000.fr', 2200, other);
+  assert.equal(mismatch.status, 'unknown');
+  assert.ok(mismatch.status === 'unknown' && mismatch.mismatchWithoutPort, 'the mismatching hashed line is named');
+  assert.equal(checkHostKey(h.entries, 'b.example.org', 2022, rsa).status, 'known');
   const bad = parseKnownHosts(`|1|c2FsdA==|aGFzaA== ${ed.type} ${ed.blob.toString('base64')}`, 'x');
   assert.match(bad.errors[0]!.message, /malformed hashed host/);
 });
@@ -193,6 +265,10 @@ test('HostKeyAlias replaces host and port in the lookup', () => {
 test('knownHostKeyTypes lists the types on file for the host, in file order', () => {
   assert.deepEqual(knownHostKeyTypes(entries, 'access.grid5000.fr', 22), ['ssh-ed25519', 'ssh-rsa']);
   assert.deepEqual(knownHostKeyTypes(entries, 'bad.lyon.grid5000.fr', 22), []);
+  // a port with no line of its own: the bare name's types, which checkHostKey accepts without port
+  assert.deepEqual(knownHostKeyTypes(entries, 'access.grid5000.fr', 2200), ['ssh-ed25519', 'ssh-rsa']);
+  assert.deepEqual(knownHostKeyTypes(entries, 'access.grid5000.fr', 2222), ['ssh-ed25519']);
+  assert.deepEqual(knownHostKeyTypes(entries, '192.0.2.10', 2222, { alias: 'gw-alias' }), []);
 });
 
 test('knownHostsName writes host for port 22 and [host]:port otherwise, in lower case', () => {
