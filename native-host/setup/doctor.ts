@@ -25,6 +25,7 @@ import { entryMatches, fingerprint, hostKeyFromBlob, knownHostsName, type HostKe
 import { checkHostKeyInFiles, readKnownHostsFiles } from '../ssh/known-hosts-store.js';
 import { DEFAULT_IDENTITY_NAMES } from '../ssh/auth.js';
 import { parseLauncher } from './launcher.js';
+import { homeDir } from '../home.js';
 import { defaultLogFile, type Logger } from '../log.js';
 import { resolveRoute, type Route } from '../ssh/route.js';
 import type { Hop } from '../ssh/connect.js';
@@ -71,9 +72,8 @@ const ok = (text: string): Check => ({ mark: 'ok', text });
 const warn = (text: string, fix?: string): Check => ({ mark: 'warn', text, ...(fix ? { fix } : {}) });
 const fail = (text: string, fix?: string): Check => ({ mark: 'fail', text, ...(fix ? { fix } : {}) });
 
-const homeOf = (env: Env) => env.HOME || env.USERPROFILE || os.homedir();
 const tilde = (p: string, env: Env) => {
-  const h = homeOf(env);
+  const h = homeDir(env);
   return p === h ? '~' : p.startsWith(`${h}/`) ? `~${p.slice(h.length)}` : p;
 };
 
@@ -124,7 +124,7 @@ const isExecutable = (file: string) => {
 /** Is the browser installed? (a binary on PATH, or the app on macOS) */
 export function browserInstalled(b: Browser, osName: Os, env: Env): boolean {
   if (osName === 'darwin')
-    return [path.join('/Applications', MAC_APPS[b]), path.join(homeOf(env), 'Applications', MAC_APPS[b])].some((p) =>
+    return [path.join('/Applications', MAC_APPS[b]), path.join(homeDir(env), 'Applications', MAC_APPS[b])].some((p) =>
       fs.existsSync(p),
     );
   if (osName === 'win32') return false; // Windows: only what the registry says (see findManifests)
@@ -148,7 +148,7 @@ function findManifests(b: Browser, osName: Os, env: Env): string[] {
     return out;
   }
   return (['user', 'system'] as const)
-    .map((s) => manifestPath(b, osName, s, homeOf(env), env))
+    .map((s) => manifestPath(b, osName, s, homeDir(env), env))
     .filter((f) => fs.existsSync(f));
 }
 
@@ -318,7 +318,7 @@ async function checkAgent(o: DoctorOptions, sock: string | null): Promise<{ chec
  *  ssh config is worth a look (ssh skips it too). */
 function identityFiles(o: DoctorOptions, hop: Hop | null): { file: string; ifMissing: 'fail' | 'warn' | null }[] {
   if (o.identities.length) return o.identities.map((file) => ({ file, ifMissing: 'fail' as const }));
-  const sshDir = path.join(homeOf(o.env), '.ssh');
+  const sshDir = path.join(homeDir(o.env), '.ssh');
   const defaults = new Set(DEFAULT_IDENTITY_NAMES.map((f) => path.join(sshDir, f)));
   const planned = hop ? hop.auth.files.map((f) => f.path) : [...defaults];
   return planned
@@ -328,7 +328,7 @@ function identityFiles(o: DoctorOptions, hop: Hop | null): { file: string; ifMis
 
 function checkIdentities(o: DoctorOptions, hop: Hop | null, agentKeys: number): Check[] {
   const out: Check[] = [];
-  const sshDir = path.join(homeOf(o.env), '.ssh');
+  const sshDir = path.join(homeDir(o.env), '.ssh');
   const posix = currentOs(o.platform) !== 'win32';
   if (fs.existsSync(sshDir)) {
     const mode = fs.statSync(sshDir).mode & 0o777;
@@ -412,7 +412,7 @@ function routeFor(o: DoctorOptions): { route: Route | null; checks: Check[] } {
   let route: Route;
   try {
     route = resolveRoute(config, {
-      home: homeOf(o.env),
+      home: homeDir(o.env),
       localUser: os.userInfo().username,
       env: o.env as NodeJS.ProcessEnv,
       log,
