@@ -4,7 +4,13 @@
 
 import type { TunnelConfig } from '../../shared/protocol.js';
 import { defaultProfile } from '../../shared/settings.js';
-import { formatDestination, parseDestination, parseJumpList, type Destination } from '../../shared/destination.js';
+import {
+  destinationReason,
+  formatDestination,
+  parseCommandDestination,
+  parseJumpList,
+  type Destination,
+} from '../../shared/destination.js';
 
 export const SUBCOMMANDS = ['install', 'uninstall', 'doctor'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
@@ -271,36 +277,17 @@ export function parseSshOption(arg: string): string {
   return `${key}=${LOWERCASE_VALUES.has(key) ? value.toLowerCase() : raw}`;
 }
 
-/** `[user@]host` or `ssh://[user@]host[:port]`; -l and -p win over what the destination says. */
+/** `[user@]host` or `ssh://[user@]host[:port]` (shared/destination); -l and -p win over what it says. */
 function applyDestination(o: RunArgs, dest: string): void {
-  let user = '';
-  let host = dest;
-  let port = 0;
-  if (/^ssh:\/\//i.test(dest)) {
-    let d: Destination;
-    try {
-      d = parseDestination(dest);
-    } catch (e) {
-      throw new UsageError(
-        `Bad destination '${dest}' (${(e as Error).message.replace(/^invalid SSH destination "[^"]*": /, '')})`,
-        false,
-      );
-    }
-    ({ user = '', host, port = 0 } = d);
-  } else {
-    // as ssh: no port here (`host:2222` is a host name), the last "@" ends the login
-    const at = dest.lastIndexOf('@');
-    if (at === 0) throw new UsageError(`Bad destination '${dest}' (empty user name)`, false);
-    if (at > 0) {
-      user = dest.slice(0, at);
-      host = dest.slice(at + 1);
-    }
+  let d: Destination;
+  try {
+    d = parseCommandDestination(dest);
+  } catch (e) {
+    throw new UsageError(`Bad destination '${dest}' (${destinationReason(e)})`, false);
   }
-  if (host === '' || /\s/.test(host) || host.startsWith('-'))
-    throw new UsageError(`Bad destination '${dest}' (expected [user@]host)`, false);
-  o.host = host;
-  if (!o.user) o.user = user;
-  if (!o.port) o.port = port;
+  o.host = d.host;
+  if (!o.user) o.user = d.user ?? '';
+  if (!o.port) o.port = d.port ?? 0;
 }
 
 /** The tunnel settings the parsed command asks for (mode On, the rest from ssh's defaults). */

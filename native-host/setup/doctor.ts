@@ -25,6 +25,13 @@ import { entryMatches, fingerprint, hostKeyFromBlob, knownHostsName, type HostKe
 import { checkHostKeyInFiles, readKnownHostsFiles } from '../ssh/known-hosts-store.js';
 import { DEFAULT_IDENTITY_NAMES } from '../ssh/auth.js';
 import { parseLauncher } from './launcher.js';
+import {
+  destinationReason,
+  formatDestination,
+  parseDestination,
+  parseJumpList,
+  type Destination,
+} from '../../shared/destination.js';
 import { homeDir } from '../home.js';
 import { defaultLogFile, type Logger } from '../log.js';
 import { resolveRoute, type Route } from '../ssh/route.js';
@@ -714,19 +721,27 @@ export function parseDoctorArgs(args: string[], env: Env, platform: string): Doc
       case '--gateway': {
         const v = value();
         if (!v) return '--gateway needs a host name';
-        // accept user@host:port as well
-        const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(v);
-        if (!m) return `--gateway ${v}: expected [USER@]HOST[:PORT]`;
-        if (m[1]) o.user = m[1];
-        o.gateway = m[2]!.replace(/^\[|\]$/g, '');
-        if (m[3]) o.port = Number(m[3]);
+        // user@host:port and ssh:// too: the destination grammar of shared/destination
+        let d: Destination;
+        try {
+          d = parseDestination(v);
+        } catch (e) {
+          return `--gateway ${v}: ${destinationReason(e)}`;
+        }
+        if (d.user !== undefined) o.user = d.user;
+        o.gateway = d.host;
+        if (d.port !== undefined) o.port = d.port;
         break;
       }
       case '--jump':
       case '-J': {
         const v = value();
         if (!v) return '--jump needs a host list: [user@]host[:port],...';
-        o.jumps = v.split(',').filter(Boolean);
+        try {
+          o.jumps = parseJumpList(v).map(formatDestination);
+        } catch (e) {
+          return `--jump ${v}: ${(e as Error).message}`;
+        }
         break;
       }
       case '--ssh-config':
