@@ -109,16 +109,16 @@ function checkJumps(v: unknown): string | null {
   return null;
 }
 
-/** The table: one entry per TunnelConfig field (a missing or extra one is a compile error). */
+/** The table: one entry per TunnelConfig field (a missing or extra one is a compile error), in the
+ * interface's order, which is the order problems are reported in. */
 export const TUNNEL_FIELDS: Record<keyof TunnelConfig, FieldSpec> = {
-  user: { label: 'Login', check: checkLogin },
   gateway: { label: 'Gateway', check: checkGateway },
   port: { label: 'Port', check: int(0, 65535, ' (0 = from ~/.ssh/config, else 22)') },
+  user: { label: 'Login', check: checkLogin },
   jumps: { label: 'Jump hosts', check: checkJumps },
   identityFile: { label: 'Identity file', check: checkPath },
   useAgent: { label: 'Use ssh-agent', check: bool },
   socksPort: { label: 'SOCKS port', check: int(1, 65535) },
-  restrictTo: { label: 'Allowed hosts', check: checkPatternList },
   idleTimeoutSec: { label: 'Idle timeout', check: int(0, 604800, ' seconds (0 = never)') },
   keepaliveIntervalSec: { label: 'Keepalive interval', check: int(0, 3600, ' seconds (0 = off)') },
   keepaliveCountMax: { label: 'Keepalive count', check: int(1, 100) },
@@ -129,6 +129,7 @@ export const TUNNEL_FIELDS: Record<keyof TunnelConfig, FieldSpec> = {
       (HOST_KEY_POLICIES as readonly unknown[]).includes(v) ? null : `must be one of ${HOST_KEY_POLICIES.join(', ')}`,
   },
   knownHostsFile: { label: 'Known hosts file', check: checkPath },
+  restrictTo: { label: 'Allowed hosts', check: checkPatternList },
   maxConnections: { label: 'SSH connections', check: int(1, 16) },
 };
 
