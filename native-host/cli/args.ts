@@ -7,10 +7,12 @@ import { defaultProfile } from '../../shared/settings.js';
 import {
   destinationReason,
   formatDestination,
+  loginProblem,
   parseCommandDestination,
   parseJumpList,
   type Destination,
 } from '../../shared/destination.js';
+import { TUNNEL_FIELDS } from '../../shared/tunnel-config.js';
 
 export const SUBCOMMANDS = ['install', 'uninstall', 'doctor'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
@@ -136,9 +138,10 @@ export function parseArgs(argv: string[]): Command {
       const m = /^--connections(?:=(.*))?$/.exec(a);
       if (m) {
         const value = m[1] ?? argv[++i];
-        const n = Number(value);
-        if (value === undefined || !Number.isInteger(n) || n < 1 || n > 16)
-          throw new UsageError(`--connections takes a whole number from 1 to 16`);
+        const n = value !== undefined && /^\d+$/.test(value) ? Number(value) : Number.NaN;
+        // the limit of the settings' "SSH connections" (shared/tunnel-config)
+        const problem = TUNNEL_FIELDS.maxConnections.check(n);
+        if (problem) throw new UsageError(`--connections takes a ${problem.replace(/^must be a /, '')}`);
         o.maxConnections = n;
         continue;
       }
@@ -186,6 +189,7 @@ function applyOption(o: RunArgs, flag: string, value: string): void {
       return;
     case 'l':
       if (value === '') throw new UsageError('-l needs a login name');
+      if (loginProblem(value)) throw new UsageError(`Bad login '${value}' (${loginProblem(value)})`, false);
       o.user = value;
       return;
     case 'i':
