@@ -3,8 +3,8 @@
 // Secrets are never passed here: callers log names, files and codes, never a passphrase or a key.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { homeDir } from './home.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -28,7 +28,7 @@ export interface LoggerOptions {
 
 /** Default log file of the native host: $XDG_STATE_HOME/g5k-tunnel/host.log. */
 export function defaultLogFile(env = process.env): string {
-  const base = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state');
+  const base = env.XDG_STATE_HOME || path.join(homeDir(env), '.local', 'state');
   return path.join(base, 'g5k-tunnel', 'host.log');
 }
 

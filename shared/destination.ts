@@ -1,5 +1,6 @@
 // SSH destinations as typed on a command line or in settings: `host`, `user@host`, `host:port`,
-// `user@[::1]:2222`, `ssh://user@host:port`, and `-J` lists of them. Pure.
+// `user@[::1]:2222`, `ssh://user@host:port`, and `-J` lists of them. The one grammar: the command,
+// the settings checks, the options page, route building and doctor all read destinations here. Pure.
 
 export interface Destination {
   user?: string;
@@ -21,18 +22,34 @@ function parsePort(input: string, s: string): number {
   return n;
 }
 
-function checkHost(input: string, host: string): string {
-  if (host === '') fail(input, 'the host name is empty');
-  if (host.startsWith('-')) fail(input, 'a host name cannot start with "-"');
+/** What is wrong with a host name or address (without brackets or port), or null. */
+export function hostProblem(host: string): string | null {
+  if (host === '') return 'the host name is empty';
+  if (host.length > 253) return 'a host name has at most 253 characters';
+  if (host.startsWith('-')) return 'a host name cannot start with "-"';
   if (FORBIDDEN.test(host) || host.includes('/') || host.includes('@'))
-    fail(input, `"${host}" is not a host name or address`);
+    return `"${host}" is not a host name or address`;
+  return null;
+}
+
+/** What is wrong with a login (it may hold "@", as first.last@example.org does), or null. */
+export function loginProblem(user: string): string | null {
+  if (user === '') return 'the user name before "@" is empty (an empty user name is not allowed)';
+  if (user.length > 255) return 'a user name has at most 255 characters';
+  if (user.startsWith('-')) return 'a user name cannot start with "-"';
+  if (FORBIDDEN.test(user)) return `"${user}" is not a valid user name`;
+  return null;
+}
+
+function checkHost(input: string, host: string): string {
+  const problem = hostProblem(host);
+  if (problem) fail(input, problem);
   return host;
 }
 
 function checkUser(input: string, user: string): string {
-  if (user === '') fail(input, 'the user name before "@" is empty');
-  if (user.startsWith('-')) fail(input, 'a user name cannot start with "-"');
-  if (FORBIDDEN.test(user)) fail(input, `"${user}" is not a valid user name`);
+  const problem = loginProblem(user);
+  if (problem) fail(input, problem);
   return user;
 }
 
@@ -84,6 +101,24 @@ export function parseDestination(s: string): Destination {
   const user = at >= 0 ? checkUser(input, input.slice(0, at)) : undefined;
   const hp = parseHostPort(input, input.slice(at + 1));
   return { ...(user !== undefined ? { user } : {}), ...hp };
+}
+
+/**
+ * The destination argument of the command, read as ssh reads its own: `[user@]host` (split at the
+ * last "@"; no port here, so `host:2222` names a host) or `ssh://[user@]host[:port]`.
+ */
+export function parseCommandDestination(s: string): Destination {
+  const input = s.trim();
+  if (input === '') fail(s, 'it is empty; write host or user@host');
+  if (/^ssh:\/\//i.test(input)) return parseUri(input);
+  const at = input.lastIndexOf('@');
+  const user = at >= 0 ? checkUser(input, input.slice(0, at)) : undefined;
+  return { ...(user !== undefined ? { user } : {}), host: checkHost(input, input.slice(at + 1)) };
+}
+
+/** The reason alone, from an error thrown here (for messages that already name the input). */
+export function destinationReason(e: unknown): string {
+  return ((e as Error)?.message ?? String(e)).replace(/^invalid SSH destination "[^"]*": /, '');
 }
 
 /** A `-J`/ProxyJump list: comma-separated destinations; `none` means no jump host. */

@@ -3,6 +3,7 @@
 // pushes `status` and `prompt` events unasked. See docs/PROTOCOL.md.
 
 import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { checkTunnelConfig, type TunnelConfig } from './tunnel-config.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Native-messaging host name (lowercase [a-z0-9_.], equal to the manifest's file name). */
@@ -19,36 +20,8 @@ export type TunnelState = (typeof STATES)[number];
 export const STAGES = ['tcp', 'hostkey', 'auth', 'forwarding'] as const;
 export type Stage = (typeof STAGES)[number];
 
-export const HOST_KEY_POLICIES = ['ask', 'accept-new', 'yes', 'no'] as const;
-export type HostKeyPolicy = (typeof HOST_KEY_POLICIES)[number];
-
-/** Everything the host needs to run one tunnel. Built from a settings profile (shared/settings). */
-export interface TunnelConfig {
-  /** Gateway host name or ~/.ssh/config alias, e.g. access.grid5000.fr. */
-  gateway: string;
-  /** 0 = from ~/.ssh/config, else 22. */
-  port: number;
-  /** '' = from ~/.ssh/config, else the local user name. */
-  user: string;
-  /** Jump hosts, outermost first, each `[user@]host[:port]` (like ssh -J). */
-  jumps: string[];
-  /** '' = ssh-agent, then OpenSSH's default identity files. */
-  identityFile: string;
-  useAgent: boolean;
-  socksPort: number;
-  /** Seconds without any open channel before Auto mode closes SSH; 0 = never. */
-  idleTimeoutSec: number;
-  keepaliveIntervalSec: number;
-  keepaliveCountMax: number;
-  connectTimeoutSec: number;
-  strictHostKeyChecking: HostKeyPolicy;
-  /** '' = ~/.ssh/known_hosts. */
-  knownHostsFile: string;
-  /** When non-empty, the SOCKS server refuses destinations that match none of these rules. */
-  restrictTo: string[];
-  /** Maximum SSH connections to spread channels over (1 = one connection, like ssh -D). */
-  maxConnections: number;
-}
+// The tunnel settings a `configure` carries, and their checks: one table, in shared/tunnel-config.
+export { checkTunnelConfig, HOST_KEY_POLICIES, type HostKeyPolicy, type TunnelConfig } from './tunnel-config.js';
 
 export interface ProtocolError {
   code: ErrorCode;
@@ -164,28 +137,6 @@ const isStrList = (v: unknown, maxItems = 256): v is string[] =>
   Array.isArray(v) && v.length <= maxItems && v.every((s) => isStr(s, 1024));
 const oneOf = <T extends string>(list: readonly T[], v: unknown): v is T =>
   typeof v === 'string' && (list as readonly string[]).includes(v);
-
-/** Checks a TunnelConfig field by field; returns the first problem found. */
-export function checkTunnelConfig(v: unknown): string | null {
-  if (!isObj(v)) return 'config must be an object';
-  if (!isStr(v.gateway, 255) || v.gateway.trim() === '') return 'config.gateway must be a non-empty host name';
-  if (!isInt(v.port, 0, 65535)) return 'config.port must be an integer 0-65535';
-  if (!isStr(v.user, 255)) return 'config.user must be a string';
-  if (!isStrList(v.jumps, 16)) return 'config.jumps must be a list of at most 16 hosts';
-  if (!isStr(v.identityFile)) return 'config.identityFile must be a string';
-  if (typeof v.useAgent !== 'boolean') return 'config.useAgent must be a boolean';
-  if (!isInt(v.socksPort, 1, 65535)) return 'config.socksPort must be an integer 1-65535';
-  if (!isInt(v.idleTimeoutSec, 0, 86400 * 7)) return 'config.idleTimeoutSec must be an integer 0-604800';
-  if (!isInt(v.keepaliveIntervalSec, 0, 3600)) return 'config.keepaliveIntervalSec must be an integer 0-3600';
-  if (!isInt(v.keepaliveCountMax, 1, 100)) return 'config.keepaliveCountMax must be an integer 1-100';
-  if (!isInt(v.connectTimeoutSec, 1, 600)) return 'config.connectTimeoutSec must be an integer 1-600';
-  if (!oneOf(HOST_KEY_POLICIES, v.strictHostKeyChecking))
-    return `config.strictHostKeyChecking must be one of ${HOST_KEY_POLICIES.join(', ')}`;
-  if (!isStr(v.knownHostsFile)) return 'config.knownHostsFile must be a string';
-  if (!isStrList(v.restrictTo)) return 'config.restrictTo must be a list of patterns';
-  if (!isInt(v.maxConnections, 1, 16)) return 'config.maxConnections must be an integer 1-16';
-  return null;
-}
 
 /** Validates one message from the extension. Unknown fields are ignored. */
 export function parseRequest(v: unknown): Parsed<Request> {

@@ -1,37 +1,32 @@
 // Settings: the stored shape (versioned, a list of profiles), defaults, and the profile → tunnel
 // config mapping. Pure: no storage API here; the extension reads and writes, this module checks.
 
-import { HOST_KEY_POLICIES, MODES, type HostKeyPolicy, type Mode, type TunnelConfig } from './protocol.js';
+import { MODES, type Mode } from './protocol.js';
+import {
+  bool,
+  checkPatternList,
+  TUNNEL_CONFIG_FIELDS,
+  TUNNEL_FIELDS,
+  type FieldSpec,
+  type TunnelConfig,
+} from './tunnel-config.js';
 import { parseRules } from './patterns.js';
 
 export const SETTINGS_VERSION = 2;
 export const DEFAULT_PATTERNS = ['*.grid5000.fr'];
 export const DEFAULT_SOCKS_PORT = 1080;
 
-export interface Profile {
+/**
+ * A named set of tunnel settings: the TunnelConfig fields (same meaning, same limits, see
+ * shared/tunnel-config), with the host rules kept as `patterns` (`*.grid5000.fr`, `host.example`,
+ * `10.0.0.0/8`, `!excluded.grid5000.fr`) and `restrictToPatterns` standing for `restrictTo`.
+ */
+export interface Profile extends Omit<TunnelConfig, 'restrictTo'> {
   id: string;
   name: string;
-  /** Grid'5000 login ('' = from ~/.ssh/config or the local user). */
-  user: string;
-  gateway: string;
-  /** 0 = from ~/.ssh/config, else 22. */
-  port: number;
-  jumps: string[];
-  /** '' = ssh-agent, then the default key files. */
-  identityFile: string;
-  useAgent: boolean;
-  socksPort: number;
-  /** Host rules: `*.grid5000.fr`, `host.example`, `10.0.0.0/8`, `!excluded.grid5000.fr`. */
   patterns: string[];
-  idleTimeoutSec: number;
-  keepaliveIntervalSec: number;
-  keepaliveCountMax: number;
-  connectTimeoutSec: number;
-  strictHostKeyChecking: HostKeyPolicy;
-  knownHostsFile: string;
   /** Refuse SOCKS destinations that match none of the patterns. */
   restrictToPatterns: boolean;
-  maxConnections: number;
 }
 
 export interface Settings {
@@ -75,81 +70,16 @@ export function activeProfile(s: Settings): Profile {
 }
 
 export function toTunnelConfig(p: Profile): TunnelConfig {
-  return {
-    gateway: p.gateway,
-    port: p.port,
-    user: p.user,
-    jumps: [...p.jumps],
-    identityFile: p.identityFile,
-    useAgent: p.useAgent,
-    socksPort: p.socksPort,
-    idleTimeoutSec: p.idleTimeoutSec,
-    keepaliveIntervalSec: p.keepaliveIntervalSec,
-    keepaliveCountMax: p.keepaliveCountMax,
-    connectTimeoutSec: p.connectTimeoutSec,
-    strictHostKeyChecking: p.strictHostKeyChecking,
-    knownHostsFile: p.knownHostsFile,
-    restrictTo: p.restrictToPatterns ? [...p.patterns] : [],
-    maxConnections: p.maxConnections,
-  };
+  const c = { restrictTo: p.restrictToPatterns ? [...p.patterns] : [] } as Record<keyof TunnelConfig, unknown>;
+  for (const field of TUNNEL_CONFIG_FIELDS) if (field !== 'restrictTo') c[field] = clone(p[field]);
+  return c as TunnelConfig;
 }
 
 // ---------- validation ----------
 
-type Check = (v: unknown) => string | null;
+const { restrictTo: _restrictTo, ...SHARED_FIELDS } = TUNNEL_FIELDS;
 
-const int =
-  (min: number, max: number, unit = ''): Check =>
-  (v) =>
-    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
-      ? null
-      : `must be a whole number from ${min} to ${max}${unit}`;
-
-const bool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
-
-const HOST_NAME = /^[A-Za-z0-9._-]+$/;
-const LOGIN = /^[A-Za-z0-9._-]*$/;
-
-function checkHostField(v: unknown): string | null {
-  if (typeof v !== 'string' || v.trim() === '') return 'is required, e.g. access.grid5000.fr';
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return 'must be a host name, not a URL, e.g. access.grid5000.fr';
-  if (v.includes('@')) return 'must not include the login: put it in the Login field';
-  if (/\s/.test(v)) return 'must not contain spaces';
-  const colons = v.split(':').length - 1;
-  if (colons === 1) return 'must not include a port: put it in the Port field';
-  if (colons > 1 ? !/^[0-9a-fA-F:.]+$/.test(v) : !HOST_NAME.test(v) || v.length > 253)
-    return 'must be a host name or an ~/.ssh/config alias (letters, digits, “.”, “-”, “_”)';
-  return null;
-}
-
-/** One jump host as ssh -J writes it: `[user@]host[:port]`. */
-function checkJump(j: string): string | null {
-  const m = /^(?:([^@\s]*)@)?(\[[0-9a-fA-F:.]+\]|[^:@[\]\s]+)(?::(\d+))?$/.exec(j);
-  if (!m) return `“${j}” must be written [login@]host[:port], e.g. login@access.grid5000.fr`;
-  if (m[1] !== undefined && (m[1] === '' || !LOGIN.test(m[1]))) return `“${j}” has an invalid login`;
-  if (!m[2]!.startsWith('[') && !HOST_NAME.test(m[2]!)) return `“${j}” has an invalid host name`;
-  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return `“${j}” has a port outside 1-65535`;
-  return null;
-}
-
-function checkPath(v: unknown): string | null {
-  if (typeof v !== 'string') return 'must be a file path (or empty)';
-  if (v.length > 4096 || /[\0\n\r]/.test(v)) return 'must be a single-line file path';
-  return null;
-}
-
-/** Pattern lines: only their shape (each line's own problem is reported by patternProblems). */
-function checkPatternList(v: unknown): string | null {
-  return Array.isArray(v) && v.length <= 1000 && v.every((x) => typeof x === 'string' && x.length <= 1024)
-    ? null
-    : 'must be a list of patterns, one per line';
-}
-
-interface FieldSpec {
-  label: string;
-  check: Check;
-}
-
+/** The profile's fields: the tunnel's own (one table) and the profile's. */
 const FIELDS: Record<keyof Profile, FieldSpec> = {
   id: {
     label: 'Profile id',
@@ -160,43 +90,9 @@ const FIELDS: Record<keyof Profile, FieldSpec> = {
     label: 'Profile name',
     check: (v) => (typeof v === 'string' && v.trim() !== '' && v.length <= 64 ? null : 'must be 1-64 characters'),
   },
-  user: {
-    label: 'Login',
-    check: (v) =>
-      typeof v === 'string' && v.length <= 64 && LOGIN.test(v)
-        ? null
-        : "must be your Grid'5000 login (letters, digits, “.”, “-”, “_”), or empty to use ~/.ssh/config",
-  },
-  gateway: { label: 'Gateway', check: checkHostField },
-  port: { label: 'Port', check: int(0, 65535, ' (0 = from ~/.ssh/config, else 22)') },
-  jumps: {
-    label: 'Jump hosts',
-    check: (v) => {
-      if (!Array.isArray(v) || v.length > 16 || !v.every((x) => typeof x === 'string'))
-        return 'must be a list of at most 16 hosts';
-      for (const j of v as string[]) {
-        const problem = checkJump(j);
-        if (problem) return problem;
-      }
-      return null;
-    },
-  },
-  identityFile: { label: 'Identity file', check: checkPath },
-  useAgent: { label: 'Use ssh-agent', check: bool },
-  socksPort: { label: 'SOCKS port', check: int(1, 65535) },
+  ...SHARED_FIELDS,
   patterns: { label: 'Patterns', check: checkPatternList },
-  idleTimeoutSec: { label: 'Idle timeout', check: int(0, 604800, ' seconds (0 = never)') },
-  keepaliveIntervalSec: { label: 'Keepalive interval', check: int(0, 3600, ' seconds (0 = off)') },
-  keepaliveCountMax: { label: 'Keepalive count', check: int(1, 100) },
-  connectTimeoutSec: { label: 'Connect timeout', check: int(1, 600, ' seconds') },
-  strictHostKeyChecking: {
-    label: 'Host key checking',
-    check: (v) =>
-      (HOST_KEY_POLICIES as readonly unknown[]).includes(v) ? null : `must be one of ${HOST_KEY_POLICIES.join(', ')}`,
-  },
-  knownHostsFile: { label: 'Known hosts file', check: checkPath },
   restrictToPatterns: { label: 'Only allow pattern hosts', check: bool },
-  maxConnections: { label: 'SSH connections', check: int(1, 16) },
 };
 
 export const PROFILE_FIELDS = Object.keys(FIELDS) as (keyof Profile)[];

@@ -10,6 +10,7 @@
 //   session carries a marker in its environment so that leftovers can be found and killed.
 
 import { hostManifest as installedManifest, type HostManifest } from '../native-host/setup/browser-paths.js';
+import { writeLauncher } from '../native-host/setup/launcher.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -119,24 +120,14 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-/** Writes the sh launcher a browser starts: an absolute node path exec'ing the host entry point. */
+/** Writes the sh launcher a browser starts, with `g5k-tunnel install`'s writer (plus test variables). */
 export function writeHostLauncher(
   dir: string,
   opts: { hostMain?: string; node?: string; env?: Record<string, string>; name?: string } = {},
 ): string {
   const hostMain = opts.hostMain ?? path.join(repoRoot(), 'dist', 'native-host', 'messaging', 'host-main.js');
   const file = path.join(dir, opts.name ?? 'g5k-tunnel-host.sh');
-  const exports = Object.entries(opts.env ?? {})
-    .map(([k, v]) => `export ${k}=${shQuote(v)}\n`)
-    .join('');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(
-    file,
-    `#!/bin/sh\n${exports}exec ${shQuote(opts.node ?? process.execPath)} ${shQuote(hostMain)} "$@"\n`,
-    {
-      mode: 0o755,
-    },
-  );
+  writeLauncher(file, 'linux', opts.node ?? process.execPath, hostMain, opts.env ?? {});
   return file;
 }
 
@@ -513,8 +504,4 @@ function geckoIdOf(extensionDir: string): string {
 function writeJson(file: string, value: unknown): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
-}
-
-function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -9,7 +9,7 @@
 //   ERR_PROXY_CONNECTION_FAILED, which the error page then explains.
 
 import browser from 'webextension-polyfill';
-import { buildPac } from '../../shared/patterns.js';
+import { buildPac } from '../../shared/pac.js';
 import { NO_PROBLEMS, proxyControlledByOther, SOCKS_HOST, type ProxyAdapter, type Routing } from './proxy.js';
 
 export function chromiumProxy(): ProxyAdapter {

@@ -97,6 +97,8 @@ async function save(): Promise<void> {
   }
   await saveSettings(settings);
   stored = settings;
+  // show what was stored (a gateway typed login@host:port is shown split into its inputs)
+  fillForm(settings);
   // what is stored now is what the form shows: nothing left to warn about
   show($('settings-warnings'), false);
   savedMessage('Saved.');

@@ -1,6 +1,7 @@
 // The options form ⇄ settings. Pure: the page reads its inputs into a ProfileForm and shows the
 // per-field errors this returns; checks themselves live in shared/settings (one set of rules).
 
+import { parseDestination, type Destination } from '../../shared/destination.js';
 import { MODES, type Mode } from '../../shared/protocol.js';
 import { activeProfile, fieldLabel, profileFieldErrors, type Profile, type Settings } from '../../shared/settings.js';
 
@@ -54,16 +55,40 @@ export function patternLines(text: string): string[] {
 }
 
 /**
+ * The Gateway input read with the destination grammar: `login@host:port` and `ssh://login@host:port`
+ * are accepted and fill the Login and Port the way they say, unless those inputs say otherwise.
+ * Text the grammar refuses is kept whole, for the settings check to word the problem.
+ */
+function readGateway(f: ProfileForm): { gateway: string; user: string; port: number; error?: string } {
+  const text = f.gateway.trim();
+  const user = f.user.trim();
+  const port = toInt(f.port);
+  let d: Destination;
+  try {
+    d = parseDestination(text);
+  } catch {
+    return { gateway: text, user, port };
+  }
+  if (d.user !== undefined && user !== '' && user !== d.user)
+    return { gateway: text, user, port, error: `names the login “${d.user}” but Login says “${user}”: keep one` };
+  // 22 and 0 are what the Port input holds when nobody chose a port
+  if (d.port !== undefined && port !== d.port && port !== 22 && port !== 0 && f.port.trim() !== '')
+    return { gateway: text, user, port, error: `names port ${d.port} but Port says ${f.port.trim()}: keep one` };
+  return { gateway: d.host, user: d.user ?? user, port: d.port ?? port };
+}
+
+/**
  * The form applied to the active profile of `base`. `errors` is keyed by input id, each message
  * starting with the field's label; the settings are only to be saved when it is empty.
  */
 export function formToSettings(f: ProfileForm, base: Settings): { settings: Settings; errors: FormErrors } {
   const current = activeProfile(base);
+  const gw = readGateway(f);
   const profile: Profile = {
     ...current,
-    user: f.user.trim(),
-    gateway: f.gateway.trim(),
-    port: toInt(f.port),
+    user: gw.user,
+    gateway: gw.gateway,
+    port: gw.port,
     // like ssh -J: comma-separated (spaces and line breaks accepted too)
     jumps: f.jumps.split(/[\s,]+/).filter((j) => j !== ''),
     identityFile: f.identityFile.trim(),
@@ -79,6 +104,7 @@ export function formToSettings(f: ProfileForm, base: Settings): { settings: Sett
   for (const key of Object.keys(problems) as (keyof Profile)[]) {
     if (key in f) errors[key as keyof ProfileForm] = `${fieldLabel(key)} ${problems[key]}`;
   }
+  if (gw.error) errors.gateway = `${fieldLabel('gateway')} ${gw.error}`;
   let startupMode: Mode = base.startupMode;
   if ((MODES as readonly string[]).includes(f.startupMode)) startupMode = f.startupMode as Mode;
   else errors.startupMode = `Startup mode must be one of ${MODES.join(', ')}`;

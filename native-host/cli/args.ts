@@ -4,7 +4,15 @@
 
 import type { TunnelConfig } from '../../shared/protocol.js';
 import { defaultProfile } from '../../shared/settings.js';
-import { formatDestination, parseDestination, parseJumpList, type Destination } from '../../shared/destination.js';
+import {
+  destinationReason,
+  formatDestination,
+  loginProblem,
+  parseCommandDestination,
+  parseJumpList,
+  type Destination,
+} from '../../shared/destination.js';
+import { TUNNEL_FIELDS } from '../../shared/tunnel-config.js';
 
 export const SUBCOMMANDS = ['install', 'uninstall', 'doctor'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
@@ -130,9 +138,10 @@ export function parseArgs(argv: string[]): Command {
       const m = /^--connections(?:=(.*))?$/.exec(a);
       if (m) {
         const value = m[1] ?? argv[++i];
-        const n = Number(value);
-        if (value === undefined || !Number.isInteger(n) || n < 1 || n > 16)
-          throw new UsageError(`--connections takes a whole number from 1 to 16`);
+        const n = value !== undefined && /^\d+$/.test(value) ? Number(value) : Number.NaN;
+        // the limit of the settings' "SSH connections" (shared/tunnel-config)
+        const problem = TUNNEL_FIELDS.maxConnections.check(n);
+        if (problem) throw new UsageError(`--connections takes a ${problem.replace(/^must be a /, '')}`);
         o.maxConnections = n;
         continue;
       }
@@ -180,6 +189,7 @@ function applyOption(o: RunArgs, flag: string, value: string): void {
       return;
     case 'l':
       if (value === '') throw new UsageError('-l needs a login name');
+      if (loginProblem(value)) throw new UsageError(`Bad login '${value}' (${loginProblem(value)})`, false);
       o.user = value;
       return;
     case 'i':
@@ -271,36 +281,17 @@ export function parseSshOption(arg: string): string {
   return `${key}=${LOWERCASE_VALUES.has(key) ? value.toLowerCase() : raw}`;
 }
 
-/** `[user@]host` or `ssh://[user@]host[:port]`; -l and -p win over what the destination says. */
+/** `[user@]host` or `ssh://[user@]host[:port]` (shared/destination); -l and -p win over what it says. */
 function applyDestination(o: RunArgs, dest: string): void {
-  let user = '';
-  let host = dest;
-  let port = 0;
-  if (/^ssh:\/\//i.test(dest)) {
-    let d: Destination;
-    try {
-      d = parseDestination(dest);
-    } catch (e) {
-      throw new UsageError(
-        `Bad destination '${dest}' (${(e as Error).message.replace(/^invalid SSH destination "[^"]*": /, '')})`,
-        false,
-      );
-    }
-    ({ user = '', host, port = 0 } = d);
-  } else {
-    // as ssh: no port here (`host:2222` is a host name), the last "@" ends the login
-    const at = dest.lastIndexOf('@');
-    if (at === 0) throw new UsageError(`Bad destination '${dest}' (empty user name)`, false);
-    if (at > 0) {
-      user = dest.slice(0, at);
-      host = dest.slice(at + 1);
-    }
+  let d: Destination;
+  try {
+    d = parseCommandDestination(dest);
+  } catch (e) {
+    throw new UsageError(`Bad destination '${dest}' (${destinationReason(e)})`, false);
   }
-  if (host === '' || /\s/.test(host) || host.startsWith('-'))
-    throw new UsageError(`Bad destination '${dest}' (expected [user@]host)`, false);
-  o.host = host;
-  if (!o.user) o.user = user;
-  if (!o.port) o.port = port;
+  o.host = d.host;
+  if (!o.user) o.user = d.user ?? '';
+  if (!o.port) o.port = d.port ?? 0;
 }
 
 /** The tunnel settings the parsed command asks for (mode On, the rest from ssh's defaults). */

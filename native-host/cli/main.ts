@@ -80,7 +80,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(`g5k-tunnel ${packageVersion()}\n`);
       return;
     case 'subcommand':
-      if (cmd.name === 'doctor') process.exitCode = await (await import('../setup/doctor.js')).main(cmd.args);
+      if (cmd.name === 'doctor') process.exitCode = await (await import('../setup/doctor/main.js')).main(cmd.args);
       else process.exitCode = await (await import('../setup/install.js')).main([cmd.name, ...cmd.args]);
       return;
     case 'run':

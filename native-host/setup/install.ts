@@ -4,7 +4,6 @@
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   BROWSER_NAMES,
@@ -24,6 +23,7 @@ import {
 } from './browser-paths.js';
 import { defaultHostMain, writeLauncher } from './launcher.js';
 import { extensionBuilds, extensionLines, packageRoot, packageVersionAt } from './package-layout.js';
+import { homeDir } from '../home.js';
 import { HOST_NAME } from '../../shared/protocol.js';
 
 export const RECEIPT_FILE = 'installed.json';
@@ -246,7 +246,7 @@ async function run(verb: 'install' | 'uninstall', args: string[], ctx: Context =
   const o: InstallOptions = {
     os: currentOs(ctx.platform ?? process.platform),
     scope: p.scope,
-    home: env.HOME || env.USERPROFILE || os.homedir(),
+    home: homeDir(env),
     env,
     browsers: p.browsers,
     dryRun: p.dryRun,

@@ -14,16 +14,27 @@ export function defaultHostMain(): string {
 
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** Environment variables a launcher sets before starting the host (tests and the demo use them). */
+export type LauncherEnv = Record<string, string>;
+
+function checkEnvNames(env: LauncherEnv): void {
+  for (const k of Object.keys(env))
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`"${k}" is not an environment variable name`);
+}
+
 /** The launcher's text: a POSIX sh script, or a .bat file on Windows. */
-export function launcherScript(os: Os, nodePath: string, hostMain: string): string {
+export function launcherScript(os: Os, nodePath: string, hostMain: string, env: LauncherEnv = {}): string {
+  checkEnvNames(env);
   if (os === 'win32') {
-    if (/["\r\n]/.test(nodePath + hostMain))
-      throw new Error('a path holds a double quote or a line break: a .bat cannot quote it');
+    if (/["\r\n]/.test(nodePath + hostMain + Object.values(env).join('')))
+      throw new Error('a path or value holds a double quote or a line break: a .bat cannot quote it');
     // cmd expands %VAR% even inside quotes: double the percent signs
-    const q = (s: string) => `"${s.replace(/%/g, '%%')}"`;
+    const pct = (s: string) => s.replace(/%/g, '%%');
+    const q = (s: string) => `"${pct(s)}"`;
     return [
       '@echo off',
       'rem g5k-tunnel native-messaging host, written by `g5k-tunnel install`.',
+      ...Object.entries(env).map(([k, v]) => `set "${k}=${pct(v)}"`),
       `${q(nodePath)} ${q(hostMain)} %*`,
       '',
     ].join('\r\n');
@@ -32,6 +43,7 @@ export function launcherScript(os: Os, nodePath: string, hostMain: string): stri
     '#!/bin/sh',
     '# g5k-tunnel native-messaging host, written by `g5k-tunnel install`.',
     '# Browsers start it without a login shell: node is named by its absolute path.',
+    ...Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(v)}`),
     `exec ${shQuote(nodePath)} ${shQuote(hostMain)} "$@"`,
     '',
   ].join('\n');
@@ -50,8 +62,8 @@ export function parseLauncher(text: string): { nodePath: string; hostMain: strin
 }
 
 /** Writes the launcher (mode 0755), creating its folder. */
-export function writeLauncher(file: string, os: Os, nodePath: string, hostMain: string): void {
+export function writeLauncher(file: string, os: Os, nodePath: string, hostMain: string, env: LauncherEnv = {}): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, launcherScript(os, nodePath, hostMain), { mode: 0o755 });
+  fs.writeFileSync(file, launcherScript(os, nodePath, hostMain, env), { mode: 0o755 });
   fs.chmodSync(file, 0o755); // an existing file keeps its old mode otherwise
 }

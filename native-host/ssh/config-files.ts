@@ -5,13 +5,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  parseSshConfig,
-  splitArgs,
-  type ResolveContext,
-  type SshConfigBlock,
-  type SshConfigIssue,
-} from './config-parse.js';
+import { parseSshConfig, splitArgs, type SshConfigBlock, type SshConfigIssue } from './config-parse.js';
+import type { ResolveContext } from './config-resolve.js';
 import { matchPattern } from './pattern.js';
 
 /** OpenSSH's READCONF_MAX_DEPTH. */

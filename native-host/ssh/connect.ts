@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Client as SshClient, ConnectConfig, AuthHandlerMiddleware } from 'ssh2';
-import { makeError } from '../../shared/errors.js';
+import { isFatalCode, makeError } from '../../shared/errors.js';
 import type { HostKeyPolicy, ProtocolError, Stage, StageTiming } from '../../shared/protocol.js';
 import { Identities, authFailure, type AuthPlan, type KeyCache } from './auth.js';
 import { appendKnownHost, checkHostKeyInFiles, readKnownHostsFiles } from './known-hosts-store.js';
@@ -76,18 +76,8 @@ export class ConnectError extends Error {
   }
 }
 
-/** Failures that need the user (retrying cannot fix them). */
-const FATAL = new Set([
-  'HOSTKEY_CHANGED',
-  'HOSTKEY_UNKNOWN',
-  'HOSTKEY_REVOKED',
-  'AUTH_FAILED',
-  'NO_IDENTITY',
-  'PASSPHRASE_NEEDED',
-  'KEY_UNREADABLE',
-  'KEY_PERMISSIONS',
-]);
-export const isFatal = (e: ProtocolError) => FATAL.has(e.code);
+/** Failures that need the user (retrying cannot fix them): the error table's `fatal` column. */
+export const isFatal = (e: ProtocolError) => isFatalCode(e.code);
 
 const fail = (code: Parameters<typeof makeError>[0], detail: string, message?: string) => {
   const e = makeError(code, detail, message);

@@ -10,11 +10,11 @@ import path from 'node:path';
 import {
   runDoctor,
   main as doctorMain,
-  nodeVersionOk,
   type Check,
   type DoctorOptions,
   formatCheck,
-} from '../../native-host/setup/doctor.js';
+} from '../../native-host/setup/doctor/main.js';
+import { nodeVersionOk } from '../../native-host/setup/doctor/local.js';
 import { installMain } from '../../native-host/setup/install.js';
 import { DEFAULT_IDENTITY_NAMES } from '../../native-host/ssh/auth.js';
 import { launcherPath, manifestPath } from '../../native-host/setup/browser-paths.js';

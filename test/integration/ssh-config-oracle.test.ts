@@ -15,7 +15,7 @@ import {
   localResolveContext,
   MAX_INCLUDE_DEPTH,
 } from '../../native-host/ssh/config-files.js';
-import { resolveHostConfig, type HostConfig } from '../../native-host/ssh/config-parse.js';
+import { resolveHostConfig, type HostConfig } from '../../native-host/ssh/config-resolve.js';
 
 const FIX = fileURLToPath(new URL('../../../test/fixtures/ssh/', import.meta.url));
 const ctx = localResolveContext();

@@ -1,7 +1,14 @@
 // Destinations and -J lists as typed by users.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDestination, parseDestination, parseJumpList } from '../../../shared/destination.js';
+import {
+  formatDestination,
+  hostProblem,
+  loginProblem,
+  parseCommandDestination,
+  parseDestination,
+  parseJumpList,
+} from '../../../shared/destination.js';
 
 test('parseDestination reads every accepted form', () => {
   const cases: [string, object][] = [
@@ -76,4 +83,24 @@ test('formatDestination round-trips through parseDestination', () => {
     assert.deepEqual(parseDestination(formatDestination(d)), d, s);
   }
   assert.equal(formatDestination({ user: 'u', host: '::1', port: 22 }), 'u@[::1]:22');
+});
+
+test('parseCommandDestination reads the command argument as ssh does: no port, last "@" ends the login', () => {
+  assert.deepEqual(parseCommandDestination('a@b@host'), { user: 'a@b', host: 'host' });
+  assert.deepEqual(parseCommandDestination('host:2222'), { host: 'host:2222' });
+  assert.deepEqual(parseCommandDestination('ssh://u@h:2200'), { user: 'u', host: 'h', port: 2200 });
+  assert.throws(() => parseCommandDestination('@h'), /user name before "@" is empty/);
+  assert.throws(() => parseCommandDestination('-oProxyCommand=x'), /cannot start with "-"/);
+  assert.throws(() => parseCommandDestination('h;id'), /not a host name/);
+});
+
+test('hostProblem and loginProblem are the parts of the grammar the settings check alone', () => {
+  assert.equal(hostProblem('access.grid5000.fr'), null);
+  assert.equal(hostProblem('fd00::1'), null);
+  assert.match(hostProblem('a'.repeat(254)) ?? '', /at most 253/);
+  assert.match(hostProblem('gw;id') ?? '', /not a host name/);
+  assert.equal(loginProblem('first.last@example.org'), null);
+  assert.match(loginProblem('') ?? '', /empty/);
+  assert.match(loginProblem('-l') ?? '', /cannot start with "-"/);
+  assert.match(loginProblem('a b') ?? '', /not a valid user name/);
 });

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import vm from 'node:vm';
-import { buildPac, matchHost, parseRules, type Rule } from '../../../shared/patterns.js';
+import { buildPac } from '../../../shared/pac.js';
+import { matchHost, parseRules, type Rule } from '../../../shared/patterns.js';
 
 const PROXY = { host: '127.0.0.1', port: 1080 };
 const TUNNEL = 'SOCKS5 127.0.0.1:1080';

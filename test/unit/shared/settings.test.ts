@@ -232,3 +232,29 @@ test('import refuses what it cannot use, with a reason, and never throws', () =>
   }
   assert.ok('error' in importSettings(undefined as unknown as string));
 });
+
+test('profile and tunnel config share one field table: what a profile accepts, the host accepts', () => {
+  // 500 patterns used as restrictTo: within the one limit both sides apply
+  const many = {
+    ...defaultProfile(),
+    restrictToPatterns: true,
+    patterns: Array.from({ length: 500 }, (_, i) => `h${i}.example`),
+  };
+  assert.deepEqual(validateProfile(many), []);
+  assert.equal(checkTunnelConfig(toTunnelConfig(many)), null);
+  // a login holding "@" and an ssh:// jump host, as ssh takes them
+  const sshLike = { ...defaultProfile(), user: 'first.last@example.org', jumps: ['ssh://u@[fd00::1]:2222'] };
+  assert.deepEqual(validateProfile(sshLike), []);
+  assert.equal(checkTunnelConfig(toTunnelConfig(sshLike)), null);
+  // the same limit, worded for each side
+  assert.match(
+    validateProfile({ ...defaultProfile(), maxConnections: 17 })[0]!,
+    /^SSH connections: must be a whole number from 1 to 16$/,
+  );
+  assert.equal(
+    checkTunnelConfig({ ...toTunnelConfig(defaultProfile()), maxConnections: 17 }),
+    'config.maxConnections must be a whole number from 1 to 16',
+  );
+  assert.match(checkTunnelConfig({ ...toTunnelConfig(defaultProfile()), jumps: ['@j'] }) ?? '', /^config\.jumps “@j”/);
+  assert.equal(checkTunnelConfig([]), 'config must be an object');
+});

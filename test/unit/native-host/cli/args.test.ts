@@ -144,3 +144,9 @@ test('--connections sets the pool size of the tunnel, 1 by default, 1-16', () =>
   usage(['-D', '1080', '--connections', 'x', 'h'], /--connections/);
   usage(['-D', '1080', 'h', '--connections'], /--connections/);
 });
+
+test('-l takes a login as the destination grammar does: "@" allowed, shell characters refused', () => {
+  assert.equal(run('-D', '1', '-l', 'first.last@example.org', 'h').user, 'first.last@example.org');
+  usage(['-D', '1', '-l', 'a;id', 'h'], /Bad login 'a;id' \(.*not a valid user name\)/);
+  usage(['-D', '1', '-l', '-oX', 'h'], /cannot start with "-"/);
+});

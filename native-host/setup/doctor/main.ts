@@ -1,0 +1,183 @@
+import path from 'node:path';
+import { currentOs, type Env } from '../browser-paths.js';
+import {
+  destinationReason,
+  formatDestination,
+  parseDestination,
+  parseJumpList,
+  type Destination,
+} from '../../../shared/destination.js';
+import type { Route } from '../../ssh/route.js';
+import type { Hop } from '../../ssh/connect.js';
+import { DEFAULT_SOCKS_PORT } from '../../../shared/settings.js';
+import type { Check, DoctorOptions, Mark } from './check.js';
+import { checkBrowsers, checkLauncher, checkLog, checkNode } from './local.js';
+import { checkFirstHop, checkSocksPort } from './probes.js';
+import { checkAgent, checkIdentities, checkKnownHosts, routeFor } from './ssh.js';
+
+export type { Check, DoctorOptions } from './check.js';
+
+const SYMBOL: Record<Mark, string> = { ok: '✓', warn: '!', fail: '✗' };
+
+// ---------- all together ----------
+
+export async function runDoctor(o: DoctorOptions): Promise<Check[]> {
+  const osName = currentOs(o.platform);
+  const checks: Check[] = [checkNode(process.version, 'node')];
+  const { checks: browserChecks, launchers } = checkBrowsers(o, osName);
+  checks.push(...browserChecks);
+  for (const l of launchers) checks.push(...checkLauncher(l, o.env));
+  const { route, checks: routeChecks } = routeFor(o);
+  checks.push(...routeChecks);
+  const gateway = route?.hops.at(-1) ?? null;
+  const agent = await checkAgent(o, gateway ? gateway.auth.agentSocket : (o.env.SSH_AUTH_SOCK ?? null));
+  checks.push(agent.check, ...checkIdentities(o, gateway, agent.keys));
+  if (route) checks.push(...(await checkHops(o, route)));
+  checks.push(await checkSocksPort(o.socksPort, o.timeoutMs), checkLog(o.env));
+  return checks;
+}
+
+/** The first hop is reached and its key compared; hops behind it can only be looked up. */
+async function checkHops(o: DoctorOptions, route: Route): Promise<Check[]> {
+  const [first, ...behind] = route.hops;
+  if (!first) return [];
+  const last = route.hops.length - 1;
+  // what to type once to add a key: ssh reads the same config, so the gateway keeps its alias
+  const jumps = o.jumps?.length ? `-J ${o.jumps.join(',')} ` : '';
+  const sshCommand = (hop: Hop, i: number) =>
+    i === last
+      ? `ssh ${o.port && o.port !== 22 ? `-p ${o.port} ` : ''}${jumps}${o.gateway}`
+      : `ssh ${hop.port !== 22 ? `-p ${hop.port} ` : ''}${hop.user}@${hop.host}`;
+  const reached = await checkFirstHop(o, first, behind.length ? 'jump host' : 'gateway');
+  const out = [checkKnownHosts(o, first, reached.key, sshCommand(first, 0)), ...reached.checks];
+  behind.forEach((hop, i) =>
+    out.push(checkKnownHosts(o, hop, null, sshCommand(hop, i + 1), `reached only through ${first.label}`)),
+  );
+  return out;
+}
+
+export function formatCheck(c: Check): string {
+  return `${SYMBOL[c.mark]} ${c.text}${c.fix ? ` → ${c.fix}` : ''}`;
+}
+
+const USAGE = `usage: g5k-tunnel doctor [--gateway [USER@]HOST[:PORT]] [--port N] [--jump HOSTS] [-F FILE]
+                         [--socks-port N] [--identity FILE] [--known-hosts FILE] [--timeout SEC]
+  Checks the browser manifests, the launcher, Node.js, the SSH route (from ~/.ssh/config), ssh-agent,
+  keys, known_hosts, the gateway and the SOCKS port.`;
+
+export function parseDoctorArgs(args: string[], env: Env, platform: string): DoctorOptions | string {
+  const o: DoctorOptions = {
+    env,
+    platform,
+    gateway: 'access.grid5000.fr',
+    port: 0,
+    socksPort: DEFAULT_SOCKS_PORT,
+    identities: [],
+    knownHosts: [],
+    timeoutMs: 5000,
+  };
+  const int = (v: string | undefined, min: number, max: number) => {
+    const n = Number(v);
+    return Number.isInteger(n) && n >= min && n <= max ? n : null;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] =
+      args[i]!.startsWith('--') && args[i]!.includes('=') ? args[i]!.split(/=(.*)/s, 2) : [args[i]!, undefined];
+    const value = () => inline ?? args[++i];
+    switch (flag) {
+      case '--gateway': {
+        const v = value();
+        if (!v) return '--gateway needs a host name';
+        // user@host:port and ssh:// too: the destination grammar of shared/destination
+        let d: Destination;
+        try {
+          d = parseDestination(v);
+        } catch (e) {
+          return `--gateway ${v}: ${destinationReason(e)}`;
+        }
+        if (d.user !== undefined) o.user = d.user;
+        o.gateway = d.host;
+        if (d.port !== undefined) o.port = d.port;
+        break;
+      }
+      case '--jump':
+      case '-J': {
+        const v = value();
+        if (!v) return '--jump needs a host list: [user@]host[:port],...';
+        try {
+          o.jumps = parseJumpList(v).map(formatDestination);
+        } catch (e) {
+          return `--jump ${v}: ${(e as Error).message}`;
+        }
+        break;
+      }
+      case '--ssh-config':
+      case '-F': {
+        const v = value();
+        if (!v) return '-F needs a file (or none)';
+        o.sshConfigFile = v === 'none' ? v : path.resolve(v);
+        break;
+      }
+      case '--port': {
+        const n = int(value(), 0, 65535);
+        if (n === null) return '--port needs a number 1-65535 (0: from your ssh config, else 22)';
+        o.port = n;
+        break;
+      }
+      case '--socks-port': {
+        const n = int(value(), 1, 65535);
+        if (n === null) return '--socks-port needs a number 1-65535';
+        o.socksPort = n;
+        break;
+      }
+      case '--identity':
+      case '-i': {
+        const v = value();
+        if (!v) return '--identity needs a file';
+        o.identities.push(path.resolve(v));
+        break;
+      }
+      case '--known-hosts': {
+        const v = value();
+        if (!v) return '--known-hosts needs a file';
+        o.knownHosts.push(path.resolve(v));
+        break;
+      }
+      case '--timeout': {
+        const n = int(value(), 1, 120);
+        if (n === null) return '--timeout needs a number of seconds 1-120';
+        o.timeoutMs = n * 1000;
+        break;
+      }
+      default:
+        return `unknown option ${args[i]}`;
+    }
+  }
+  return o;
+}
+
+export async function main(
+  args: string[],
+  env: Env = process.env,
+  print: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    print(USAGE);
+    return 0;
+  }
+  const o = parseDoctorArgs(args, env, process.platform);
+  if (typeof o === 'string') {
+    process.stderr.write(`g5k-tunnel doctor: ${o}\n${USAGE}\n`);
+    return 2;
+  }
+  const checks = await runDoctor(o);
+  for (const c of checks) print(formatCheck(c));
+  const failures = checks.filter((c) => c.mark === 'fail').length;
+  const warnings = checks.filter((c) => c.mark === 'warn').length;
+  print(
+    failures
+      ? `${failures} problem${failures > 1 ? 's' : ''} to fix (✗), ${warnings} to look at (!)`
+      : `no problem found${warnings ? ` (${warnings} to look at: !)` : ''}`,
+  );
+  return failures ? 1 : 0;
+}
