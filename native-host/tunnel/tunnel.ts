@@ -16,7 +16,6 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff.js';
-import { makeError } from '../../shared/errors.js';
 import { matchHost, type Rule } from '../../shared/patterns.js';
 import type {
   Mode,
@@ -29,21 +28,13 @@ import type {
   TunnelStatus,
 } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import { listenSocks, REPLY, SocksConnectError, type Connector, type SocksServer } from '../socks/listener.js';
+import { REPLY, SocksConnectError, type Connector } from '../socks/listener.js';
 import { toSocksConnectError } from '../socks/open-failures.js';
-import { KeyCache } from '../ssh/auth.js';
-import { ConnectError, openConnection, type Interaction, type SshConnection } from '../ssh/connect.js';
-import {
-  connectionChanged,
-  type Display,
-  displayOf,
-  errorOf,
-  listenError,
-  restrictRules,
-  type RouteSources,
-  routeOf,
-} from './config.js';
+import type { Interaction, SshConnection } from '../ssh/connect.js';
+import { connectionChanged, type Display, displayOf, errorOf, restrictRules, type RouteSources } from './config.js';
+import { Dialer } from './dialer.js';
 import { ConnectionPool, type PoolEntry } from './pool.js';
+import { SocksSlot } from './socks-slot.js';
 import { WaitingConnects } from './waiting.js';
 
 export type { Interaction } from '../ssh/connect.js';
@@ -77,21 +68,14 @@ export class Tunnel extends EventEmitter {
   private display: Display;
   private rules: Rule[] = [];
 
-  private socks: SocksServer | null = null;
-  private bytesBase = { up: 0, down: 0 };
+  private readonly socks: SocksSlot;
   private readonly pool: ConnectionPool<SshConnection>;
   private readonly waiting: WaitingConnects<Entry>;
-  /** What the tunnel asks the user, with the questions counted by `waiting`. */
-  private readonly interaction: Interaction;
-  private readonly keys = new KeyCache();
+  private readonly dialer: Dialer;
   /** Bumped whenever connections are torn down: results of older attempts are dropped. */
   private generation = 0;
   private attempt: AbortController | null = null;
-  /** Connection tests in flight, cancelled by close(). */
-  private readonly tests = new Set<AbortController>();
   private retryTimer: NodeJS.Timeout | null = null;
-  private statsTimer: NodeJS.Timeout | null = null;
-  private lastBytes = -1;
   private lastActivity = 0;
   private ops: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -99,7 +83,7 @@ export class Tunnel extends EventEmitter {
   private readonly log: Logger;
   private readonly backoff: BackoffPolicy;
 
-  constructor(private readonly opts: TunnelOptions) {
+  constructor(opts: TunnelOptions) {
     super();
     this.config = opts.config;
     this.log = opts.log;
@@ -139,24 +123,31 @@ export class Tunnel extends EventEmitter {
           REPLY.GENERAL_FAILURE,
         ),
     });
-    this.interaction = this.waiting.counting(opts.interaction);
+    this.dialer = new Dialer(opts, this.waiting.counting(opts.interaction), this.log);
+    this.socks = new SocksSlot({
+      host: opts.socksHost ?? '127.0.0.1',
+      connect: this.connector,
+      allow: (dest) => this.allow(dest),
+      log: this.log,
+      counters: () => this.countersChanged(),
+    });
   }
 
   // ---------- public API ----------
 
   status(): TunnelStatus {
-    const stats = this.socks?.stats();
+    const bytes = this.socks.bytes();
     const s: TunnelStatus = {
       state: this.state,
       mode: this.mode,
       gateway: this.display.gateway,
       jumps: [...this.display.jumps],
-      socks: this.socks ? { host: this.socks.host, port: this.socks.port } : null,
+      socks: this.socks.address,
       since: this.since,
       connections: this.pool.size,
       channels: this.pool.channels,
-      bytesUp: this.bytesBase.up + (stats?.bytesUp ?? 0),
-      bytesDown: this.bytesBase.down + (stats?.bytesDown ?? 0),
+      bytesUp: bytes.up,
+      bytesDown: bytes.down,
       timings: this.timings.map((t) => ({ ...t })),
     };
     if (this.state === 'connecting' && this.stage) s.stage = this.stage;
@@ -176,7 +167,7 @@ export class Tunnel extends EventEmitter {
       if (connChanged || !this.pool.size) this.display = displayOf(config);
       if (this.mode === 'off') return this.status();
       const portChanged = old.socksPort !== config.socksPort;
-      if (portChanged) await this.closeListener();
+      if (portChanged) await this.socks.close();
       if (connChanged) {
         this.log.info('settings changed: reconnecting with the new ones');
         this.dropConnections();
@@ -225,39 +216,15 @@ export class Tunnel extends EventEmitter {
     });
   }
 
-  async testConnection(config: TunnelConfig): Promise<TestResult> {
-    const timings: StageTiming[] = [];
-    const ac = new AbortController();
-    this.tests.add(ac);
-    try {
-      if (this.closed) throw new ConnectError(makeError('INTERNAL', 'the tunnel is closed'), true);
-      const route = routeOf(config, this.opts, this.log);
-      const conn = await openConnection(route.hops, {
-        interaction: this.interaction,
-        keys: this.keys,
-        log: this.log,
-        authOnly: true,
-        signal: ac.signal,
-        timings,
-      });
-      conn.close();
-      return { timings, ...(conn.serverBanner ? { serverBanner: conn.serverBanner } : {}) };
-    } catch (err) {
-      const { error } = errorOf(err);
-      throw Object.assign(new Error(error.detail ? `${error.message} ${error.detail}` : error.message), {
-        protocolError: error,
-        timings,
-      });
-    } finally {
-      this.tests.delete(ac);
-    }
+  testConnection(config: TunnelConfig): Promise<TestResult> {
+    return this.dialer.test(config, this.closed);
   }
 
   close(): Promise<void> {
     const run = this.ops.then(async () => {
       if (this.closed) return;
       this.mode = 'off';
-      for (const t of this.tests) t.abort();
+      this.dialer.cancelTests();
       await this.shutdown();
       this.closed = true;
     });
@@ -291,39 +258,11 @@ export class Tunnel extends EventEmitter {
   }
 
   private async ensureListener(): Promise<boolean> {
-    if (this.socks) return true;
-    try {
-      this.socks = await listenSocks({
-        host: this.opts.socksHost ?? '127.0.0.1',
-        port: this.config.socksPort,
-        connect: this.connector,
-        allow: (dest) => this.allow(dest),
-        log: this.log,
-      });
-      this.statsTimer = setInterval(() => this.pollCounters(), 1000);
-      this.statsTimer.unref();
-      return true;
-    } catch (err) {
-      const error = listenError(
-        err as NodeJS.ErrnoException,
-        `${this.opts.socksHost ?? '127.0.0.1'}:${this.config.socksPort}`,
-      );
-      this.log.error(`SOCKS listener: ${error.detail}`);
-      this.fail(error);
-      return false;
-    }
-  }
-
-  private async closeListener(): Promise<void> {
-    const s = this.socks;
-    if (!s) return;
-    this.socks = null;
-    if (this.statsTimer) clearInterval(this.statsTimer);
-    this.statsTimer = null;
-    const st = s.stats();
-    this.bytesBase.up += st.bytesUp;
-    this.bytesBase.down += st.bytesDown;
-    await s.close();
+    const error = await this.socks.open(this.config.socksPort);
+    if (!error) return true;
+    this.log.error(`SOCKS listener: ${error.detail}`);
+    this.fail(error);
+    return false;
   }
 
   /** Mode off (or close): nothing left open. */
@@ -332,7 +271,7 @@ export class Tunnel extends EventEmitter {
     this.rejectWaiters('the tunnel was turned off');
     this.retries = 0;
     this.lastError = undefined;
-    await this.closeListener();
+    await this.socks.close();
     this.setState('off');
   }
 
@@ -357,25 +296,19 @@ export class Tunnel extends EventEmitter {
   // ---------- connecting ----------
 
   /** One SSH connection as configured. `primary` ones drive the state and the stage shown. */
-  private async open(signal: AbortSignal, primary: boolean): Promise<SshConnection> {
-    const route = routeOf(this.config, this.opts, this.log);
-    if (primary) this.display = { gateway: route.gateway, jumps: route.jumps };
+  private open(signal: AbortSignal, primary: boolean): Promise<SshConnection> {
+    if (!primary) return this.dialer.open(this.config, signal, { timings: [] });
     const timings: StageTiming[] = [];
-    if (primary) this.timings = timings;
-    return openConnection(route.hops, {
-      interaction: this.interaction,
-      keys: this.keys,
-      log: this.log,
-      signal,
+    return this.dialer.open(this.config, signal, {
       timings,
-      ...(primary
-        ? {
-            onStage: (stage: Stage) => {
-              this.stage = stage;
-              this.emitNow();
-            },
-          }
-        : {}),
+      onRoute: (route) => {
+        this.display = { gateway: route.gateway, jumps: route.jumps };
+        this.timings = timings;
+      },
+      onStage: (stage) => {
+        this.stage = stage;
+        this.emitNow();
+      },
     });
   }
 
@@ -547,14 +480,5 @@ export class Tunnel extends EventEmitter {
   /** Channel and byte counters changed; the host throttles what it pushes. */
   private countersChanged(): void {
     if (!this.closed) this.emitNow();
-  }
-
-  private pollCounters(): void {
-    const s = this.socks?.stats();
-    const bytes = s ? s.bytesUp + s.bytesDown : 0;
-    if (bytes !== this.lastBytes) {
-      this.lastBytes = bytes;
-      this.countersChanged();
-    }
   }
 }
