@@ -14,7 +14,6 @@
 // relays each channel to its client socket (socks/relay.ts).
 
 import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff.js';
 import { matchHost, type Rule } from '../../shared/patterns.js';
 import type {
@@ -28,10 +27,10 @@ import type {
   TunnelStatus,
 } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import { REPLY, SocksConnectError, type Connector } from '../socks/listener.js';
-import { toSocksConnectError } from '../socks/open-failures.js';
+import { REPLY, SocksConnectError } from '../socks/listener.js';
 import type { Interaction, SshConnection } from '../ssh/connect.js';
 import { connectionChanged, type Display, displayOf, errorOf, restrictRules, type RouteSources } from './config.js';
+import { Connects } from './connects.js';
 import { Dialer } from './dialer.js';
 import { ConnectionPool, type PoolEntry } from './pool.js';
 import { SocksSlot } from './socks-slot.js';
@@ -71,6 +70,7 @@ export class Tunnel extends EventEmitter {
   private readonly socks: SocksSlot;
   private readonly pool: ConnectionPool<SshConnection>;
   private readonly waiting: WaitingConnects<Entry>;
+  private readonly connects: Connects;
   private readonly dialer: Dialer;
   /** Bumped whenever connections are torn down: results of older attempts are dropped. */
   private generation = 0;
@@ -108,7 +108,7 @@ export class Tunnel extends EventEmitter {
           this.log.warn(
             `extra SSH connection failed: ${errorOf(failure.error).error.detail ?? (failure.error as Error).message}`,
           );
-        this.serveWaiters(); // after a failure, the CONNECTs held for it take the connections there are
+        this.connects.serveWaiters(); // after a failure, the CONNECTs held for it take the connections there are
       },
     });
     this.waiting = new WaitingConnects<Entry>({
@@ -123,10 +123,23 @@ export class Tunnel extends EventEmitter {
           REPLY.GENERAL_FAILURE,
         ),
     });
+    this.connects = new Connects(this.pool, this.waiting, {
+      refusal: () =>
+        this.mode === 'off'
+          ? 'the tunnel is off'
+          : this.state === 'error'
+            ? `the tunnel needs attention: ${this.lastError?.message ?? 'error'}`
+            : null,
+      wantConnection: () => {
+        if (!this.attempt && !this.retryTimer) this.startConnect();
+      },
+      activity: () => (this.lastActivity = Date.now()),
+      waitMs: () => this.config.connectTimeoutSec * 1000,
+    });
     this.dialer = new Dialer(opts, this.waiting.counting(opts.interaction), this.log);
     this.socks = new SocksSlot({
       host: opts.socksHost ?? '127.0.0.1',
-      connect: this.connector,
+      connect: this.connects.connector,
       allow: (dest) => this.allow(dest),
       log: this.log,
       counters: () => this.countersChanged(),
@@ -268,7 +281,7 @@ export class Tunnel extends EventEmitter {
   /** Mode off (or close): nothing left open. */
   private async shutdown(): Promise<void> {
     this.dropConnections();
-    this.rejectWaiters('the tunnel was turned off');
+    this.connects.rejectWaiters('the tunnel was turned off');
     this.retries = 0;
     this.lastError = undefined;
     await this.socks.close();
@@ -289,7 +302,7 @@ export class Tunnel extends EventEmitter {
 
   private fail(error: ProtocolError): void {
     this.lastError = error;
-    this.rejectWaiters(error.message);
+    this.connects.rejectWaiters(error.message);
     this.setState('error');
   }
 
@@ -334,7 +347,7 @@ export class Tunnel extends EventEmitter {
         );
         this.pool.adopt(conn);
         this.setState('connected');
-        this.serveWaiters();
+        this.connects.serveWaiters();
       },
       (err: unknown) => {
         if (gen !== this.generation) return;
@@ -398,66 +411,6 @@ export class Tunnel extends EventEmitter {
 
   private allow(dest: { host: string }): boolean {
     return this.rules.length === 0 || matchHost(this.rules, dest.host);
-  }
-
-  private readonly connector: Connector = async (dest, signal) => {
-    for (let tries = 0; ; tries++) {
-      const entry = await this.acquire(signal);
-      let stream: Duplex;
-      try {
-        stream = await entry.conn.forwardOut(dest.host, dest.port);
-      } catch (err) {
-        // the connection died under this request: wait for the next one, once
-        if (!entry.conn.isOpen && tries === 0 && !signal.aborted) continue;
-        throw toSocksConnectError(err, dest);
-      } finally {
-        this.pool.release(entry);
-      }
-      if (signal.aborted || !this.pool.has(entry)) {
-        stream.on('error', () => {});
-        stream.destroy();
-        throw new Error('the request was cancelled');
-      }
-      this.pool.track(entry, stream);
-      return stream;
-    }
-  };
-
-  /**
-   * A connection for one CONNECT (its `opening` count taken): at once when there is one, else after
-   * (bounded) waiting. In a burst, a CONNECT that would load the least busy connection with twice
-   * channelsPerConnection waits for the extra connection being opened instead: otherwise the whole
-   * burst lands on the connection that was there first, and one sshd session process (one core)
-   * carries it all.
-   */
-  private acquire(signal: AbortSignal): Promise<Entry> {
-    this.lastActivity = Date.now();
-    if (this.mode === 'off') return Promise.reject(new SocksConnectError('the tunnel is off', REPLY.GENERAL_FAILURE));
-    if (this.state === 'error')
-      return Promise.reject(
-        new SocksConnectError(
-          `the tunnel needs attention: ${this.lastError?.message ?? 'error'}`,
-          REPLY.GENERAL_FAILURE,
-        ),
-      );
-    const e = this.pool.pick();
-    if (e && !this.pool.overloaded(e)) return Promise.resolve(this.pool.claim(e));
-    // bounded: connectTimeoutSec, plus the time the user spends answering a question, up to a hard cap
-    const p = this.waiting.wait(signal, this.config.connectTimeoutSec * 1000);
-    if (!e && !this.attempt && !this.retryTimer) this.startConnect(); // Auto: the first CONNECT starts SSH
-    return p;
-  }
-
-  /** Hands waiting CONNECTs a connection; while extras are still opening, only up to the burst limit. */
-  private serveWaiters(): void {
-    this.waiting.serve(() => {
-      const e = this.pool.pick();
-      return e && !this.pool.overloaded(e) ? this.pool.claim(e) : null;
-    });
-  }
-
-  private rejectWaiters(why: string): void {
-    this.waiting.rejectAll(() => new SocksConnectError(why, REPLY.GENERAL_FAILURE));
   }
 
   // ---------- status ----------
