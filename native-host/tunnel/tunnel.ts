@@ -9,9 +9,10 @@
 //
 // Fatal failures (host key, login, passphrase, settings) wait for the user; transient ones
 // (unreachable, timeout, lost) retry with capped exponential backoff, forever in On mode and in
-// Auto mode while the tunnel is in use. The connections live in a pool (pool.ts), CONNECTs that
-// find none wait in a queue (waiting.ts). Data does not pass through here: the SOCKS listener
-// relays each channel to its client socket (socks/relay.ts).
+// Auto mode while the tunnel is in use. The parts it drives: the SSH connections live in a pool
+// (pool.ts), opened by the dialer (dialer.ts); a CONNECT takes one or waits in a queue (connects.ts,
+// waiting.ts). Data does not pass through here: the SOCKS relay (socks/relay.ts) joins each
+// channel to its client socket. Every change is a 'status' event; the host throttles its pushes.
 
 import { EventEmitter } from 'node:events';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff.js';
