@@ -1,5 +1,6 @@
-// Reconnection delays: capped exponential backoff with jitter. Pure (the random source is a
-// parameter) so the unit tests can pin every branch.
+// Reconnection delays: capped exponential backoff, with jitter where many clients may retry at
+// once. Pure (the random source is a parameter) so the unit tests can pin every branch. Two
+// policies use it: the tunnel's SSH reconnections and the extension's reconnections to its host.
 //
 // Jitter matters because many hosts losing the same network (a laptop fleet waking up, a gateway
 // restart) would otherwise retry in lock-step; the floor keeps a resumed laptop from retrying
@@ -16,7 +17,15 @@ export interface BackoffPolicy {
   jitter: number;
 }
 
+/** The tunnel's SSH reconnections. */
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1000, capMs: 60_000, factor: 2, jitter: 0.5 };
+
+/**
+ * The extension's reconnections to the native host: quick at first (a host that crashed once usually
+ * starts again), capped so that a host installed later is found within a minute. No jitter: one
+ * browser, one host, nobody to fall in step with.
+ */
+export const PORT_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 60_000, factor: 2, jitter: 0 };
 
 /** The delay before retry number `attempt` (1 = the first retry), in whole ms. */
 export function backoffDelay(

@@ -3,6 +3,7 @@
 // reconnects with backoff when the host exits. A closing port is classified into a host problem.
 
 import browser, { type Runtime } from 'webextension-polyfill';
+import { backoffDelay, PORT_BACKOFF } from '../../shared/backoff.js';
 import { makeError } from '../../shared/errors.js';
 import {
   HOST_NAME,
@@ -14,7 +15,6 @@ import {
   type RequestType,
   type ResultOf,
 } from '../../shared/protocol.js';
-import { reconnectDelay } from '../lib/backoff.js';
 import {
   checkHello,
   classifyDisconnect,
@@ -156,7 +156,7 @@ export class NativeClient {
     this.pending.failAll(makeError(code, detail));
     this.events.problem(hostProblem(code, detail));
     if (Date.now() - this.openedAt > STABLE_MS) this.attempt = 0;
-    const delay = reconnectDelay(this.attempt++);
+    const delay = backoffDelay(++this.attempt, PORT_BACKOFF);
     this.timer = setTimeout(() => {
       this.timer = null;
       this.connect();

@@ -24,6 +24,7 @@ import {
   type Mode,
 } from '../../shared/protocol.js';
 import { encodeFrame, FrameDecoder, FrameTooLargeError } from './framing.js';
+import { StatusThrottle } from './status-throttle.js';
 import type { Logger } from '../log.js';
 import type { Interaction, TunnelOptions } from '../tunnel/tunnel.js';
 
@@ -76,6 +77,7 @@ export const CAPABILITIES = [
 ];
 
 const PROMPT_TIMEOUT_MS = 5 * 60_000;
+/** Status pushes at most about four a second: the tunnel itself reports every change. */
 const STATUS_INTERVAL_MS = 250;
 
 /** An error that already carries its protocol form. */
@@ -93,34 +95,6 @@ export function toProtocolError(err: unknown): ProtocolError {
   return makeError('INTERNAL', err instanceof Error ? err.message : String(err));
 }
 
-/** Sends at most one status per interval; the last change is always sent, after the interval. */
-export class Coalescer {
-  private lastSent = -Infinity;
-  private timer: NodeJS.Timeout | null = null;
-  constructor(
-    private readonly flush: () => void,
-    private readonly intervalMs: number,
-  ) {}
-
-  poke(): void {
-    if (this.timer) return;
-    const wait = this.lastSent + this.intervalMs - Date.now();
-    if (wait <= 0) this.fire();
-    else this.timer = setTimeout(() => this.fire(), wait);
-  }
-
-  private fire(): void {
-    this.timer = null;
-    this.lastSent = Date.now();
-    this.flush();
-  }
-
-  stop(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-}
-
 interface Pending {
   prompt: Prompt;
   resolve: (v: string | boolean | null) => void;
@@ -133,13 +107,13 @@ export class NativeHost extends EventEmitter {
   private tunnel: Promise<TunnelLike> | null = null;
   private current: TunnelLike | null = null;
   private readonly prompts = new Map<string, Pending>();
-  private readonly statuses: Coalescer;
+  private readonly statuses: StatusThrottle;
   private readonly startedAt = Date.now();
   private closed = false;
 
   constructor(private readonly o: HostOptions) {
     super();
-    this.statuses = new Coalescer(
+    this.statuses = new StatusThrottle(
       () => this.send({ type: 'status', status: this.status() }),
       o.statusIntervalMs ?? STATUS_INTERVAL_MS,
     );

@@ -1,12 +1,9 @@
-// The loopback SOCKS5 listener: runs the RFC 1928 handshake, hands each CONNECT to a connector (an
-// ssh2 channel in production) and then relays the two streams with a few listeners of its own
-// (backpressure both ways, half-close, byte counts, and writes to the client batched per tick).
+// The loopback SOCKS5 listener: accepts clients, runs the RFC 1928 handshake, hands each CONNECT to
+// a connector (an ssh2 channel in production), then leaves the bytes to the relay (relay.ts).
 // Names are never resolved here.
 
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { silentLogger, type Logger } from '../log.js';
 import {
   REPLY,
@@ -20,6 +17,7 @@ import {
   parseRequest,
   type Destination,
 } from './wire.js';
+import { discard, relay, type RelayedConn } from './relay.js';
 
 export { REPLY, SocksConnectError, formatDestination, type AddressType, type Destination } from './wire.js';
 
@@ -67,72 +65,18 @@ const LOOPBACK: Record<string, string> = { '127.0.0.1': '127.0.0.1', '::1': '::1
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 // Pipelined data held while the stream opens; past this the client is paused (TCP backpressure).
 const EARLY_DATA_CAP = 64 * 1024;
-// Data from the far side buffered for a slow client before the far side is paused (its own buffer
-// and the SSH window then hold the rest, so memory stays bounded per connection).
-const DOWN_BUFFER_CAP = 256 * 1024;
 // The reason given to a connector whose client left: a constant, since abort() without a reason
 // builds an AbortError (a DOMException with its stack), about 15 µs per connection.
 const CLIENT_GONE = new Error('the SOCKS client went away');
 
-/**
- * A young-generation GC every `everyBytes` relayed. Every read from a socket lands in a new 64 KiB
- * buffer (and ssh2 allocates one per SSH packet it sends); once relayed it is garbage, but its memory
- * returns only when V8 collects the small JS object holding it, and a relay allocates so little else
- * on the JS heap that tens of MiB of dead buffers pile up first. Measured: peak RSS 105 → 85 MiB,
- * throughput and CPU unchanged (docs/TUNNEL.md, Performance). `collect` is null when V8 offers no GC.
- */
-export const relayGc: { everyBytes: number; collect: (() => void) | null | undefined } = {
-  everyBytes: 8 * 1024 * 1024,
-  collect: undefined, // looked up on first use
-};
-let relayedSinceGc = 0;
-
-/** `gc` of a process started with --expose-gc; else one from a context made after setting the flag. */
-function minorGc(): (() => void) | null {
-  type Gc = (o: { type: 'minor' }) => void;
-  let gc = (globalThis as { gc?: unknown }).gc;
-  if (typeof gc !== 'function') {
-    try {
-      v8.setFlagsFromString('--expose-gc'); // only contexts created from now on get `gc`
-      gc = vm.runInNewContext('gc');
-    } catch {
-      gc = undefined;
-    }
-  }
-  return typeof gc === 'function' ? () => (gc as Gc)({ type: 'minor' }) : null;
-}
-
-function countRelayed(n: number): void {
-  relayedSinceGc += n;
-  if (relayedSinceGc < relayGc.everyBytes) return;
-  relayedSinceGc = 0;
-  if (relayGc.collect === undefined) relayGc.collect = minorGc();
-  relayGc.collect?.();
-}
-
-interface Conn {
-  socket: net.Socket;
+interface Conn extends RelayedConn {
   abort: AbortController;
-  stream: Duplex | null;
   relaying: boolean;
-  /** Payload bytes relayed each way (early data included, handshake excluded). */
-  up: number;
-  down: number;
-  /** Data the client sent before the reply, and whether it already ended its side. */
-  early: Buffer[];
   earlyBytes: number;
-  clientEnded: boolean;
   timer: NodeJS.Timeout | null;
   /** Removes the handshake's own listeners. */
   stopHandshake: () => void;
   closed: Promise<void>;
-}
-
-/** Ends a stream for good; resume() drains it so an ssh2 channel reaches 'close'. */
-function discard(stream: Duplex): void {
-  stream.on('error', () => {});
-  stream.resume();
-  stream.destroy();
 }
 
 export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer> {
@@ -173,79 +117,10 @@ export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer
     setTimer(c, 'client did not close after a refusal');
   };
 
-  /**
-   * Splices the client socket and the stream. Not pipe(): these listeners also count bytes, batch
-   * the writes of one tick to the client into one writev (ssh2 pushes each SSH packet on its own),
-   * and tell a failed far side (reset to the client) from a finished one (EOF to the client).
-   */
-  const relay = (c: Conn, stream: Duplex) => {
-    const s = c.socket;
-    c.stream = stream;
+  const startRelay = (c: Conn, stream: Duplex) => {
     c.relaying = true;
     c.stopHandshake();
-    // A far side that failed or was cut (the SSH connection lost) resets the client: a FIN would
-    // make an interrupted download look complete to a browser.
-    const reset = () => {
-      if (!s.destroyed) s.resetAndDestroy();
-    };
-
-    let corked = false;
-    const uncork = () => {
-      corked = false;
-      s.uncork();
-    };
-    const down = (chunk: Buffer) => {
-      c.down += chunk.length;
-      countRelayed(chunk.length);
-      if (!corked) {
-        corked = true;
-        s.cork();
-        process.nextTick(uncork);
-      }
-      if (!s.write(chunk) && s.writableLength >= DOWN_BUFFER_CAP) stream.pause();
-    };
-    const downEnd = () => s.end();
-    const resumeDown = () => stream.resume();
-    const up = (chunk: Buffer) => {
-      c.up += chunk.length;
-      countRelayed(chunk.length);
-      if (!stream.write(chunk)) s.pause();
-    };
-    const upEnd = () => stream.end();
-    const resumeUp = () => s.resume();
-
-    stream.on('error', (err) => {
-      log.debug(`SOCKS outgoing stream error: ${err.message}`);
-      reset();
-    });
-    stream.once('close', () => {
-      c.stream = null;
-      if (s.destroyed) return;
-      if (!stream.readableEnded) return reset();
-      // The far side finished and the client has its EOF: drop what the client still sends,
-      // reading on so that its own EOF is seen and the socket closes.
-      s.off('data', up);
-      s.off('end', upEnd);
-      s.resume();
-      setTimer(c, 'client did not close after the far side did');
-    });
-
-    s.write(buildReply(REPLY.SUCCEEDED));
-    for (const chunk of c.early) {
-      c.up += chunk.length;
-      stream.write(chunk);
-    }
-    c.early = [];
-    stream.on('data', down);
-    stream.on('end', downEnd);
-    s.on('drain', resumeDown);
-    stream.on('drain', resumeUp);
-    if (c.clientEnded) stream.end();
-    else {
-      s.on('data', up);
-      s.on('end', upEnd);
-      s.resume(); // the early data cap may have paused it
-    }
+    relay(c, stream, { log, lingering: () => setTimer(c, 'client did not close after the far side did') });
   };
 
   const open = async (c: Conn, dest: Destination) => {
@@ -274,7 +149,7 @@ export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer
       return refuse(c, buildReply(code), `CONNECT ${where} failed: ${why} (SOCKS reply ${code})`);
     }
     if (c.socket.destroyed || closing) return discard(stream);
-    relay(c, stream);
+    startRelay(c, stream);
   };
 
   const serve = (socket: net.Socket) => {

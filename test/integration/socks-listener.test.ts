@@ -7,7 +7,6 @@ import { Duplex } from 'node:stream';
 import { SocksClient } from 'socks';
 import {
   listenSocks,
-  relayGc,
   REPLY,
   SocksConnectError,
   type Connector,
@@ -15,6 +14,7 @@ import {
   type SocksServer,
   type SocksServerOptions,
 } from '../../native-host/socks/listener.js';
+import { relayGc } from '../../native-host/socks/relay.js';
 import type { Logger } from '../../native-host/log.js';
 
 const GREETING = Buffer.from([5, 1, 0]);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../../../shared/backoff.js';
+import { backoffDelay, DEFAULT_BACKOFF, PORT_BACKOFF, type BackoffPolicy } from '../../../shared/backoff.js';
 
 const noJitter: BackoffPolicy = { baseMs: 1000, capMs: 30_000, factor: 2, jitter: 0 };
 
@@ -59,4 +59,19 @@ test('the default policy starts near a second and stays under a minute', () => {
   const first = backoffDelay(1, DEFAULT_BACKOFF, () => 0);
   assert.ok(first >= 500 && first <= 1000);
   for (let a = 1; a < 40; a++) assert.ok(backoffDelay(a) <= DEFAULT_BACKOFF.capMs);
+});
+
+test("the extension's port policy doubles from half a second, stops at a minute, without jitter", () => {
+  assert.deepEqual(
+    [1, 2, 3, 4].map((n) => backoffDelay(n, PORT_BACKOFF)),
+    [500, 1000, 2000, 4000],
+  );
+  assert.equal(backoffDelay(8, PORT_BACKOFF), 60_000);
+  assert.equal(backoffDelay(1000, PORT_BACKOFF), 60_000);
+  assert.equal(backoffDelay(-3, PORT_BACKOFF), 500);
+  for (const r of [0, 0.5, 1])
+    assert.equal(
+      backoffDelay(3, PORT_BACKOFF, () => r),
+      2000,
+    );
 });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { reconnectDelay } from '../../../../extension/lib/backoff.js';
 import { PendingRequests, RequestError } from '../../../../extension/lib/pending.js';
 import { makeError } from '../../../../shared/errors.js';
 
@@ -52,17 +51,5 @@ describe('PendingRequests', () => {
       p.settle({ type: 'response', id: r.id, ok: true, result: null });
     }
     assert.equal(ids.size, 50);
-  });
-});
-
-describe('reconnectDelay', () => {
-  it('doubles from half a second and stops at a minute', () => {
-    assert.deepEqual(
-      [0, 1, 2, 3].map((n) => reconnectDelay(n)),
-      [500, 1000, 2000, 4000],
-    );
-    assert.equal(reconnectDelay(7), 60_000);
-    assert.equal(reconnectDelay(1000), 60_000);
-    assert.equal(reconnectDelay(-3), 500);
   });
 });
