@@ -27,6 +27,7 @@ test('fatal is a column of the table: key and host-key failures need the user, n
     'NO_IDENTITY',
     'PASSPHRASE_NEEDED',
     'KEY_UNREADABLE',
+    'KEY_PERMISSIONS',
   ]);
   for (const code of ['GATEWAY_UNREACHABLE', 'TIMEOUT', 'CONNECTION_LOST'] as const)
     assert.equal(isFatalCode(code), false);
