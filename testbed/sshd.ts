@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './ports.js';
+import { descendants } from './proc.js';
 
 export const SSHD = '/usr/sbin/sshd';
 export const TEST_USER = 'g5ktest';
@@ -93,31 +94,6 @@ export function makeKeys(dir: string): Keys {
   keygen(keys.encrypted, KEY_PASSPHRASE);
   keygen(keys.wrong);
   return keys;
-}
-
-function parentOf(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // the command name may hold spaces and parentheses: the ppid follows the last ')'
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return -1;
-  }
-}
-
-function descendants(root: number): number[] {
-  const all = fs
-    .readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number);
-  const out: number[] = [];
-  let frontier = [root];
-  while (frontier.length) {
-    const next = all.filter((p) => frontier.includes(parentOf(p)));
-    out.push(...next);
-    frontier = next;
-  }
-  return out;
 }
 
 export interface GatewayOptions {
