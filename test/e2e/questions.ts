@@ -11,6 +11,7 @@ import { KEY_PASSPHRASE } from '../../testbed/sshd.js';
 import {
   badgeOf,
   type Ctx,
+  type El,
   importText,
   internalUrl,
   load,
@@ -27,12 +28,6 @@ import {
 } from './context.js';
 
 // Page-side code runs in the browser; the Node build has no DOM types (declarations only).
-interface El {
-  hidden: boolean;
-  textContent: string | null;
-  getAttribute(n: string): string | null;
-  closest(s: string): El | null;
-}
 declare const document: { querySelector(s: string): El | null; body: El };
 
 export function questionTests(kind: BrowserKind, ctx: () => Ctx): void {

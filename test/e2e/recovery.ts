@@ -8,6 +8,7 @@ import type { BrowserKind } from '../../testbed/browsers.js';
 import { describe as words } from '../../shared/errors.js';
 import {
   type Ctx,
+  type El,
   internalUrl,
   killAll,
   hostPids,
@@ -25,12 +26,6 @@ import {
 } from './context.js';
 
 // Page-side code runs in the browser; the Node build has no DOM types (declarations only).
-interface El {
-  hidden: boolean;
-  textContent: string | null;
-  getAttribute(n: string): string | null;
-  closest(s: string): El | null;
-}
 declare const document: { querySelector(s: string): El | null; body: El };
 declare const location: { href: string };
 declare const history: { back(): void };

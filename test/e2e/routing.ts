@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import {
   chromiumProxyValue,
   type Ctx,
+  type El,
   internalUrl,
   load,
   POPUP,
@@ -18,12 +19,6 @@ import {
 } from './context.js';
 
 // Page-side code runs in the browser; the Node build has no DOM types (declarations only).
-interface El {
-  hidden: boolean;
-  textContent: string | null;
-  getAttribute(n: string): string | null;
-  closest(s: string): El | null;
-}
 declare const document: { querySelector(s: string): El | null; body: El };
 
 export function routingTests(ctx: () => Ctx): void {
