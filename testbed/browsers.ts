@@ -19,6 +19,7 @@ import { chromium, type Page as PwPage, type Worker } from 'playwright-core';
 import puppeteer, { type Browser as PpBrowser, type Page as PpPage } from 'puppeteer-core';
 import { CHROMIUM_ID, GECKO_ID } from '../shared/ids.js';
 import { HOST_NAME } from '../shared/protocol.js';
+import * as proc from './proc.js';
 
 export type BrowserKind = 'chromium' | 'firefox';
 
@@ -451,26 +452,7 @@ function wrapPuppeteer(page: PpPage): Page {
 
 /** Live processes whose environment carries this session's marker. */
 function markedPids(marker: string): number[] {
-  const needle = Buffer.from(`${SESSION_MARKER}=${marker}\0`);
-  const out: number[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${d}/environ`).includes(needle) && !isZombie(Number(d))) out.push(Number(d));
-    } catch {
-      /* gone, or not ours to read */
-    }
-  }
-  return out;
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
+  return proc.livePids((pid) => proc.environHas(pid, `${SESSION_MARKER}=${marker}`));
 }
 
 /** Closes politely (bounded), then kills whatever the session left running. */

@@ -1,5 +1,6 @@
-// Every process the benchmark starts is registered here, so that one call stops them all, whether
-// the run ends normally, fails, or is interrupted.
+// Every process the test bed starts for the benchmark (and the native hosts the tests drive) is
+// registered here, so that one call stops them all, whether the run ends normally, fails, or is
+// interrupted.
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
@@ -35,7 +36,7 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((c) => stop(c)));
 }
 
-/** Last resort at process exit (synchronous): no child may outlive the benchmark. */
+/** Last resort at process exit (synchronous): no child may outlive the run. */
 export function killAllNow(): void {
   for (const c of live) if (!exited(c)) c.kill('SIGKILL');
 }

@@ -87,3 +87,88 @@ export function cpuBetween(before: Map<number, number>, after: Map<number, numbe
 
 export const MiB = 1024 * 1024;
 export const kibToMiB = (k: number) => k / 1024;
+
+// ---------- the process table ----------
+
+/** Pids of every process visible in /proc. */
+export function pids(): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
+}
+
+/** Fields of /proc/PID/stat after the command name (state first, then ppid), or null when gone. */
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name may hold spaces and parentheses: the fields follow the last ')'
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** The parent's pid, or -1 when the process is gone. */
+export function parentOf(pid: number): number {
+  const f = statFields(pid);
+  return f ? Number(f[1]) : -1;
+}
+
+/** True for a zombie, and for a process already gone. */
+export function isZombie(pid: number): boolean {
+  const f = statFields(pid);
+  return f ? f[0] === 'Z' : true;
+}
+
+/** Every process below `root` (children, grandchildren…), at the moment of the call. */
+export function descendants(root: number): number[] {
+  const all = pids();
+  const parent = new Map(all.map((p) => [p, parentOf(p)]));
+  const out: number[] = [];
+  let frontier = [root];
+  while (frontier.length) {
+    const next = all.filter((p) => frontier.includes(parent.get(p)!));
+    out.push(...next);
+    frontier = next;
+  }
+  return out;
+}
+
+/** The command line, arguments joined by NUL as the kernel keeps them; '' when gone or unreadable. */
+export function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** True when the environment holds `entry` (`NAME=value`) exactly. */
+export function environHas(pid: number, entry: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`).includes(Buffer.from(`${entry}\0`));
+  } catch {
+    return false; // gone, or not ours to read
+  }
+}
+
+/** The real uid, or -1 when the process is gone. */
+export function uidOf(pid: number): number {
+  try {
+    const m = /^Uid:\s+(\d+)\s/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : -1;
+  } catch {
+    return -1;
+  }
+}
+
+/** Live (not zombie) processes other than this one that satisfy `pred`. */
+export function livePids(pred: (pid: number) => boolean): number[] {
+  return pids().filter((p) => p !== process.pid && !isZombie(p) && pred(p));
+}
+
+/** VmRSS in KiB; NaN when the process is gone. */
+export function rssKiB(pid: number): number {
+  return sample(pid)?.rssKiB ?? Number.NaN;
+}

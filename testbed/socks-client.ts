@@ -1,6 +1,7 @@
-// A minimal SOCKS5 client (RFC 1928: no authentication, CONNECT) and an HTTP/1.1 GET reader, both
-// timed. Written here rather than taken from a package so that every endpoint pays exactly the same
-// client cost and the timestamps fall where the benchmark needs them.
+// One SOCKS5 client (RFC 1928: no authentication, CONNECT) for the tests and the benchmark, and a
+// timed HTTP/1.1 GET reader. Written here rather than taken from a package so that the tests see the
+// exact reply code, and so that every endpoint the benchmark measures pays exactly the same client
+// cost, with the timestamps where the benchmark needs them.
 
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +19,13 @@ export interface Tunnel {
   tReply: number;
 }
 
+export interface SocksResult extends Tunnel {
+  /** The SOCKS5 reply code (0 = succeeded), or null when the proxy gave none (closed, refused the method). */
+  reply: number | null;
+  /** Why there is no reply code, when there is none. */
+  why?: string;
+}
+
 const REPLIES = [
   'succeeded',
   'general failure',
@@ -30,9 +38,10 @@ const REPLIES = [
   'address type not supported',
 ];
 
+/** IPv4 literals as addresses, anything else as a name for the proxy to resolve (never resolved here). */
 function encodeAddress(host: string): Buffer {
   if (net.isIPv4(host)) return Buffer.from([0x01, ...host.split('.').map(Number)]);
-  if (net.isIP(host) === 6) throw new Error('the benchmark client sends IPv4 addresses or names only');
+  if (net.isIP(host) === 6) throw new Error('this client sends IPv4 addresses or names only');
   const name = Buffer.from(host);
   if (name.length > 255) throw new Error('host name too long for SOCKS5');
   return Buffer.concat([Buffer.from([0x03, name.length]), name]);
@@ -46,14 +55,12 @@ export function connectRequest(host: string, port: number): Buffer {
 }
 
 /**
- * Length of a complete CONNECT reply at the start of `buf`, or 0 when more bytes are needed.
- * Throws on a refusal or a malformed reply.
+ * Length of a complete CONNECT reply (whatever its code) at the start of `buf`, or 0 when more bytes
+ * are needed. Throws on a malformed reply.
  */
 export function socksReplyLength(buf: Buffer): number {
   if (buf.length < 4) return 0;
   if (buf[0] !== 0x05) throw new Error(`SOCKS reply version ${buf[0]}`);
-  const rep = buf[1]!;
-  if (rep !== 0) throw new Error(`SOCKS reply ${rep} (${REPLIES[rep] ?? 'unknown'})`);
   const atyp = buf[3];
   let addr: number;
   if (atyp === 0x01) addr = 4;
@@ -66,61 +73,113 @@ export function socksReplyLength(buf: Buffer): number {
   return buf.length >= total ? total : 0;
 }
 
+/** A reply code in words. */
+export function replyText(code: number): string {
+  return REPLIES[code] ?? 'unknown';
+}
+
 /**
- * Opens a connection to host:port through `proxy` (or directly when proxy is null). Like browsers
- * and curl, it waits for the method answer before sending CONNECT.
+ * A SOCKS5 CONNECT to host:port through `proxy` (a port on 127.0.0.1, or host and port). Like
+ * browsers and curl, it waits for the method answer before sending CONNECT. Resolves with the reply
+ * code whatever it is (null when the proxy closed or refused the method), the socket paused after the
+ * reply; rejects only on a malformed reply or a timeout.
  */
-export function openTunnel(proxy: Proxy | null, host: string, port: number, timeoutMs = 10_000): Promise<Tunnel> {
+export function socksConnect(
+  proxy: Proxy | number,
+  host: string,
+  port: number,
+  timeoutMs = 30_000,
+): Promise<SocksResult> {
+  const to = typeof proxy === 'number' ? { host: '127.0.0.1', port: proxy } : proxy;
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const socket = net.connect(proxy ? { host: proxy.host, port: proxy.port } : { host, port });
+    const socket = net.connect(to);
     socket.setNoDelay(true);
     let buf = Buffer.alloc(0);
     let greeted = false;
-    const timer = setTimeout(() => fail(new Error(`no SOCKS reply within ${timeoutMs} ms`)), timeoutMs);
+    let error: Error | null = null;
+    const timer = setTimeout(() => {
+      done();
+      socket.destroy();
+      reject(new Error(`no SOCKS reply for ${host}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
     const done = () => {
       clearTimeout(timer);
-      socket.off('error', fail);
       socket.off('data', onData);
       socket.off('close', onClose);
     };
-    const fail = (e: Error) => {
+    const answer = (reply: number | null, why?: string) => {
       done();
-      socket.destroy();
-      reject(e);
+      resolve({ reply, socket, t0, tReply: performance.now(), ...(why ? { why } : {}) });
     };
-    const onClose = () => fail(new Error('the proxy closed the connection before replying'));
+    // a reset after the reply is the caller's to see; an error before it ends in `close` below
+    socket.on('error', (e) => (error = e));
+    const onClose = () => {
+      // a refusal cut short by the close still carries its code
+      if (greeted && buf.length >= 2) answer(buf[1]!);
+      else answer(null, error ? error.message : 'the proxy closed the connection before replying');
+    };
     const onData = (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       try {
         if (!greeted) {
           if (buf.length < 2) return;
           if (buf[0] !== 0x05 || buf[1] !== 0x00)
-            throw new Error(`SOCKS method reply ${buf.subarray(0, 2).toString('hex')}`);
+            return answer(null, `SOCKS method reply ${buf.subarray(0, 2).toString('hex')}`);
           greeted = true;
           buf = buf.subarray(2);
           socket.write(connectRequest(host, port));
         }
         const n = socksReplyLength(buf);
         if (n === 0) return;
-        done();
+        // paused, so that no byte after the reply is lost before the caller reads
         socket.pause();
         if (buf.length > n) socket.unshift(buf.subarray(n));
-        resolve({ socket, t0, tReply: performance.now() });
+        answer(buf[1]!);
       } catch (e) {
-        fail(e as Error);
+        done();
+        socket.destroy();
+        reject(e as Error);
       }
+    };
+    socket.on('data', onData);
+    socket.on('close', onClose);
+    socket.once('connect', () => socket.write(Buffer.from([0x05, 0x01, 0x00])));
+  });
+}
+
+/**
+ * Opens a connection to host:port through `proxy` (or directly when proxy is null); rejects unless
+ * the proxy answers "succeeded". Through a proxy the socket is paused: the caller resumes it.
+ */
+export async function openTunnel(proxy: Proxy | null, host: string, port: number, timeoutMs = 10_000): Promise<Tunnel> {
+  if (!proxy) return openDirect(host, port, timeoutMs);
+  const r = await socksConnect(proxy, host, port, timeoutMs);
+  if (r.reply === 0) return { socket: r.socket, t0: r.t0, tReply: r.tReply };
+  r.socket.destroy();
+  throw new Error(r.reply === null ? (r.why ?? 'no SOCKS reply') : `SOCKS reply ${r.reply} (${replyText(r.reply)})`);
+}
+
+/** The same without a proxy: the TCP connection to the target itself. */
+function openDirect(host: string, port: number, timeoutMs: number): Promise<Tunnel> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no connection to ${host}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
     };
     socket.once('error', fail);
     socket.once('connect', () => {
-      if (!proxy) {
-        done();
-        resolve({ socket, t0, tReply: performance.now() });
-        return;
-      }
-      socket.on('data', onData);
-      socket.on('close', onClose);
-      socket.write(Buffer.from([0x05, 0x01, 0x00]));
+      clearTimeout(timer);
+      socket.off('error', fail);
+      resolve({ socket, t0, tReply: performance.now() });
     });
   });
 }

@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './ports.js';
+import { descendants } from './proc.js';
 
 export const SSHD = '/usr/sbin/sshd';
 export const TEST_USER = 'g5ktest';
@@ -93,31 +94,6 @@ export function makeKeys(dir: string): Keys {
   keygen(keys.encrypted, KEY_PASSPHRASE);
   keygen(keys.wrong);
   return keys;
-}
-
-function parentOf(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // the command name may hold spaces and parentheses: the ppid follows the last ')'
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return -1;
-  }
-}
-
-function descendants(root: number): number[] {
-  const all = fs
-    .readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number);
-  const out: number[] = [];
-  let frontier = [root];
-  while (frontier.length) {
-    const next = all.filter((p) => frontier.includes(parentOf(p)));
-    out.push(...next);
-    frontier = next;
-  }
-  return out;
 }
 
 export interface GatewayOptions {
@@ -293,23 +269,39 @@ export interface Agent {
   stop(): void;
 }
 
+/** True when a Unix socket accepts a connection. */
+function accepts(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(socketPath);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
 /** Starts an ssh-agent holding the given unencrypted keys. */
 export async function startAgent(keyFiles: string[]): Promise<Agent> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'g5k-agent-'));
   const socket = path.join(dir, 'agent.sock');
   const child = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
-  const deadline = Date.now() + 5000;
-  while (!fs.existsSync(socket)) {
-    if (Date.now() > deadline) throw new Error('ssh-agent did not start');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  for (const k of keyFiles)
-    execFileSync('ssh-add', ['-q', k], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
-  return {
-    socket,
-    stop() {
-      child.kill();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+  const stop = () => {
+    child.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    // the socket file appears at bind(), before the agent listens: wait until it accepts
+    const deadline = Date.now() + 5000;
+    while (!(await accepts(socket))) {
+      if (Date.now() > deadline) throw new Error('ssh-agent did not start');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const k of keyFiles)
+      execFileSync('ssh-add', ['-q', k], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+  } catch (e) {
+    stop(); // a failed start leaves no agent behind (it would keep the test process alive)
+    throw e;
+  }
+  return { socket, stop };
 }

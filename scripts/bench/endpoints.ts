@@ -12,7 +12,8 @@ import { freePort, waitForPort } from '../../testbed/ports.js';
 import { defaultProfile, toTunnelConfig } from '../../shared/settings.js';
 import type { TunnelConfig, TunnelStatus } from '../../shared/protocol.js';
 import * as children from '../../testbed/children.js';
-import { HostClient } from './native-client.js';
+import { uidOf } from '../../testbed/proc.js';
+import { HostClient } from '../../testbed/native-client.js';
 import type { Proxy } from '../../testbed/socks-client.js';
 
 export const ENDPOINT_IDS = [
@@ -190,21 +191,15 @@ export async function gatewayQuiet(gw: Gateway, timeoutMs = 10_000): Promise<voi
 }
 
 const uids = new Map<string, number>();
-function uidOf(user: string): number {
+function uidOfUser(user: string): number {
   if (!uids.has(user)) uids.set(user, Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim()));
   return uids.get(user)!;
 }
 
 /** The processes sshd runs as the user once authenticated (the pre-auth one runs as sshd's own user). */
 export function userSessions(gw: Gateway): number[] {
-  const uid = uidOf(gw.user);
-  return gw.sessionPids().filter((p) => {
-    try {
-      return new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
-    } catch {
-      return false;
-    }
-  });
+  const uid = uidOfUser(gw.user);
+  return gw.sessionPids().filter((p) => uidOf(p) === uid);
 }
 
 /** The SSH connection is up once sshd serves the authenticated user (ssh -D may listen before that). */
@@ -227,16 +222,17 @@ export async function startEndpoint(id: EndpointId, ctx: Context): Promise<Runni
   const t0 = performance.now();
 
   if (id === 'g5k-host') {
-    const host = new HostClient(hostScript(ctx.root), {
+    const host = new HostClient({
+      script: hostScript(ctx.root),
       nodeArgs: ctx.nodeArgs ?? [],
       env,
       args: ['chrome-extension://koolnjbkpcgghpokcmbibabdkklmfaek/'],
     });
     try {
-      await host.hello();
+      await host.hello('bench');
       await host.configure(hostConfig(ctx.gw, socksPort));
       await host.setMode('on');
-      const status = await host.waitStatus((s) => s.state === 'connected', 30_000, 'connected status');
+      const status = await host.untilStatus((s) => s.state === 'connected', 30_000, 'connected status');
       await waitForPort(socksPort);
       return {
         id,

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { freePort } from '../../testbed/ports.js';
 import { gatewayQuiet, hostConfig, hostScript, proxyEnv, type Context } from './endpoints.js';
-import { HostClient } from './native-client.js';
+import { HostClient } from '../../testbed/native-client.js';
 import { httpGet, openTunnel } from '../../testbed/socks-client.js';
 import type { Target } from './phases.js';
 
@@ -18,7 +18,7 @@ async function timeFirstAnswers(count: number, spawn: () => HostClient): Promise
   for (let i = 0; i < count; i++) {
     const host = spawn();
     try {
-      await host.hello();
+      await host.hello('bench');
       out.push(performance.now() - host.spawnedAt);
     } finally {
       await host.close();
@@ -30,7 +30,13 @@ async function timeFirstAnswers(count: number, spawn: () => HostClient): Promise
 export function coldStarts(ctx: Context, count: number): Promise<number[]> {
   return timeFirstAnswers(
     count,
-    () => new HostClient(hostScript(ctx.root), { env: proxyEnv(ctx), args: [ORIGIN], nodeArgs: ctx.nodeArgs ?? [] }),
+    () =>
+      new HostClient({
+        script: hostScript(ctx.root),
+        env: proxyEnv(ctx),
+        args: [ORIGIN],
+        nodeArgs: ctx.nodeArgs ?? [],
+      }),
   );
 }
 
@@ -43,7 +49,7 @@ const FLOOR_SCRIPT = `process.stdin.once('data', () => {
 
 /** Spawn → first answer of a Node process that does nothing else: Node's own share of a cold start. */
 export function nodeFloor(count: number): Promise<number[]> {
-  return timeFirstAnswers(count, () => new HostClient('-e', { args: [FLOOR_SCRIPT] }));
+  return timeFirstAnswers(count, () => new HostClient({ script: '-e', args: [FLOOR_SCRIPT] }));
 }
 
 export interface AutoResult {
@@ -59,20 +65,21 @@ export interface AutoResult {
 export async function autoMode(ctx: Context, target: Target): Promise<AutoResult> {
   await gatewayQuiet(ctx.gw);
   const socksPort = await freePort();
-  const host = new HostClient(hostScript(ctx.root), {
+  const host = new HostClient({
+    script: hostScript(ctx.root),
     env: proxyEnv(ctx),
     args: [ORIGIN],
     nodeArgs: ctx.nodeArgs ?? [],
   });
   try {
-    await host.hello();
+    await host.hello('bench');
     await host.configure(hostConfig(ctx.gw, socksPort));
     await host.setMode('auto');
-    await host.waitStatus((s) => s.state === 'idle' && s.socks !== null, 10_000, 'idle status with a SOCKS listener');
+    await host.untilStatus((s) => s.state === 'idle' && s.socks !== null, 10_000, 'idle status with a SOCKS listener');
     const tun = await openTunnel({ host: '127.0.0.1', port: socksPort }, target.host, target.http, 30_000);
     const page = await httpGet(tun.socket, '/', 10_000);
     if (page.status !== 200) throw new Error(`auto mode: GET / answered ${page.status}`);
-    const status = await host.waitStatus((s) => s.state === 'connected', 10_000, 'connected status');
+    const status = await host.untilStatus((s) => s.state === 'connected', 10_000, 'connected status');
     const stages = status.timings.map((t) => ({ stage: t.stage, ms: t.ms }));
     const handshakeMs = stages.reduce((a, t) => a + t.ms, 0);
     const firstByteMs = page.tFirst - tun.t0;

@@ -16,7 +16,7 @@ import {
   type HeapNode,
 } from './cpuprofile.js';
 import { Inspector, inspectorUrl } from './inspector.js';
-import { HostClient } from './native-client.js';
+import { HostClient } from '../../testbed/native-client.js';
 import type { Params } from './measure.js';
 import * as phases from './phases.js';
 import { openTunnel } from '../../testbed/socks-client.js';
@@ -116,13 +116,14 @@ async function profileOne(
   const heap: string[] = [];
   if (id === 'g5k-host') {
     // what the host carries before it has anything to do
-    const host = new HostClient(hostScript(ctx.root), {
+    const host = new HostClient({
+      script: hostScript(ctx.root),
       nodeArgs: [...(ctx.nodeArgs ?? []), '--inspect=127.0.0.1:0'],
       env: proxyEnv(ctx),
       args: [ORIGIN],
     });
     try {
-      await host.hello();
+      await host.hello('bench');
       await withInspector(
         () => host.stderrHead,
         async (i) => mem.push(memRow('after `hello`', await i.evaluate<Mem>(MEMORY), await i.loadedScripts())),
@@ -175,13 +176,14 @@ async function profileOne(
 async function profileColdStart(ctx: Context, out: string): Promise<string> {
   const dir = path.join(out, 'cold-start');
   fs.mkdirSync(dir, { recursive: true });
-  const host = new HostClient(hostScript(ctx.root), {
+  const host = new HostClient({
+    script: hostScript(ctx.root),
     nodeArgs: [...(ctx.nodeArgs ?? []), '--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '100'],
     env: proxyEnv(ctx),
     args: [ORIGIN],
   });
   try {
-    await host.hello();
+    await host.hello('bench');
   } finally {
     await host.close();
   }

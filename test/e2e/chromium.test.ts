@@ -1,4 +1,4 @@
-// The extension in headless Chromium (playwright-core), end to end: see steps.ts.
+// The extension in headless Chromium (playwright-core), end to end: the whole suite, browser-suite.ts.
 import { browserSuite } from './browser-suite.js';
 
 browserSuite('chromium');

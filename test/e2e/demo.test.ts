@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM_BIN } from '../../testbed/browsers.js';
+import * as proc from '../../testbed/proc.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const runJs = path.join(root, 'dist', 'scripts', 'demo', 'run.js');
@@ -14,21 +15,8 @@ const artifacts = path.join(root, 'artifacts', 'demo');
 
 /** Pids of live processes that belong to a demo run: its Chromium profile, or its host's HOME. */
 function demoProcesses(): number[] {
-  const out: number[] = [];
-  const hostHome = Buffer.from(`HOME=${path.join(root, '.demo', 'home')}\0`);
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (cmd.includes('g5k-demo-profile-') || fs.readFileSync(`/proc/${d}/environ`).includes(hostHome))
-        out.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
+  const hostHome = `HOME=${path.join(root, '.demo', 'home')}`;
+  return proc.livePids((pid) => proc.cmdline(pid).includes('g5k-demo-profile-') || proc.environHas(pid, hostHome));
 }
 
 /** Width and height from a PNG's IHDR chunk, or null when the file is not a PNG. */

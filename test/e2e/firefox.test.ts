@@ -1,4 +1,5 @@
-// The extension in headless Firefox ESR (puppeteer-core over WebDriver BiDi), end to end: see steps.ts.
+// The extension in headless Firefox ESR (puppeteer-core over WebDriver BiDi), end to end: the whole
+// suite, browser-suite.ts.
 import { browserSuite } from './browser-suite.js';
 
 browserSuite('firefox');

@@ -11,13 +11,13 @@ import {
   closed,
   gatewayConfig,
   isolatedTunnel,
-  socksConnect,
   socksGet,
   stateIs,
   type tempHome,
   useGateway,
   waitForStatus,
 } from '../support/tunnel-kit.js';
+import { socksConnect } from '../../testbed/socks-client.js';
 
 const skip = canRunSshd();
 let gw: Gateway;

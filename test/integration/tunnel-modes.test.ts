@@ -12,13 +12,13 @@ import {
   isolatedTunnel,
   logSince,
   logSize,
-  socksConnect,
   socksGet,
   stateIs,
   type tempHome,
   useGateway,
   waitForStatus,
 } from '../support/tunnel-kit.js';
+import { socksConnect } from '../../testbed/socks-client.js';
 import type { Interaction } from '../../native-host/tunnel/tunnel.js';
 
 const skip = canRunSshd();

@@ -10,13 +10,13 @@ import {
   gatewayConfig,
   isolatedTunnel,
   scriptedUser,
-  socksConnect,
   socksGet,
   stateIs,
   type tempHome,
   useGateway,
   waitForStatus,
 } from '../support/tunnel-kit.js';
+import { socksConnect } from '../../testbed/socks-client.js';
 
 const skip = canRunSshd();
 let gw: Gateway;

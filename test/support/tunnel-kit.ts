@@ -1,8 +1,8 @@
-// Small tools for the tunnel tests: a settings builder, a scripted user, a raw SOCKS5 client that
-// reports the exact reply code, and a wait for a tunnel state.
+// Small tools for the tunnel tests: a settings builder, a scripted user, a GET through a SOCKS port
+// (on the test bed's SOCKS5 client, which reports the exact reply code), and a wait for a tunnel state.
 
 import fs from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TunnelConfig, TunnelStatus } from '../../shared/protocol.js';
@@ -12,6 +12,7 @@ import { before, after } from 'node:test';
 import { canRunSshd, startGateway, type Gateway } from '../../testbed/sshd.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
 import { freePort } from '../../testbed/ports.js';
+import { socksConnect } from '../../testbed/socks-client.js';
 
 /** Settings for a tunnel to the test gateway: its plain key, its known_hosts, strict checking. */
 export async function gatewayConfig(gw: Gateway, over: Partial<TunnelConfig> = {}): Promise<TunnelConfig> {
@@ -132,58 +133,6 @@ export function waitForStatus(
 
 export const stateIs = (state: TunnelStatus['state']) => (s: TunnelStatus) => s.state === state;
 
-export interface SocksResult {
-  /** The SOCKS5 reply code (0 = succeeded), or null when the server closed without a reply. */
-  reply: number | null;
-  socket: net.Socket;
-}
-
-/** Opens a SOCKS5 CONNECT to host:port by name (never resolved here) and returns the reply code. */
-export function socksConnect(proxyPort: number, host: string, port: number, timeoutMs = 30_000): Promise<SocksResult> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(proxyPort, '127.0.0.1');
-    let buf = Buffer.alloc(0);
-    let phase: 'method' | 'reply' = 'method';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no SOCKS reply for ${host}:${port} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const done = (reply: number | null) => {
-      clearTimeout(timer);
-      socket.removeListener('data', onData);
-      resolve({ reply, socket });
-    };
-    const onData = (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      if (phase === 'method') {
-        if (buf.length < 2) return;
-        if (buf[1] !== 0) return done(null);
-        buf = buf.subarray(2);
-        phase = 'reply';
-        const name = Buffer.from(host);
-        const req = Buffer.concat([Buffer.from([5, 1, 0, 3, name.length]), name, Buffer.from([port >> 8, port & 255])]);
-        socket.write(req);
-      }
-      if (phase === 'reply' && buf.length >= 2) {
-        const code = buf[1]!;
-        // a full reply is 10 bytes for an IPv4 bound address; hand back any payload after it
-        if (buf.length < 10) return;
-        const rest = buf.subarray(10);
-        done(code);
-        if (rest.length) socket.unshift(rest);
-      }
-    };
-    socket.on('data', onData);
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(timer);
-      if (phase === 'reply' && buf.length >= 2 && buf.length < 10) return resolve({ reply: buf[1]!, socket });
-      resolve({ reply: null, socket });
-    });
-    socket.on('connect', () => socket.write(Buffer.from([5, 1, 0])));
-  });
-}
-
 /** GET `path` from host:port through the SOCKS port; the whole response as text. */
 export async function socksGet(
   proxyPort: number,
@@ -201,6 +150,7 @@ export async function socksGet(
     const parts: Buffer[] = [];
     socket.on('data', (c: Buffer) => parts.push(c));
     socket.on('close', () => resolve(Buffer.concat(parts).toString('utf8')));
+    socket.resume(); // the client hands the socket over paused
   });
   const status = Number(/^HTTP\/1\.\d (\d{3})/.exec(text)?.[1] ?? 0);
   return { reply, status, body: text.slice(text.indexOf('\r\n\r\n') + 4) };
