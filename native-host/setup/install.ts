@@ -23,6 +23,7 @@ import {
 } from './browser-paths.js';
 import { defaultHostMain, writeLauncher } from './launcher.js';
 import { extensionBuilds, extensionLines, packageRoot, packageVersionAt } from './package-layout.js';
+import { systemInstallRefusal } from './system-safety.js';
 import { homeDir } from '../home.js';
 import { HOST_NAME } from '../../shared/protocol.js';
 
@@ -257,6 +258,14 @@ async function run(verb: 'install' | 'uninstall', args: string[], ctx: Context =
   if (verb === 'install' && !o.dryRun && !fs.existsSync(o.hostMain)) {
     printError(`the host is not built (${o.hostMain} is missing): run \`npm run build\` first, then install again`);
     return 1;
+  }
+  // Windows has ACLs, not modes: Program Files is writable by administrators only by default
+  if (verb === 'install' && o.scope === 'system' && o.os !== 'win32') {
+    const refusal = systemInstallRefusal(o.nodePath, o.hostMain);
+    if (refusal) {
+      printError(refusal);
+      return 1;
+    }
   }
   try {
     if (verb === 'install') {
