@@ -3,6 +3,7 @@
 
 import { homeDir } from '../../home.js';
 import type { Env } from '../browser-paths.js';
+import type { Runner } from '../host-io.js';
 
 export type Mark = 'ok' | 'warn' | 'fail';
 export interface Check {
@@ -34,6 +35,8 @@ export interface DoctorOptions {
   /** known_hosts files (like the options page's); [] = the ssh config's, else OpenSSH's defaults. */
   knownHosts: string[];
   timeoutMs: number;
+  /** Runs reg.exe (Windows); default: really. */
+  run?: Runner;
 }
 
 export const ok = (text: string): Check => ({ mark: 'ok', text });

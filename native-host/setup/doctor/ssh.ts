@@ -8,6 +8,7 @@ import ssh2 from 'ssh2';
 import { currentOs } from '../browser-paths.js';
 import { entryMatches, fingerprint, hostKeyFromBlob, knownHostsName, type HostKey } from '../../ssh/known-hosts.js';
 import { checkHostKeyInFiles, readKnownHostsFiles } from '../../ssh/known-hosts-store.js';
+import { agentFor, WINDOWS_AGENT_PIPE } from '../../ssh/agent.js';
 import { DEFAULT_IDENTITY_NAMES } from '../../ssh/auth.js';
 import { checkKeyPermissions, type LocalUser } from '../../ssh/key-permissions.js';
 import { homeDir } from '../../home.js';
@@ -33,6 +34,10 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 export async function checkAgent(o: DoctorOptions, sock: string | null): Promise<{ check: Check; keys: number }> {
   if (!sock && o.env.SSH_AUTH_SOCK)
     return { check: ok('ssh-agent not used for this gateway (IdentityAgent none in your ssh config)'), keys: 0 };
+  const windows = currentOs(o.platform) === 'win32';
+  // OpenSSH for Windows' agent is a service, started once by an administrator
+  const startWindowsAgent =
+    'start the OpenSSH Authentication Agent service (administrator PowerShell: Get-Service ssh-agent | Set-Service -StartupType Automatic; Start-Service ssh-agent), then ssh-add';
   if (!sock)
     return {
       check: warn(
@@ -44,7 +49,7 @@ export async function checkAgent(o: DoctorOptions, sock: string | null): Promise
   try {
     const keys = await withTimeout(
       new Promise<ssh2.ParsedKey[]>((resolve, reject) =>
-        new ssh2.OpenSSHAgent(sock).getIdentities((err, k) =>
+        agentFor(sock, o.platform as NodeJS.Platform).getIdentities((err, k) =>
           err ? reject(err) : resolve((k ?? []).filter((x): x is ssh2.ParsedKey => 'getPublicSSH' in x)),
         ),
       ),
@@ -53,7 +58,10 @@ export async function checkAgent(o: DoctorOptions, sock: string | null): Promise
     );
     if (keys.length === 0)
       return {
-        check: warn(`ssh-agent at ${sock} holds no key`, "load your Grid'5000 key: ssh-add ~/.ssh/id_ed25519"),
+        check: warn(
+          `ssh-agent at ${sock} holds no key`,
+          `load your Grid'5000 key: ssh-add ${windows ? '%USERPROFILE%\\.ssh\\id_ed25519' : '~/.ssh/id_ed25519'}`,
+        ),
         keys: 0,
       };
     const list = keys
@@ -64,7 +72,9 @@ export async function checkAgent(o: DoctorOptions, sock: string | null): Promise
     return {
       check: fail(
         `ssh-agent at ${sock} cannot be reached (${(e as Error).message})`,
-        'start a new agent: eval "$(ssh-agent)" && ssh-add, or unset SSH_AUTH_SOCK',
+        windows && sock === WINDOWS_AGENT_PIPE
+          ? startWindowsAgent
+          : 'start a new agent: eval "$(ssh-agent)" && ssh-add, or unset SSH_AUTH_SOCK',
       ),
       keys: 0,
     };
@@ -193,6 +203,7 @@ export function routeFor(o: DoctorOptions): { route: Route | null; checks: Check
       home: homeDir(o.env),
       localUser: os.userInfo().username,
       env: o.env as NodeJS.ProcessEnv,
+      platform: o.platform as NodeJS.Platform,
       log,
       ...(o.sshConfigFile !== undefined ? { sshConfigFile: o.sshConfigFile } : {}),
       ...(o.systemSshConfigFile !== undefined ? { systemConfigFile: o.systemSshConfigFile } : {}),
