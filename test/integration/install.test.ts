@@ -204,7 +204,7 @@ test('uninstall without the receipt still removes our manifests, and only ours',
   }
 });
 
-test('--dry-run prints every path and writes nothing; --system prints the system folders', async () => {
+test('--dry-run prints every path and writes nothing', async () => {
   const e = makeEnv();
   try {
     assert.equal(await installMain(['--dry-run'], e.ctx), 0);
