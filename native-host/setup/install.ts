@@ -259,7 +259,7 @@ async function run(verb: 'install' | 'uninstall', args: string[], ctx: Context =
   const o: InstallOptions = {
     os: currentOs(ctx.platform ?? process.platform),
     scope: p.scope,
-    home: homeDir(env),
+    home: homeDir(env, (ctx.platform ?? process.platform) as NodeJS.Platform),
     env,
     browsers: p.browsers,
     dryRun: p.dryRun,

@@ -46,5 +46,6 @@ export const fail = (text: string, fix?: string): Check => ({ mark: 'fail', text
 /** A path under the home folder written with ~, as users read it. */
 export const tilde = (p: string, env: Env) => {
   const h = homeDir(env);
-  return p === h ? '~' : p.startsWith(`${h}/`) ? `~${p.slice(h.length)}` : p;
+  // Windows paths may use either separator after %USERPROFILE%
+  return p === h ? '~' : p.startsWith(`${h}/`) || p.startsWith(`${h}\\`) ? `~${p.slice(h.length)}` : p;
 };

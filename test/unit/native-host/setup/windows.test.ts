@@ -13,7 +13,7 @@ import { parseLauncher } from '../../../../native-host/setup/launcher.js';
 import { parseRegDefault, regQueryDefault } from '../../../../native-host/setup/registry.js';
 import { checkBrowsers } from '../../../../native-host/setup/doctor/local.js';
 import { checkAgent } from '../../../../native-host/setup/doctor/ssh.js';
-import type { DoctorOptions } from '../../../../native-host/setup/doctor/check.js';
+import { tilde, type DoctorOptions } from '../../../../native-host/setup/doctor/check.js';
 import { agentKind, defaultAgentSocket, WINDOWS_AGENT_PIPE } from '../../../../native-host/ssh/agent.js';
 import { systemSshConfig } from '../../../../native-host/ssh/config-files.js';
 import { systemKnownHostsFiles } from '../../../../native-host/ssh/known-hosts-store.js';
@@ -308,4 +308,10 @@ test('the home folder on Windows is %USERPROFILE%, as OpenSSH for Windows reads 
   assert.equal(homeDir(env, 'win32'), 'C:\\Users\\ada');
   assert.equal(homeDir({ HOME: 'C:\\Users\\ada' }, 'win32'), 'C:\\Users\\ada');
   assert.equal(homeDir(env, 'linux'), '/c/Users/ada');
+});
+
+test('doctor writes paths under %USERPROFILE% with ~, either separator', () => {
+  assert.equal(tilde('C:\\Users\\ada\\.ssh\\id_ed25519', ENV), '~\\.ssh\\id_ed25519');
+  assert.equal(tilde('C:\\Users\\ada/.ssh/known_hosts', ENV), '~/.ssh/known_hosts');
+  assert.equal(tilde('C:\\Users\\adam\\x', ENV), 'C:\\Users\\adam\\x');
 });
