@@ -2,7 +2,6 @@
 // default, system-wide with --system). Install keeps a receipt of every file, folder and registry
 // key it created, so uninstall removes exactly that and nothing else.
 
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -21,8 +20,11 @@ import {
   registryKey,
   type Scope,
 } from './browser-paths.js';
-import { defaultHostMain, writeLauncher } from './launcher.js';
+import { type FileOps, realFiles, realRunner, type Runner } from './host-io.js';
+import { defaultHostMain, launcherScript } from './launcher.js';
+import { regAdd, regDelete } from './registry.js';
 import { extensionBuilds, extensionLines, packageRoot, packageVersionAt } from './package-layout.js';
+import { systemInstallRefusal } from './system-safety.js';
 import { homeDir } from '../home.js';
 import { HOST_NAME } from '../../shared/protocol.js';
 
@@ -39,6 +41,9 @@ export interface InstallOptions {
   hostMain: string;
   /** Where progress lines go (stdout for the command). */
   print: (line: string) => void;
+  /** Runs reg.exe (Windows). */
+  run: Runner;
+  files: FileOps;
 }
 
 /** What install created, kept beside the launcher. */
@@ -53,12 +58,14 @@ export interface Receipt {
   dirs: string[];
 }
 
-const receiptPath = (o: Pick<InstallOptions, 'os' | 'scope' | 'home' | 'env'>) =>
-  (o.os === 'win32' ? path.win32 : path.posix).join(installDir(o.os, o.scope, o.home, o.env), RECEIPT_FILE);
+const pathsOf = (os: Os) => (os === 'win32' ? path.win32 : path.posix);
 
-function readReceipt(file: string): Receipt | null {
+const receiptPath = (o: Pick<InstallOptions, 'os' | 'scope' | 'home' | 'env'>) =>
+  pathsOf(o.os).join(installDir(o.os, o.scope, o.home, o.env), RECEIPT_FILE);
+
+function readReceipt(files: FileOps, file: string): Receipt | null {
   try {
-    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as Receipt;
+    const r = JSON.parse(files.readFile(file)) as Receipt;
     return r && r.version === 1 && typeof r.launcher === 'string'
       ? { ...r, manifests: r.manifests ?? {}, registry: r.registry ?? {}, dirs: r.dirs ?? [] }
       : null;
@@ -68,40 +75,40 @@ function readReceipt(file: string): Receipt | null {
 }
 
 /** Folders `mkdir -p dir` would create, outermost first. */
-function missingDirs(dir: string): string[] {
+function missingDirs(o: InstallOptions, dir: string): string[] {
+  const { dirname } = pathsOf(o.os);
   const out: string[] = [];
-  for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) {
+  for (let d = dir; !o.files.exists(d); d = dirname(d)) {
     out.unshift(d);
-    if (path.dirname(d) === d) break;
+    if (dirname(d) === d) break;
   }
   return out;
 }
 
-function mkdirRecorded(dir: string, receipt: Receipt): void {
-  for (const d of missingDirs(dir)) {
-    fs.mkdirSync(d);
+function mkdirRecorded(o: InstallOptions, dir: string, receipt: Receipt): void {
+  for (const d of missingDirs(o, dir)) {
+    o.files.mkdir(d);
     if (!receipt.dirs.includes(d)) receipt.dirs.push(d);
   }
-}
-
-function regAdd(key: string, value: string): void {
-  execFileSync('reg', ['add', key, '/ve', '/t', 'REG_SZ', '/d', value, '/f'], { stdio: 'ignore' });
-}
-
-function regDelete(key: string): void {
-  execFileSync('reg', ['delete', key, '/f'], { stdio: 'ignore' });
 }
 
 export function install(o: InstallOptions): void {
   const verb = o.dryRun ? 'would write' : 'wrote';
   const launcher = launcherPath(o.os, o.scope, o.home, o.env);
   const rfile = receiptPath(o);
-  const receipt: Receipt = readReceipt(rfile) ?? { version: 1, launcher, manifests: {}, registry: {}, dirs: [] };
+  const { dirname } = pathsOf(o.os);
+  const receipt: Receipt = readReceipt(o.files, rfile) ?? {
+    version: 1,
+    launcher,
+    manifests: {},
+    registry: {},
+    dirs: [],
+  };
   receipt.launcher = launcher;
 
   if (!o.dryRun) {
-    mkdirRecorded(path.dirname(launcher), receipt);
-    writeLauncher(launcher, o.os, o.nodePath, o.hostMain);
+    mkdirRecorded(o, dirname(launcher), receipt);
+    o.files.writeFile(launcher, launcherScript(o.os, o.nodePath, o.hostMain), 0o755);
   }
   o.print(`${verb} ${launcher}  (launcher: ${o.nodePath} ${o.hostMain})`);
 
@@ -111,26 +118,26 @@ export function install(o: InstallOptions): void {
     if (!written.has(file)) {
       written.add(file);
       if (!o.dryRun) {
-        mkdirRecorded(path.dirname(file), receipt);
-        fs.writeFileSync(file, `${JSON.stringify(hostManifest(familyOf(b), launcher), null, 2)}\n`, { mode: 0o644 });
+        mkdirRecorded(o, dirname(file), receipt);
+        o.files.writeFile(file, `${JSON.stringify(hostManifest(familyOf(b), launcher), null, 2)}\n`, 0o644);
       }
     }
     receipt.manifests[b] = file;
     o.print(`${verb} ${file}  (${BROWSER_NAMES[b]})`);
     if (o.os === 'win32') {
       const key = registryKey(b, o.scope);
-      if (!o.dryRun) regAdd(key, file);
+      if (!o.dryRun) regAdd(o.run, key, file);
       receipt.registry[b] = key;
       o.print(`${o.dryRun ? 'would set' : 'set'} ${key} = ${file}`);
     }
   }
-  if (!o.dryRun) fs.writeFileSync(rfile, `${JSON.stringify(receipt, null, 2)}\n`, { mode: 0o644 });
+  if (!o.dryRun) o.files.writeFile(rfile, `${JSON.stringify(receipt, null, 2)}\n`, 0o644);
 }
 
 /** Is `file` a host manifest of ours (so removing it is safe without a receipt)? */
-function isOurManifest(file: string): boolean {
+function isOurManifest(files: FileOps, file: string): boolean {
   try {
-    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: unknown }).name === HOST_NAME;
+    return (JSON.parse(files.readFile(file)) as { name?: unknown }).name === HOST_NAME;
   } catch {
     return false;
   }
@@ -140,19 +147,21 @@ export function uninstall(o: InstallOptions): void {
   const verb = o.dryRun ? 'would remove' : 'removed';
   const rfile = receiptPath(o);
   // Without a receipt (deleted by hand), fall back to our manifests at the known places.
-  const receipt: Receipt = readReceipt(rfile) ?? {
+  const receipt: Receipt = readReceipt(o.files, rfile) ?? {
     version: 1,
     launcher: launcherPath(o.os, o.scope, o.home, o.env),
     manifests: Object.fromEntries(
-      BROWSERS.map((b) => [b, manifestPath(b, o.os, o.scope, o.home, o.env)]).filter(([, f]) => isOurManifest(f!)),
+      BROWSERS.map((b) => [b, manifestPath(b, o.os, o.scope, o.home, o.env)]).filter(([, f]) =>
+        isOurManifest(o.files, f!),
+      ),
     ),
     registry: o.os === 'win32' ? Object.fromEntries(BROWSERS.map((b) => [b, registryKey(b, o.scope)])) : {},
     dirs: [],
   };
 
   const remove = (file: string, what: string) => {
-    if (!fs.existsSync(file)) return;
-    if (!o.dryRun) fs.rmSync(file, { force: true });
+    if (!o.files.exists(file)) return;
+    if (!o.dryRun) o.files.rm(file);
     o.print(`${verb} ${file}  (${what})`);
   };
 
@@ -165,7 +174,7 @@ export function uninstall(o: InstallOptions): void {
     delete receipt.registry[b];
     if (key) {
       try {
-        if (!o.dryRun) regDelete(key);
+        if (!o.dryRun) regDelete(o.run, key);
         o.print(`${verb} ${key}`);
       } catch {
         /* the key was not there */
@@ -176,19 +185,19 @@ export function uninstall(o: InstallOptions): void {
   const left = Object.keys(receipt.manifests).length + Object.keys(receipt.registry).length;
   if (left === 0) {
     remove(receipt.launcher, 'launcher');
-    if (!o.dryRun) fs.rmSync(rfile, { force: true });
+    if (!o.dryRun && o.files.exists(rfile)) o.files.rm(rfile);
     // deepest first; a folder that now holds anything else stays
     for (const d of [...receipt.dirs].sort((a, b) => b.length - a.length)) {
       if (o.dryRun) continue;
       try {
-        fs.rmdirSync(d);
-        o.print(`${verb} ${d}/`);
+        o.files.rmdir(d);
+        o.print(`${verb} ${d}${o.os === 'win32' ? '\\' : '/'}`);
       } catch {
         /* not empty or already gone */
       }
     }
   } else if (!o.dryRun) {
-    fs.writeFileSync(rfile, `${JSON.stringify(receipt, null, 2)}\n`);
+    o.files.writeFile(rfile, `${JSON.stringify(receipt, null, 2)}\n`, 0o644);
   }
   if (left > 0) o.print(`kept the launcher: still used by ${Object.keys(receipt.manifests).join(', ')}`);
 }
@@ -205,6 +214,10 @@ export interface Context {
   hostMain?: string;
   print?: (line: string) => void;
   printError?: (line: string) => void;
+  /** Runs reg.exe; default: really. */
+  run?: Runner;
+  /** File operations; default: the real file system. */
+  files?: FileOps;
 }
 
 /** Parses the options shared by install and uninstall. */
@@ -246,17 +259,27 @@ async function run(verb: 'install' | 'uninstall', args: string[], ctx: Context =
   const o: InstallOptions = {
     os: currentOs(ctx.platform ?? process.platform),
     scope: p.scope,
-    home: homeDir(env),
+    home: homeDir(env, (ctx.platform ?? process.platform) as NodeJS.Platform),
     env,
     browsers: p.browsers,
     dryRun: p.dryRun,
     nodePath: ctx.nodePath ?? process.execPath,
     hostMain: ctx.hostMain ?? defaultHostMain(),
     print,
+    run: ctx.run ?? realRunner,
+    files: ctx.files ?? realFiles,
   };
-  if (verb === 'install' && !o.dryRun && !fs.existsSync(o.hostMain)) {
+  if (verb === 'install' && !o.dryRun && !o.files.exists(o.hostMain)) {
     printError(`the host is not built (${o.hostMain} is missing): run \`npm run build\` first, then install again`);
     return 1;
+  }
+  // Windows has ACLs, not modes: Program Files is writable by administrators only by default
+  if (verb === 'install' && o.scope === 'system' && o.os !== 'win32') {
+    const refusal = systemInstallRefusal(o.nodePath, o.hostMain);
+    if (refusal) {
+      printError(refusal);
+      return 1;
+    }
   }
   try {
     if (verb === 'install') {

@@ -13,6 +13,7 @@ import type { ParsedKey, SignCallback, SigningRequestOptions, IdentityCallback }
 import { makeError } from '../../shared/errors.js';
 import type { ProtocolError } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
+import { agentFor } from './agent.js';
 import { checkKeyPermissions, keyPermissionsError, unprotectedKeyLog, type LocalUser } from './key-permissions.js';
 
 const { BaseAgent, OpenSSHAgent, utils } = ssh2;
@@ -176,7 +177,7 @@ export class Identities extends BaseAgent<ParsedKey> {
     private readonly hooks: IdentityHooks,
   ) {
     super();
-    this.agent = plan.agentSocket ? new OpenSSHAgent(plan.agentSocket) : null;
+    this.agent = plan.agentSocket ? agentFor(plan.agentSocket) : null;
   }
 
   override getIdentities(cb: IdentityCallback<ParsedKey>): void {

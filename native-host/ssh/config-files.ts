@@ -14,6 +14,15 @@ export const MAX_INCLUDE_DEPTH = 16;
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 export const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config';
 
+/** The system-wide ssh_config: /etc/ssh/ssh_config, or on Windows %ProgramData%\ssh\ssh_config (OpenSSH for Windows). */
+export function systemSshConfig(
+  platform: NodeJS.Platform = process.platform,
+  env: Record<string, string | undefined> = process.env,
+): string {
+  if (platform !== 'win32') return SYSTEM_SSH_CONFIG;
+  return path.win32.join(env.ProgramData || 'C:\\ProgramData', 'ssh', 'ssh_config');
+}
+
 export interface LoadOptions {
   /** The system-wide file; null to skip it. Default /etc/ssh/ssh_config. */
   systemFile?: string | null;
@@ -160,10 +169,10 @@ function loadFile(
 
 /** Reads the configuration with its errors. `file` set: only that file, like `ssh -F file` (`none`: no file). */
 export function loadSshConfigDetailed(file: string | undefined, home: string, opts: LoadOptions = {}): LoadedSshConfig {
-  const systemFile = opts.systemFile === undefined ? SYSTEM_SSH_CONFIG : opts.systemFile;
+  const systemFile = opts.systemFile === undefined ? systemSshConfig() : opts.systemFile;
   const ld: Loader = {
     home,
-    systemDir: path.dirname(systemFile ?? SYSTEM_SSH_CONFIG),
+    systemDir: path.dirname(systemFile ?? systemSshConfig()),
     blocks: [],
     errors: [],
     files: [],

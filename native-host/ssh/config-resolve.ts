@@ -16,6 +16,7 @@ import {
   type SshConfigBlock,
 } from './config-parse.js';
 import { matchHostList, matchPatternList } from './pattern.js';
+import { systemKnownHostsFiles } from './known-hosts-store.js';
 
 export interface HostConfig {
   hostName: string;
@@ -227,7 +228,7 @@ function finish(st: Collected, host: string, ctx: ResolveContext): HostConfig {
   const globalKh = st.values.get('globalknownhostsfile');
   const globalKnownHostsFiles = globalKh
     ? globalKh.args.filter((a) => a.toLowerCase() !== 'none')
-    : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+    : systemKnownHostsFiles();
 
   const agent = st.values.get('identityagent');
   let identityAgent: string | undefined;

@@ -24,8 +24,21 @@ export function defaultKnownHostsFiles(
   const given = typeof userFile === 'string' ? (userFile ? [userFile] : []) : (userFile ?? []);
   return {
     user: given.length ? given : [path.join(home, '.ssh', 'known_hosts'), path.join(home, '.ssh', 'known_hosts2')],
-    global: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+    global: systemKnownHostsFiles(),
   };
+}
+
+/**
+ * The system-wide known_hosts files (GlobalKnownHostsFile's default): /etc/ssh/ssh_known_hosts{,2},
+ * or on Windows, as OpenSSH for Windows keeps them, %ProgramData%\ssh\ssh_known_hosts{,2}.
+ */
+export function systemKnownHostsFiles(
+  platform: NodeJS.Platform = process.platform,
+  env: Record<string, string | undefined> = process.env,
+): string[] {
+  if (platform !== 'win32') return ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+  const dir = path.win32.join(env.ProgramData || 'C:\\ProgramData', 'ssh');
+  return [path.win32.join(dir, 'ssh_known_hosts'), path.win32.join(dir, 'ssh_known_hosts2')];
 }
 
 /** Reads and parses the files in order. Missing files are normal; anything else odd is a warning. */

@@ -9,6 +9,7 @@
 
 import path from 'node:path';
 import type { HostKeyPolicy, TunnelConfig } from '../../shared/protocol.js';
+import { defaultAgentSocket } from './agent.js';
 import { DEFAULT_IDENTITY_NAMES, type AuthPlan } from './auth.js';
 import { formatDestination, parseDestination, parseJumpList, type Destination } from '../../shared/destination.js';
 import type { SshConfigBlock } from './config-parse.js';
@@ -28,6 +29,8 @@ export interface RouteContext {
   localHost?: string;
   /** The local uid, for %i (resolveRoute fills it in). */
   uid?: number;
+  /** For the default ssh-agent (Windows' agent pipe); default: this process's. */
+  platform?: NodeJS.Platform;
 }
 
 export interface Route {
@@ -67,10 +70,12 @@ function commonOverrides(config: TunnelConfig, home: string): string[] {
   return out;
 }
 
-function agentSocket(config: TunnelConfig, hc: HostConfig, env: NodeJS.ProcessEnv): string | null {
+function agentSocket(config: TunnelConfig, hc: HostConfig, ctx: RouteContext): string | null {
   if (!config.useAgent) return null;
+  const env = ctx.env;
   const a = hc.identityAgent;
-  if (a === undefined || a === 'SSH_AUTH_SOCK') return env.SSH_AUTH_SOCK || null;
+  if (a === undefined || a === 'SSH_AUTH_SOCK')
+    return env.SSH_AUTH_SOCK || defaultAgentSocket(ctx.platform ?? process.platform);
   if (a === 'none') return null;
   if (a.startsWith('$')) return env[a.slice(1)] || null;
   return a;
@@ -85,7 +90,7 @@ function authPlan(config: TunnelConfig, hc: HostConfig, ctx: RouteContext): Auth
   if (config.identityFile) add(expandHome(config.identityFile, ctx.home), true);
   if (hc.identityFilesFromConfig) for (const f of hc.identityFiles) add(f, false);
   else if (!config.identityFile) for (const n of DEFAULT_IDENTITY_NAMES) add(path.join(ctx.home, '.ssh', n), false);
-  return { agentSocket: agentSocket(config, hc, ctx.env), files, identitiesOnly: hc.identitiesOnly ?? false };
+  return { agentSocket: agentSocket(config, hc, ctx), files, identitiesOnly: hc.identitiesOnly ?? false };
 }
 
 function policy(config: TunnelConfig, hc: HostConfig, sshOptions: string[]): HostKeyPolicy {

@@ -331,10 +331,11 @@ test('an ssh config alias: the checks follow HostName, Port, User, IdentityFile,
     assert.equal(find(checks, /identity file ~\/\.ssh\/g5k_key \(ssh-ed25519/).mark, 'ok');
     const gone = find(checks, /identity file ~\/\.ssh\/gone_key, named in your ssh config, does not exist/);
     assert.equal(gone.mark, 'warn');
-    assert.ok(
-      !checks.some((c) => /id_ed25519/.test(c.text)),
-      'default key names are not tried when the config names keys',
-    );
+    // default key names are not tried when the config names keys: still checked, but said so, never a failure
+    const defaults = checks.filter((c) => /id_ed25519/.test(c.text));
+    assert.equal(defaults.length, 1, defaults.map(formatCheck).join('\n'));
+    assert.match(defaults[0]!.text, /not tried by the tunnel for this gateway/);
+    assert.equal(defaults[0]!.mark, 'warn');
 
     // behind a jump host: the jump host is reached, the gateway's key can only be looked up
     checks = await runDoctor(h.opts({ ...base, gateway: 'behind' }));
@@ -418,6 +419,91 @@ test('everything right: exit 0, and the log line names the host log', { skip: sk
     assert.match(out.at(-1)!, /^no problem found/);
   } finally {
     agent.stop();
+    await gw.stop();
+    h.done();
+  }
+});
+
+test('key files judged as the tunnel judges them: an agent key turns a bad key file into a warning; another owner and Windows are not judged; default keys are checked beside --identity', async () => {
+  const h = makeHome();
+  const ssh = path.join(h.home, '.ssh');
+  fs.mkdirSync(ssh, { mode: 0o700 });
+  const keys = makeKeys(ssh); // id_ed25519 (a default name), id_ed25519_enc, id_ed25519_wrong
+  const agent = await startAgent([keys.wrong]);
+  try {
+    const base = { port: await freePort(), socksPort: await freePort() };
+    fs.chmodSync(keys.plain, 0o640);
+
+    // no agent: the tunnel would have no key, a failure with OpenSSH's fix
+    let checks = await runDoctor(h.opts(base));
+    let k = find(checks, /identity file ~\/\.ssh\/id_ed25519 is readable by other users \(mode 640\): ssh ignores it$/);
+    assert.equal(k.mark, 'fail');
+    assert.equal(k.fix, `chmod 600 ${keys.plain}`);
+
+    // an agent key may still log in: a warning only
+    checks = await runDoctor(h.opts({ ...base, env: { SSH_AUTH_SOCK: agent.socket } }));
+    k = find(checks, /identity file ~\/\.ssh\/id_ed25519 is readable by other users .*ssh-agent keys may still log in/);
+    assert.equal(k.mark, 'warn');
+
+    // --identity names another key: the default id_ed25519 is still checked, as a warning
+    checks = await runDoctor(h.opts({ ...base, identities: [keys.encrypted] }));
+    assert.equal(find(checks, /identity file ~\/\.ssh\/id_ed25519_enc \(passphrase-protected/).mark, 'ok');
+    k = find(checks, /identity file ~\/\.ssh\/id_ed25519 is readable by other users .*not tried by the tunnel/);
+    assert.equal(k.mark, 'warn');
+    assert.ok(!checks.some((c) => c.mark === 'fail' && /identity file/.test(c.text)));
+
+    // on Windows there are no such modes (as in the tunnel)
+    checks = await runDoctor(h.opts({ ...base, platform: 'win32' }));
+    assert.equal(find(checks, /identity file ~\/\.ssh\/id_ed25519 \(ssh-ed25519, mode 640\)/).mark, 'ok');
+
+    // a key owned by another user is not judged: OpenSSH does not either
+    fs.chownSync(keys.plain, 4242, 4242);
+    checks = await runDoctor(h.opts(base));
+    assert.equal(find(checks, /identity file ~\/\.ssh\/id_ed25519 \(ssh-ed25519, mode 640\)/).mark, 'ok');
+  } finally {
+    agent.stop();
+    h.done();
+  }
+});
+
+test('a gateway on a port other than 22 with only a bare-name known_hosts line: matched with a note, or unknown for another key', {
+  skip: skipSshd ?? false,
+}, async () => {
+  const h = makeHome();
+  const gw = await startGateway();
+  try {
+    const base = { port: gw.port, socksPort: await freePort() };
+    const bareKnown = path.join(h.root, 'bare_known_hosts');
+    fs.writeFileSync(bareKnown, `127.0.0.1 ${gw.hostKeyPublic}\n`);
+    let checks = await runDoctor(h.opts({ ...base, knownHosts: [bareKnown] }));
+    const c = find(
+      checks,
+      /known_hosts matches \[127\.0\.0\.1\]:\d+'s host key ssh-ed25519 SHA256:\S+ under the bare name 127\.0\.0\.1/,
+    );
+    assert.equal(c.mark, 'ok');
+    assert.match(
+      c.text,
+      new RegExp(`bare_known_hosts:1\\): no \\[127\\.0\\.0\\.1\\]:${gw.port} line, which ssh accepts too`),
+    );
+
+    // the bare name holds another key: unknown (maybe another server on port 22), never "changed"
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(h.root, 'other')]);
+    const other = fs.readFileSync(path.join(h.root, 'other.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    fs.writeFileSync(bareKnown, `127.0.0.1 ${other}\n`);
+    checks = await runDoctor(h.opts({ ...base, knownHosts: [bareKnown] }));
+    const u = find(
+      checks,
+      /known_hosts has no key for \[127\.0\.0\.1\]:\d+; it presents ssh-ed25519 .* the line for the bare name 127\.0\.0\.1 \(.*bare_known_hosts:1\) holds another key: unknown/,
+    );
+    assert.equal(u.mark, 'warn');
+    assert.match(u.fix!, new RegExp(`ssh -p ${gw.port} 127\\.0\\.0\\.1`));
+    assert.ok(!checks.some((x) => /CHANGED/.test(x.text)));
+
+    // a [host]:port line wins over the bare name: no note
+    fs.appendFileSync(bareKnown, `[127.0.0.1]:${gw.port} ${gw.hostKeyPublic}\n`);
+    checks = await runDoctor(h.opts({ ...base, knownHosts: [bareKnown] }));
+    assert.doesNotMatch(find(checks, /known_hosts matches/).text, /bare name/);
+  } finally {
     await gw.stop();
     h.done();
   }

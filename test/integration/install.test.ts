@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { BROWSERS, launcherPath, manifestPath, registryKey } from '../../native-host/setup/browser-paths.js';
 import { installMain, main, uninstallMain, type Context } from '../../native-host/setup/install.js';
 import { launcherScript, parseLauncher } from '../../native-host/setup/launcher.js';
+import { findUnsafePath, realFs } from '../../native-host/setup/system-safety.js';
 import { encodeFrame, FrameDecoder } from '../../native-host/messaging/framing.js';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../../shared/ids.js';
 import { HOST_NAME, PROTOCOL_VERSION } from '../../shared/protocol.js';
@@ -203,18 +204,85 @@ test('uninstall without the receipt still removes our manifests, and only ours',
   }
 });
 
-test('--dry-run prints every path and writes nothing; --system prints the system folders', async () => {
+test('--dry-run prints every path and writes nothing', async () => {
   const e = makeEnv();
   try {
     assert.equal(await installMain(['--dry-run'], e.ctx), 0);
     assert.deepEqual(tree(e.home), []);
     for (const b of BROWSERS)
       assert.ok(e.lines.some((l) => l.startsWith(`would write ${manifestPath(b, 'linux', 'user', e.home)}`)));
-    e.lines.length = 0;
-    assert.equal(await installMain(['--system', '--dry-run'], e.ctx), 0);
+  } finally {
+    e.done();
+  }
+});
+
+/** A host package only root can change: <base>/pkg/{package.json,dist/native-host/messaging/host-main.js}. */
+function rootOwnedPackage(base: string): { pkg: string; hostMain: string } {
+  const pkg = path.join(base, 'pkg');
+  const messaging = path.join(pkg, 'dist', 'native-host', 'messaging');
+  fs.mkdirSync(messaging, { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(pkg, 'package.json'), '{"name":"g5k-tunnel","type":"module"}\n', { mode: 0o644 });
+  const hostMain = path.join(messaging, 'host-main.js');
+  fs.writeFileSync(hostMain, '\n', { mode: 0o644 });
+  for (let d = messaging; d !== base; d = path.dirname(d)) fs.chmodSync(d, 0o755);
+  fs.chmodSync(base, 0o755);
+  return { pkg, hostMain };
+}
+
+// Real folders under root's home (root-owned, 0700 or 0755): /tmp is world-writable, so it would be refused.
+const asRoot =
+  process.getuid?.() === 0 &&
+  (fs.statSync(os.homedir()).mode & 0o022) === 0 &&
+  findUnsafePath([process.execPath, os.homedir()], { ...realFs, readdir: () => [] }) === null;
+
+test('--system refuses a host a user could change (a group-writable parent, a file owned by a user), naming the path; accepts it all root-owned 0755', {
+  skip: asRoot ? false : 'needs root, and a root home folder that only root can write',
+}, async () => {
+  const e = makeEnv();
+  const base = fs.mkdtempSync(path.join(os.homedir(), 'g5k-system-'));
+  try {
+    const { pkg, hostMain } = rootOwnedPackage(base);
+    const ctx = { ...e.ctx, hostMain, nodePath: fs.realpathSync(process.execPath) };
+
+    // all root-owned 0755: accepted (dry run: the system folders are left alone)
+    assert.equal(await installMain(['--system', '--dry-run'], ctx), 0, e.errors.join('\n'));
     assert.ok(e.lines.some((l) => l.startsWith('would write /usr/local/lib/g5k-tunnel/g5k-tunnel-host')));
     assert.ok(e.lines.some((l) => l.startsWith('would write /usr/lib/mozilla/native-messaging-hosts/g5k_tunnel.json')));
     assert.ok(e.lines.some((l) => l.startsWith('would write /etc/chromium/native-messaging-hosts/g5k_tunnel.json')));
+    assert.deepEqual(e.errors, []);
+
+    // one group-writable parent: refused, and that folder is named
+    fs.chmodSync(path.join(pkg, 'dist'), 0o775);
+    e.lines.length = 0;
+    assert.equal(await installMain(['--system', '--dry-run'], ctx), 1);
+    assert.equal(e.lines.length, 0, 'nothing is written, or said to be');
+    assert.match(
+      e.errors.join('\n'),
+      new RegExp(`^refusing a system-wide install: ${path.join(pkg, 'dist')} is writable by its group \\(mode 0775\\)`),
+    );
+    assert.match(e.errors.join('\n'), /sudo npm install -g g5k-tunnel/);
+    fs.chmodSync(path.join(pkg, 'dist'), 0o755);
+
+    // a file in the package owned by a user
+    fs.chownSync(path.join(pkg, 'package.json'), 1000, 1000);
+    e.errors.length = 0;
+    assert.equal(await installMain(['--system'], ctx), 1);
+    assert.match(e.errors.join('\n'), new RegExp(`${path.join(pkg, 'package.json')} is owned by uid 1000, not root`));
+    assert.equal(e.lines.length, 0);
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true });
+    e.done();
+  }
+});
+
+test('--system refuses a host under a world-writable folder such as /tmp', {
+  skip: os.tmpdir() === '/tmp' ? false : 'the temporary folder is not /tmp',
+}, async () => {
+  const e = makeEnv();
+  try {
+    assert.equal(await installMain(['--system', '--dry-run'], e.ctx), 1);
+    assert.match(e.errors.join('\n'), /^refusing a system-wide install: \/tmp is writable by every user \(mode 1777\)/);
+    assert.deepEqual(e.lines, []);
   } finally {
     e.done();
   }

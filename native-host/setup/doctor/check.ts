@@ -3,6 +3,7 @@
 
 import { homeDir } from '../../home.js';
 import type { Env } from '../browser-paths.js';
+import type { Runner } from '../host-io.js';
 
 export type Mark = 'ok' | 'warn' | 'fail';
 export interface Check {
@@ -34,6 +35,8 @@ export interface DoctorOptions {
   /** known_hosts files (like the options page's); [] = the ssh config's, else OpenSSH's defaults. */
   knownHosts: string[];
   timeoutMs: number;
+  /** Runs reg.exe (Windows); default: really. */
+  run?: Runner;
 }
 
 export const ok = (text: string): Check => ({ mark: 'ok', text });
@@ -43,5 +46,6 @@ export const fail = (text: string, fix?: string): Check => ({ mark: 'fail', text
 /** A path under the home folder written with ~, as users read it. */
 export const tilde = (p: string, env: Env) => {
   const h = homeDir(env);
-  return p === h ? '~' : p.startsWith(`${h}/`) ? `~${p.slice(h.length)}` : p;
+  // Windows paths may use either separator after %USERPROFILE%
+  return p === h ? '~' : p.startsWith(`${h}/`) || p.startsWith(`${h}\\`) ? `~${p.slice(h.length)}` : p;
 };

@@ -15,7 +15,9 @@ import {
   type Os,
   registryKey,
 } from '../browser-paths.js';
+import { realRunner } from '../host-io.js';
 import { parseLauncher } from '../launcher.js';
+import { regQueryDefault } from '../registry.js';
 import { homeDir } from '../../home.js';
 import { defaultLogFile } from '../../log.js';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../../../shared/ids.js';
@@ -80,17 +82,13 @@ export function browserInstalled(b: Browser, osName: Os, env: Env): boolean {
 }
 
 /** Manifests present for a browser, user scope first. */
-function findManifests(b: Browser, osName: Os, env: Env): string[] {
+function findManifests(b: Browser, osName: Os, o: DoctorOptions): string[] {
+  const env = o.env;
   if (osName === 'win32') {
     const out: string[] = [];
     for (const scope of ['user', 'system'] as const) {
-      try {
-        const text = execFileSync('reg', ['query', registryKey(b, scope), '/ve'], { encoding: 'utf8', timeout: 5000 });
-        const m = /REG_SZ\s+(.+)$/m.exec(text);
-        if (m) out.push(m[1]!.trim());
-      } catch {
-        /* no key */
-      }
+      const file = regQueryDefault(o.run ?? realRunner, registryKey(b, scope));
+      if (file) out.push(file);
     }
     return out;
   }
@@ -148,7 +146,7 @@ export function checkBrowsers(o: DoctorOptions, osName: Os): { checks: Check[]; 
   const launchers = new Set<string>();
   for (const b of BROWSERS) {
     const installed = browserInstalled(b, osName, o.env);
-    const files = findManifests(b, osName, o.env);
+    const files = findManifests(b, osName, o);
     if (files.length === 0) {
       if (installed)
         checks.push(fail(`${BROWSER_NAMES[b]}: no host manifest`, `run \`g5k-tunnel install --browser ${b}\``));
@@ -160,7 +158,14 @@ export function checkBrowsers(o: DoctorOptions, osName: Os): { checks: Check[]; 
       if (v.launcher && fs.existsSync(v.launcher)) launchers.add(v.launcher);
     }
   }
-  if (checks.length === 0)
+  if (checks.length === 0 && osName === 'win32')
+    checks.push(
+      fail(
+        `no browser has the host registered (reg query ${registryKey('chrome', 'user')} /ve and the other browsers' keys find nothing)`,
+        'run `g5k-tunnel install`',
+      ),
+    );
+  else if (checks.length === 0)
     checks.push(
       warn(
         `no supported browser found (${BROWSERS.join(', ')})`,

@@ -10,6 +10,7 @@ import {
 import type { Route } from '../../ssh/route.js';
 import type { Hop } from '../../ssh/connect.js';
 import { DEFAULT_SOCKS_PORT } from '../../../shared/settings.js';
+import { defaultAgentSocket } from '../../ssh/agent.js';
 import type { Check, DoctorOptions, Mark } from './check.js';
 import { checkBrowsers, checkLauncher, checkLog, checkNode } from './local.js';
 import { checkFirstHop, checkSocksPort } from './probes.js';
@@ -30,7 +31,10 @@ export async function runDoctor(o: DoctorOptions): Promise<Check[]> {
   const { route, checks: routeChecks } = routeFor(o);
   checks.push(...routeChecks);
   const gateway = route?.hops.at(-1) ?? null;
-  const agent = await checkAgent(o, gateway ? gateway.auth.agentSocket : (o.env.SSH_AUTH_SOCK ?? null));
+  const agentSocket = gateway
+    ? gateway.auth.agentSocket
+    : o.env.SSH_AUTH_SOCK || defaultAgentSocket(o.platform as NodeJS.Platform);
+  const agent = await checkAgent(o, agentSocket);
   checks.push(agent.check, ...checkIdentities(o, gateway, agent.keys));
   if (route) checks.push(...(await checkHops(o, route)));
   checks.push(await checkSocksPort(o.socksPort, o.timeoutMs), checkLog(o.env));

@@ -8,7 +8,9 @@ import ssh2 from 'ssh2';
 import { currentOs } from '../browser-paths.js';
 import { entryMatches, fingerprint, hostKeyFromBlob, knownHostsName, type HostKey } from '../../ssh/known-hosts.js';
 import { checkHostKeyInFiles, readKnownHostsFiles } from '../../ssh/known-hosts-store.js';
+import { agentFor, WINDOWS_AGENT_PIPE } from '../../ssh/agent.js';
 import { DEFAULT_IDENTITY_NAMES } from '../../ssh/auth.js';
+import { checkKeyPermissions, type LocalUser } from '../../ssh/key-permissions.js';
 import { homeDir } from '../../home.js';
 import type { Logger } from '../../log.js';
 import { resolveRoute, type Route } from '../../ssh/route.js';
@@ -32,6 +34,10 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 export async function checkAgent(o: DoctorOptions, sock: string | null): Promise<{ check: Check; keys: number }> {
   if (!sock && o.env.SSH_AUTH_SOCK)
     return { check: ok('ssh-agent not used for this gateway (IdentityAgent none in your ssh config)'), keys: 0 };
+  const windows = currentOs(o.platform) === 'win32';
+  // OpenSSH for Windows' agent is a service, started once by an administrator
+  const startWindowsAgent =
+    'start the OpenSSH Authentication Agent service (administrator PowerShell: Get-Service ssh-agent | Set-Service -StartupType Automatic; Start-Service ssh-agent), then ssh-add';
   if (!sock)
     return {
       check: warn(
@@ -43,7 +49,7 @@ export async function checkAgent(o: DoctorOptions, sock: string | null): Promise
   try {
     const keys = await withTimeout(
       new Promise<ssh2.ParsedKey[]>((resolve, reject) =>
-        new ssh2.OpenSSHAgent(sock).getIdentities((err, k) =>
+        agentFor(sock, o.platform as NodeJS.Platform).getIdentities((err, k) =>
           err ? reject(err) : resolve((k ?? []).filter((x): x is ssh2.ParsedKey => 'getPublicSSH' in x)),
         ),
       ),
@@ -52,7 +58,10 @@ export async function checkAgent(o: DoctorOptions, sock: string | null): Promise
     );
     if (keys.length === 0)
       return {
-        check: warn(`ssh-agent at ${sock} holds no key`, "load your Grid'5000 key: ssh-add ~/.ssh/id_ed25519"),
+        check: warn(
+          `ssh-agent at ${sock} holds no key`,
+          `load your Grid'5000 key: ssh-add ${windows ? '%USERPROFILE%\\.ssh\\id_ed25519' : '~/.ssh/id_ed25519'}`,
+        ),
         keys: 0,
       };
     const list = keys
@@ -63,24 +72,87 @@ export async function checkAgent(o: DoctorOptions, sock: string | null): Promise
     return {
       check: fail(
         `ssh-agent at ${sock} cannot be reached (${(e as Error).message})`,
-        'start a new agent: eval "$(ssh-agent)" && ssh-add, or unset SSH_AUTH_SOCK',
+        windows && sock === WINDOWS_AGENT_PIPE
+          ? startWindowsAgent
+          : 'start a new agent: eval "$(ssh-agent)" && ssh-add, or unset SSH_AUTH_SOCK',
       ),
       keys: 0,
     };
   }
 }
 
+interface KeyFile {
+  file: string;
+  /** What a missing file is: a failure (named by the user), worth a look (ssh config), or nothing. */
+  ifMissing: 'fail' | 'warn' | null;
+  /** Does the tunnel try it for this gateway? (OpenSSH's default names are checked either way) */
+  tried: boolean;
+}
+
 /** The key files the tunnel would try: --identity, else the gateway's IdentityFile lines, else
- *  OpenSSH's default names that exist. A missing file named by the user is a failure; one named in
- *  ssh config is worth a look (ssh skips it too). */
-function identityFiles(o: DoctorOptions, hop: Hop | null): { file: string; ifMissing: 'fail' | 'warn' | null }[] {
-  if (o.identities.length) return o.identities.map((file) => ({ file, ifMissing: 'fail' as const }));
+ *  OpenSSH's default names that exist; then the default names that exist and are not among them
+ *  (ssh on the command line may use them). A missing file named by the user is a failure; one
+ *  named in ssh config is worth a look (ssh skips it too). */
+function identityFiles(o: DoctorOptions, hop: Hop | null): KeyFile[] {
   const sshDir = path.join(homeDir(o.env), '.ssh');
-  const defaults = new Set(DEFAULT_IDENTITY_NAMES.map((f) => path.join(sshDir, f)));
-  const planned = hop ? hop.auth.files.map((f) => f.path) : [...defaults];
-  return planned
-    .map((file) => ({ file, ifMissing: defaults.has(file) ? null : ('warn' as const) }))
-    .filter((f) => f.ifMissing !== null || fs.existsSync(f.file));
+  const defaults = DEFAULT_IDENTITY_NAMES.map((f) => path.join(sshDir, f));
+  const planned: KeyFile[] = o.identities.length
+    ? o.identities.map((file) => ({ file, ifMissing: 'fail', tried: true }))
+    : (hop ? hop.auth.files.map((f) => f.path) : defaults)
+        .map((file): KeyFile => ({ file, ifMissing: defaults.includes(file) ? null : 'warn', tried: true }))
+        .filter((f) => f.ifMissing !== null || fs.existsSync(f.file));
+  const others = defaults
+    .filter((file) => !planned.some((p) => p.file === file) && fs.existsSync(file))
+    .map((file): KeyFile => ({ file, ifMissing: null, tried: false }));
+  return [...planned, ...others];
+}
+
+/** One key file: present, protected as OpenSSH wants (checkKeyPermissions, as the tunnel), readable. */
+function checkKeyFile(o: DoctorOptions, k: KeyFile, agentKeys: number): Check {
+  const where = tilde(k.file, o.env);
+  // a key the tunnel does not try, or one an agent key can stand in for, cannot stop the login
+  const agentStandsIn = agentKeys > 0;
+  const problem = k.tried && !agentStandsIn ? fail : warn;
+  const why = !k.tried
+    ? ' (an OpenSSH default key, not tried by the tunnel for this gateway)'
+    : agentStandsIn
+      ? ' (the ssh-agent keys may still log in)'
+      : '';
+  if (!fs.existsSync(k.file)) {
+    if (k.ifMissing === 'fail')
+      return fail(`identity file ${where} does not exist`, 'fix the identity file path in the options');
+    return warn(
+      `identity file ${where}, named in your ssh config, does not exist`,
+      'fix or remove that IdentityFile line',
+    );
+  }
+  const st = fs.statSync(k.file);
+  const me: LocalUser = { platform: o.platform as NodeJS.Platform, uid: process.getuid?.() };
+  const perm = checkKeyPermissions(k.file, { mode: st.mode, uid: st.uid }, me);
+  if (!perm.ok)
+    // OpenSSH refuses such a key ("UNPROTECTED PRIVATE KEY FILE"), and so does the tunnel.
+    return problem(
+      `identity file ${where} is readable by other users (mode ${perm.mode.toString(8)}): ssh ignores it${why}`,
+      perm.fix,
+    );
+  const mode = st.mode & 0o777;
+  let parsed: ReturnType<typeof ssh2.utils.parseKey>;
+  try {
+    parsed = ssh2.utils.parseKey(fs.readFileSync(k.file));
+  } catch (e) {
+    parsed = e as Error;
+  }
+  const tail = k.tried ? '' : ', not tried by the tunnel for this gateway';
+  if (parsed instanceof Error) {
+    if (/encrypted|passphrase/i.test(parsed.message))
+      return ok(`identity file ${where} (passphrase-protected: load it with ssh-add, or the tunnel will ask${tail})`);
+    return problem(
+      `identity file ${where} cannot be read as an SSH private key (${parsed.message})${why}`,
+      'check the file, or pick another key',
+    );
+  }
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  return ok(`identity file ${where} (${key?.type ?? '?'}, mode ${mode.toString(8)}${tail})`);
 }
 
 export function checkIdentities(o: DoctorOptions, hop: Hop | null, agentKeys: number): Check[] {
@@ -94,7 +166,7 @@ export function checkIdentities(o: DoctorOptions, hop: Hop | null, agentKeys: nu
     else out.push(ok(`~/.ssh (mode ${mode.toString(8)})`));
   }
   const files = identityFiles(o, hop);
-  if (files.length === 0) {
+  if (!files.some((f) => f.tried)) {
     if (agentKeys > 0) out.push(ok('no identity file in ~/.ssh: the ssh-agent keys will be used'));
     else
       out.push(
@@ -103,49 +175,8 @@ export function checkIdentities(o: DoctorOptions, hop: Hop | null, agentKeys: nu
           "create one (ssh-keygen -t ed25519), upload the .pub on your Grid'5000 account page, and ssh-add it",
         ),
       );
-    return out;
   }
-  for (const { file: f, ifMissing } of files) {
-    const where = tilde(f, o.env);
-    if (!fs.existsSync(f)) {
-      if (ifMissing === 'fail')
-        out.push(fail(`identity file ${where} does not exist`, 'fix the identity file path in the options'));
-      else
-        out.push(
-          warn(
-            `identity file ${where}, named in your ssh config, does not exist`,
-            'fix or remove that IdentityFile line',
-          ),
-        );
-      continue;
-    }
-    const mode = fs.statSync(f).mode & 0o777;
-    if (posix && mode & 0o077) {
-      // OpenSSH refuses such a key ("UNPROTECTED PRIVATE KEY FILE"), and so does the tunnel.
-      out.push(fail(`identity file ${where} is readable by other users (mode ${mode.toString(8)})`, `chmod 600 ${f}`));
-      continue;
-    }
-    let parsed: ReturnType<typeof ssh2.utils.parseKey>;
-    try {
-      parsed = ssh2.utils.parseKey(fs.readFileSync(f));
-    } catch (e) {
-      parsed = e as Error;
-    }
-    if (parsed instanceof Error) {
-      if (/encrypted|passphrase/i.test(parsed.message))
-        out.push(ok(`identity file ${where} (passphrase-protected: load it with ssh-add, or the tunnel will ask)`));
-      else
-        out.push(
-          fail(
-            `identity file ${where} cannot be read as an SSH private key (${parsed.message})`,
-            'check the file, or pick another key',
-          ),
-        );
-      continue;
-    }
-    const key = Array.isArray(parsed) ? parsed[0] : parsed;
-    out.push(ok(`identity file ${where} (${key?.type ?? '?'}, mode ${mode.toString(8)})`));
-  }
+  for (const k of files) out.push(checkKeyFile(o, k, agentKeys));
   return out;
 }
 
@@ -172,6 +203,7 @@ export function routeFor(o: DoctorOptions): { route: Route | null; checks: Check
       home: homeDir(o.env),
       localUser: os.userInfo().username,
       env: o.env as NodeJS.ProcessEnv,
+      platform: o.platform as NodeJS.Platform,
       log,
       ...(o.sshConfigFile !== undefined ? { sshConfigFile: o.sshConfigFile } : {}),
       ...(o.systemSshConfigFile !== undefined ? { systemConfigFile: o.systemSshConfigFile } : {}),
@@ -242,8 +274,14 @@ export function checkKnownHosts(
     warn: (w) => bad.push(w),
   });
   const note = bad.length ? ` (also: ${bad.length} unreadable line${bad.length > 1 ? 's' : ''}, first ${bad[0]})` : '';
+  // a port other than 22 with no `[host]:port` line: OpenSSH falls back to the bare host name
+  const bare = hop.hostKeyAlias ? '' : hop.host;
   switch (r.status) {
     case 'known':
+      if (r.withoutPort)
+        return ok(
+          `known_hosts matches ${name}'s host key ${key.type} ${fp} under the bare name ${bare} (${at(r.file, r.line)}): no ${name} line, which ssh accepts too${note}`,
+        );
       return ok(`known_hosts matches ${name}'s host key ${key.type} ${fp} (${at(r.file, r.line)})${note}`);
     case 'revoked':
       return fail(
@@ -256,6 +294,11 @@ export function checkKnownHosts(
         `do not connect until the Grid'5000 staff confirm the new key; then ssh-keygen -R '${name}'`,
       );
     case 'unknown':
+      if (r.mismatchWithoutPort)
+        return warn(
+          `known_hosts has no key for ${name}; it presents ${key.type} ${fp}, and the line for the bare name ${bare} (${at(r.mismatchWithoutPort.file, r.mismatchWithoutPort.line)}) holds another key: unknown, as ssh treats it (another server on port 22 of the same machine?)${note}`,
+          addIt,
+        );
       return warn(`known_hosts has no key for ${name}; it presents ${key.type} ${fp}${note}`, addIt);
   }
 }
