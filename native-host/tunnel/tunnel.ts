@@ -17,6 +17,7 @@ import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import { makeError } from '../../shared/errors.js';
 import { matchHost, parseRules, type Rule } from '../../shared/patterns.js';
+import { gatewayName } from '../../shared/g5k-names.js';
 import type {
   Mode,
   ProtocolError,
@@ -638,7 +639,7 @@ export class Tunnel extends EventEmitter {
       const entry = await this.acquire(signal);
       let stream: Duplex;
       try {
-        stream = await entry.conn.forwardOut(dest.host, dest.port);
+        stream = await entry.conn.forwardOut(gatewayName(dest.host), dest.port); // x.g5k: x, as the gateway names it
       } catch (err) {
         // the connection died under this request: wait for the next one, once
         if (!entry.conn.isOpen && tries === 0 && !signal.aborted) continue;
