@@ -24,6 +24,8 @@ let gw: Gateway;
 let web: InternalWeb;
 let home: string;
 let sshConfig: string;
+/** A file that a shell would create if a host name reached it; in lower case, as %h is. */
+const marker = path.join(os.tmpdir(), `g5k-pwned-${process.pid}`).toLowerCase();
 
 before(async () => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'g5k-proxycmd-'));
@@ -87,6 +89,7 @@ after(async () => {
   await web?.close();
   await gw?.stop();
   fs.rmSync(home, { recursive: true, force: true });
+  fs.rmSync(marker, { force: true });
 });
 
 /** A command in its own session (no terminal, nothing can be asked), with the temporary HOME. */
@@ -256,6 +259,22 @@ test('a ProxyCommand that fails: exit 255 and its last stderr line, as ssh fails
   assert.match(o.err(), /stdio forwarding failed/);
 });
 
+test('-o ProxyCommand: a command that exits 255 is reported with its status and last stderr line', {
+  skip,
+}, async () => {
+  const c = start(process.execPath, [
+    BIN,
+    '-N',
+    '-D',
+    String(await freePort()),
+    '-o',
+    `ProxyCommand=sh -c 'echo starting >&2; echo "%h: no route to the site" >&2; exit 255'`,
+    'somewhere.example',
+  ]);
+  assert.equal(await exitOf(c), 255);
+  assert.match(c.err(), /ProxyCommand exited with status 255: somewhere\.example: no route to the site\)/);
+});
+
 test('a jump host reached through its ProxyCommand carries the rest of the chain, as with ssh', { skip }, async () => {
   for (const [who, startIt] of [
     ['g5k-tunnel', tunnel],
@@ -273,24 +292,30 @@ test('a jump host reached through its ProxyCommand carries the rest of the chain
 });
 
 test('a host name with shell metacharacters never reaches a shell', { skip }, async () => {
-  const marker = path.join(home, 'pwned');
+  fs.rmSync(marker, { force: true });
   // were it run, `$(basename %h .g5k)` would run touch
   const evil = `a;touch ${marker};.g5k`;
-  // the command refuses it as a destination
+  // the command refuses one with a blank as a destination
   const c = tunnel(await freePort(), evil);
   assert.notEqual(await exitOf(c), 0);
+  // and one without, that it takes as a destination, before the ProxyCommand runs
+  const sneaky = tunnel(await freePort(), `a$(>${marker}).g5k`);
+  assert.equal(await exitOf(sneaky), 255);
+  assert.ok(!fs.existsSync(marker), `${marker} was created: a shell ran`);
+  assert.match(sneaky.err(), /host name "a\$\(>.*\)\.g5k" cannot be given to ProxyCommand/);
   // the tunnel itself (settings from the extension) refuses it before running the ProxyCommand
   const t = isolatedTunnel({ ...(await gatewayConfig(gw)), gateway: evil, port: 0, user: '' }, home);
   try {
     await t.setMode('on');
-    const s = await waitForStatus(t, stateIs('error'), 'error');
+    const s = await waitForStatus(t, (x) => x.state === 'error' || x.state === 'reconnecting', 'a failure');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!fs.existsSync(marker), `${marker} was created: a shell ran`);
+    assert.equal(s.state, 'error');
     assert.equal(s.lastError?.code, 'NOT_CONFIGURED');
     assert.match(s.lastError?.detail ?? '', /cannot be given to ProxyCommand/);
   } finally {
     await t.close();
   }
-  await new Promise((r) => setTimeout(r, 300));
-  assert.ok(!fs.existsSync(marker), `${marker} was created: a shell ran`);
 });
 
 test('`.g5k` names through the SOCKS port reach the name without `.g5k`, as the gateway resolves it', {
