@@ -81,6 +81,7 @@ export class ProxyCommandStream extends Duplex {
   private stdoutEnded = false;
   private exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private concluded = false;
+  private corked = false;
 
   constructor(
     readonly child: ChildProcess,
@@ -149,6 +150,15 @@ export class ProxyCommandStream extends Duplex {
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     const stdin = this.child.stdin!;
     if (stdin.destroyed || stdin.writableEnded) return cb();
+    // ssh2 writes each packet on its own: the writes of one tick leave in one system call
+    if (!this.corked) {
+      this.corked = true;
+      stdin.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        stdin.uncork();
+      });
+    }
     if (stdin.write(chunk)) cb();
     else stdin.once('drain', () => cb());
   }

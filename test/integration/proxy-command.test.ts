@@ -198,6 +198,20 @@ test("the guide's config: `g5k-tunnel -N -D nancy.g5k` reaches an internal name,
       web.hits.slice(hits).some((h) => h.viaGateway),
       who,
     );
+    // bulk data through the child's pipes
+    const { stdout: size } = await run('curl', [
+      '-sS',
+      '--max-time',
+      '30',
+      '--socks5-hostname',
+      `127.0.0.1:${socks}`,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{size_download}',
+      `http://${INTERNAL_NAMES[0]}:${web.port}/bytes/20000000`,
+    ]);
+    assert.equal(size, '20000000', who);
     c.proc.kill('SIGTERM');
     await exitOf(c);
     if (who === 'g5k-tunnel') assert.equal(c.err(), '', 'quiet on success, like ssh');
