@@ -22,6 +22,8 @@ export const INTERNAL_NAMES = [
   'dashboard.nancy.grid5000.fr',
   'jupyter.internal.test',
 ];
+/** A short name the gateway resolves too (to INTERNAL_IP), as Grid'5000's resolves `graphite-3.nancy`. */
+export const INTERNAL_SHORT_NAME = 'graphite-3.nancy';
 /** A name that resolves on the gateway to the IPv6 loopback. */
 export const INTERNAL_NAME_V6 = 'v6only.grid5000.fr';
 
@@ -126,7 +128,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   fs.writeFileSync(
     hostsFile,
     fs.readFileSync('/etc/hosts', 'utf8') +
-      `\n${INTERNAL_IP} ${INTERNAL_NAMES.join(' ')}\n::1 ${INTERNAL_NAME_V6}\n${(opts.extraHosts ?? []).join('\n')}\n`,
+      `\n${INTERNAL_IP} ${INTERNAL_NAMES.join(' ')} ${INTERNAL_SHORT_NAME}\n::1 ${INTERNAL_NAME_V6}\n${(opts.extraHosts ?? []).join('\n')}\n`,
   );
 
   const port = await freePort();

@@ -30,6 +30,7 @@ export const SSH_OPTION_KEYS = [
   'IdentityFile',
   'IdentitiesOnly',
   'ProxyJump',
+  'ProxyCommand',
   'StrictHostKeyChecking',
   'UserKnownHostsFile',
   'ServerAliveInterval',

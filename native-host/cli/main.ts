@@ -29,9 +29,9 @@ to the destination (e.g. access.grid5000.fr), where names are resolved: like \`s
   -J destination          jump hosts, comma separated: [user@]host[:port],...
   -F configfile           read this file instead of ~/.ssh/config
   -o Key=Value            an ssh_config option: Port, User, HostName, IdentityFile, IdentitiesOnly,
-                          IdentityAgent, ProxyJump, StrictHostKeyChecking, UserKnownHostsFile,
-                          GlobalKnownHostsFile, HostKeyAlias, HashKnownHosts, ServerAliveInterval,
-                          ServerAliveCountMax, ConnectTimeout, BatchMode
+                          IdentityAgent, ProxyJump, ProxyCommand, StrictHostKeyChecking,
+                          UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, HashKnownHosts,
+                          ServerAliveInterval, ServerAliveCountMax, ConnectTimeout, BatchMode
   -v                      print each connection stage with its duration
   -q                      print only fatal errors
   --connections n         spread connections over up to n SSH connections (default 1); the extra

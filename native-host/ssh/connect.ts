@@ -14,6 +14,7 @@ import type { HostKeyPolicy, ProtocolError, Stage, StageTiming } from '../../sha
 import { Identities, authFailure, type AuthPlan, type KeyCache } from './auth.js';
 import { appendKnownHost, checkHostKeyInFiles, readKnownHostsFiles } from './known-hosts-store.js';
 import { fingerprint, hostKeyFromBlob, knownHostKeyTypes, knownHostsName, type HostKey } from './known-hosts.js';
+import { ProxyCommandError, startProxyCommand } from './proxy-command.js';
 import type { Logger } from '../log.js';
 
 const { Client } = ssh2;
@@ -39,6 +40,8 @@ export interface Hop {
   host: string;
   port: number;
   user: string;
+  /** ProxyCommand, expanded: its stdin/stdout carry this hop instead of TCP or a channel. */
+  proxyCommand?: string;
   /** HostKeyAlias, when set: the name looked up in known_hosts instead of host and port. */
   hostKeyAlias?: string;
   userKnownHostsFiles: string[];
@@ -191,11 +194,17 @@ function abortError(): ConnectError {
   return new ConnectError(makeError('CONNECTION_LOST', 'connection attempt cancelled'), false);
 }
 
-/** TCP to the first hop, or a direct-tcpip channel through the previous hop. */
+/** TCP to the first hop (or its ProxyCommand), or a direct-tcpip channel through the previous hop. */
 async function stageTcp(hop: Hop, via: SshClient | null, ctx: ConnectContext, timings: StageTiming[]): Promise<Duplex> {
   ctx.onStage?.('tcp', hop.label);
   const t0 = now();
-  const sock = via ? await channelTo(hop, via, ctx) : await tcpConnect(hop, ctx);
+  const sock = hop.proxyCommand
+    ? await startProxyCommand(hop.proxyCommand, { log: ctx.log, label: hop.label }).catch((err: Error) => {
+        throw fail('GATEWAY_UNREACHABLE', `${hop.label}: ${err.message}`);
+      })
+    : via
+      ? await channelTo(hop, via, ctx)
+      : await tcpConnect(hop, ctx);
   timings.push({ stage: 'tcp', hop: hop.label, ms: Math.round(now() - t0) });
   return sock;
 }
@@ -489,6 +498,7 @@ function handshake(
 }
 
 function classifyHandshakeError(err: Error & { level?: string; code?: unknown }, hop: Hop, stage: Stage): ConnectError {
+  if (err instanceof ProxyCommandError) return fail('GATEWAY_UNREACHABLE', `${hop.label}: ${err.message}`);
   if (err.level === 'client-timeout') return fail('TIMEOUT', `${hop.label}: ${err.message}`);
   if (err.level === 'client-socket') return fail('CONNECTION_LOST', `${hop.label}: ${err.message}`);
   return fail(

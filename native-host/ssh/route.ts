@@ -16,6 +16,7 @@ import type { SshConfigBlock } from './config-parse.js';
 import { resolveHostConfig, type HostConfig } from './config-resolve.js';
 import { loadSshConfig, localResolveContext } from './config-files.js';
 import type { Hop } from './connect.js';
+import { proxyCommandFor } from './proxy-command.js';
 import type { Logger } from '../log.js';
 
 export interface RouteContext {
@@ -119,6 +120,16 @@ function toHop(config: TunnelConfig, hc: HostConfig, ctx: RouteContext, sshOptio
   };
 }
 
+/** The hop with the ProxyCommand of `hc` expanded into it (none when `hc` is null). */
+function withProxyCommand(hop: Hop, hc: HostConfig | null, ctx: RouteContext): Hop {
+  if (!hc?.proxyCommand) return hop;
+  try {
+    return { ...hop, proxyCommand: proxyCommandFor(hc, ctx.localUser)! };
+  } catch (err) {
+    throw new RouteError(`${hc.originalHost}: ${(err as Error).message}`);
+  }
+}
+
 function resolve(blocks: SshConfigBlock[], host: string, overrides: string[], ctx: RouteContext): HostConfig {
   try {
     return resolveHostConfig(blocks, host, {
@@ -163,9 +174,11 @@ export function planRoute(config: TunnelConfig, blocks: SshConfigBlock[], ctx: R
     : gwConfig.proxyJump
       ? parseJumps(gwConfig.proxyJump, `ProxyJump of ${config.gateway}`)
       : [];
-  if (!explicitJumps && !gwConfig.proxyJump && gwConfig.proxyCommand)
-    warnings.push(`${config.gateway}: ProxyCommand is not supported and was ignored; use ProxyJump`);
+  // as with ssh -J: the jump list replaces the gateway's ProxyCommand
+  if (explicitJumps && gwConfig.proxyCommand)
+    warnings.push(`${config.gateway}: ProxyCommand ignored, since jump hosts are given`);
 
+  let firstTaken = false;
   // Each jump host is itself looked up in ~/.ssh/config and may have its own ProxyJump, as with ssh -J.
   const expand = (d: Destination, depth: number): Hop[] => {
     if (depth > MAX_HOPS)
@@ -178,12 +191,16 @@ export function planRoute(config: TunnelConfig, blocks: SshConfigBlock[], ctx: R
     const before = hc.proxyJump
       ? parseJumps(hc.proxyJump, `ProxyJump of ${d.host}`).flatMap((j) => expand(j, depth + 1))
       : [];
-    return [...before, toHop(config, hc, ctx, [])];
+    // a ProxyCommand starts a chain: only the first hop can use one (later ones, as under ssh -J, do not)
+    const proxy = hc.proxyCommand && before.length === 0 && !firstTaken;
+    if (hc.proxyCommand && !proxy) warnings.push(`${d.host}: ProxyCommand ignored, since it is not the first hop`);
+    firstTaken = true;
+    return [...before, withProxyCommand(toHop(config, hc, ctx, []), proxy ? hc : null, ctx)];
   };
   const jumpHops = first.flatMap((d) => expand(d, 1));
   if (jumpHops.length >= MAX_HOPS)
     throw new RouteError(`more than ${MAX_HOPS} jump hosts: is there a ProxyJump loop in ~/.ssh/config?`);
-  const gateway = toHop(config, gwConfig, ctx, sshOptions);
+  const gateway = withProxyCommand(toHop(config, gwConfig, ctx, sshOptions), first.length ? null : gwConfig, ctx);
   return { hops: [...jumpHops, gateway], gateway: gateway.label, jumps: jumpHops.map((h) => h.label), warnings };
 }
 

@@ -3,6 +3,7 @@
 // mode starts SSH); then a direct-tcpip channel, counted on its connection until it closes.
 
 import type { Duplex } from 'node:stream';
+import { gatewayName } from '../../shared/g5k-names.js';
 import { REPLY, SocksConnectError, type Connector } from '../socks/listener.js';
 import { toSocksConnectError } from '../socks/open-failures.js';
 import type { SshConnection } from '../ssh/connect.js';
@@ -35,7 +36,7 @@ export class Connects {
       const entry = await this.acquire(signal);
       let stream: Duplex;
       try {
-        stream = await entry.conn.forwardOut(dest.host, dest.port);
+        stream = await entry.conn.forwardOut(gatewayName(dest.host), dest.port); // x.g5k: x, as the gateway names it
       } catch (err) {
         // the connection died under this request: wait for the next one, once
         if (!entry.conn.isOpen && tries === 0 && !signal.aborted) continue;
