@@ -1,4 +1,4 @@
-// The one way extension code gets words: t('key', …substitutions), in the browser's UI language.
+// The one way extension code gets words: t(key, …substitutions), in the browser's UI language.
 // In the browser it asks i18n.getMessage; elsewhere (node's unit tests) it reads the English table.
 
 import { en, type MessageKey } from './en.js';
