@@ -145,7 +145,10 @@ const PLAIN = {
     "The browser's proxy settings are held by another extension, so Grid'5000 pages may not go through the tunnel. Disable the other proxy extension, or remove its proxy settings.",
   ),
   popup_passphrase_title: m('Passphrase needed'),
-  popup_passphrase_key: m('Your SSH key', 'Before the key file: “Your SSH key ~/.ssh/id is protected by a passphrase.”'),
+  popup_passphrase_key: m(
+    'Your SSH key',
+    'Before the key file: “Your SSH key ~/.ssh/id is protected by a passphrase.”',
+  ),
   popup_passphrase_protected: m('is protected by a passphrase.'),
   popup_passphrase_again: m('That passphrase was not right: try again.'),
   popup_passphrase_label: m('Passphrase'),
@@ -153,7 +156,10 @@ const PLAIN = {
   popup_cancel: m('Cancel'),
   popup_passphrase_never_stored: m('Used for this connection only, never stored.'),
   popup_hostkey_title: m('Unknown host key'),
-  popup_hostkey_presents: m('presents this', 'Between the host and the key type: “host presents this ssh-ed25519 key:”'),
+  popup_hostkey_presents: m(
+    'presents this',
+    'Between the host and the key type: “host presents this ssh-ed25519 key:”',
+  ),
   popup_hostkey_key: m('key:', 'After the key type'),
   popup_hostkey_trust_only: m(
     "Trust it only if it equals the fingerprint Grid'5000 publishes. It will be added to",
@@ -196,9 +202,7 @@ const PLAIN = {
   options_ssh: m('SSH'),
   options_user: m('Login'),
   options_user_placeholder: m('from ~/.ssh/config'),
-  options_user_help: m(
-    "Your Grid'5000 login. Empty: the one ~/.ssh/config gives, else your local user name.",
-  ),
+  options_user_help: m("Your Grid'5000 login. Empty: the one ~/.ssh/config gives, else your local user name."),
   options_gateway: m('Gateway'),
   options_gateway_help: m('Host name, or a Host alias from ~/.ssh/config.'),
   options_port: m('Port'),
@@ -209,9 +213,7 @@ const PLAIN = {
   options_use_agent: m('Use ssh-agent'),
   options_identity: m('Identity file'),
   options_identity_placeholder: m('~/.ssh/id_ed25519 (default keys)'),
-  options_identity_help: m(
-    'Private key to log in with. A passphrase is asked in the toolbar popup, never stored.',
-  ),
+  options_identity_help: m('Private key to log in with. A passphrase is asked in the toolbar popup, never stored.'),
   options_known_hosts: m('Known hosts file'),
   options_routing: m('Routing'),
   options_patterns: m('Hosts that go through the tunnel'),
@@ -224,9 +226,7 @@ const PLAIN = {
   options_idle: m('Idle timeout (seconds)'),
   options_idle_help: m('Auto mode closes SSH after this long unused; 0 = never.'),
   options_connections: m('SSH connections'),
-  options_connections_help: m(
-    'Up to this many (1–16), opened only under load: many parallel downloads go faster.',
-  ),
+  options_connections_help: m('Up to this many (1–16), opened only under load: many parallel downloads go faster.'),
   options_startup: m('Start-up mode'),
   options_startup_help: m('The mode when the browser starts.'),
   options_save: m('Save'),

@@ -8,9 +8,7 @@ const m = (message: string): Message => ({ message });
 const p = (message: string, ...names: string[]): Message => ({ message, placeholders: ph(...names) });
 
 export const fr: Messages = {
-  extension_description: m(
-    "Ouvre les services web internes de Grid'5000 à travers un tunnel SSH, lancé à la demande.",
-  ),
+  extension_description: m("Ouvre les services web internes de Grid'5000 à travers un tunnel SSH, lancé à la demande."),
 
   state_off: m('Arrêté'),
   state_idle: m('En veille : se connecte à la première utilisation'),
@@ -67,7 +65,9 @@ export const fr: Messages = {
   reason_SITE_ACCESS_message: m(
     'Firefox ne permet pas à g5k-tunnel de voir les sites que vous ouvrez : cette page n’est donc pas passée par le tunnel.',
   ),
-  reason_SITE_ACCESS_hint: m('Cliquez sur « Autoriser l’accès » dans la fenêtre de g5k-tunnel de la barre d’outils, puis sur Réessayer.'),
+  reason_SITE_ACCESS_hint: m(
+    'Cliquez sur « Autoriser l’accès » dans la fenêtre de g5k-tunnel de la barre d’outils, puis sur Réessayer.',
+  ),
   reason_PROXY_CONFLICT_title: m('Une autre extension contrôle le proxy'),
   reason_PROXY_CONFLICT_message: m(
     'Le navigateur a envoyé cette page par le proxy d’une autre extension, et non par le tunnel.',
@@ -132,7 +132,7 @@ export const fr: Messages = {
   popup_traffic: m('Trafic'),
   popup_gateway_via: p('$gateway$ via $jumps$', 'gateway', 'jumps'),
   popup_private_note: m(
-    'Les fenêtres privées passent en direct : pour les faire passer par le tunnel, autorisez g5k-tunnel dans les fenêtres privées (about:addons → g5k-tunnel → Exécution dans les fenêtres privées).',
+    'Les fenêtres privées passent en direct : pour les faire passer par le tunnel, autorisez g5k-tunnel dans les fenêtres privées (about:addons → g5k-tunnel → Exécution dans des fenêtres privées).',
   ),
   popup_settings: m('Paramètres…'),
 
@@ -150,9 +150,11 @@ export const fr: Messages = {
     "Les pages dont l'hôte correspond aux motifs passent par un tunnel SSH vers Grid'5000 ; toutes les autres vont en direct.",
   ),
   options_warnings_title: m("Certains paramètres enregistrés n'ont pas pu être utilisés"),
-  options_warnings_check: m('Les champs ci-dessous montrent ce qui est utilisé à la place : vérifiez-les, puis enregistrez.'),
+  options_warnings_check: m(
+    'Les champs ci-dessous montrent ce qui est utilisé à la place : vérifiez-les, puis enregistrez.',
+  ),
   options_private_note: m(
-    "Les fenêtres privées ne passent pas par le tunnel : autorisez g5k-tunnel dans les fenêtres privées (about:addons → g5k-tunnel → Exécution dans les fenêtres privées) pour y joindre Grid'5000.",
+    "Les fenêtres privées ne passent pas par le tunnel : autorisez g5k-tunnel dans les fenêtres privées (about:addons → g5k-tunnel → Exécution dans des fenêtres privées) pour y joindre Grid'5000.",
   ),
   options_ssh: m('SSH'),
   options_user: m('Identifiant'),
@@ -264,9 +266,7 @@ export const fr: Messages = {
     "Déposez votre clé publique sur la page de votre compte Grid'5000 (api.grid5000.fr/ui/account), vérifiez votre identifiant, et chargez la clé dans ssh-agent (`ssh-add`).",
   ),
   err_NO_IDENTITY_title: m('Aucune clé SSH'),
-  err_NO_IDENTITY_message: m(
-    "Aucune clé SSH pour se connecter : ni clé dans ssh-agent, ni fichier d'identité trouvé.",
-  ),
+  err_NO_IDENTITY_message: m("Aucune clé SSH pour se connecter : ni clé dans ssh-agent, ni fichier d'identité trouvé."),
   err_NO_IDENTITY_hint: m(
     "Démarrez ssh-agent et lancez `ssh-add`, ou indiquez un fichier d'identité dans les paramètres.",
   ),
@@ -285,9 +285,7 @@ export const fr: Messages = {
   err_KEY_PERMISSIONS_hint: m('Réservez-le à vous seul : lancez `chmod 600` sur le fichier de clé.'),
   err_CONNECTION_LOST_title: m('Connexion perdue'),
   err_CONNECTION_LOST_message: m('La connexion à la passerelle a été perdue.'),
-  err_CONNECTION_LOST_hint: m(
-    "Le tunnel se reconnecte de lui-même ; vérifiez votre réseau si l'échec se répète.",
-  ),
+  err_CONNECTION_LOST_hint: m("Le tunnel se reconnecte de lui-même ; vérifiez votre réseau si l'échec se répète."),
   err_SOCKS_PORT_IN_USE_title: m('Port SOCKS occupé'),
   err_SOCKS_PORT_IN_USE_message: m('Le port SOCKS local est déjà utilisé par un autre programme.'),
   err_SOCKS_PORT_IN_USE_hint: m(
@@ -311,9 +309,7 @@ export const fr: Messages = {
   err_HOST_CRASHED_hint: m('Consultez son journal (`g5k-tunnel doctor` indique où il se trouve), puis réessayez.'),
   err_HOST_OUTDATED_title: m('Hôte natif obsolète'),
   err_HOST_OUTDATED_message: m("L'hôte natif est plus ancien que l'extension."),
-  err_HOST_OUTDATED_hint: m(
-    "Mettez-le à jour : lancez `g5k-tunnel install` depuis la même version que l'extension.",
-  ),
+  err_HOST_OUTDATED_hint: m("Mettez-le à jour : lancez `g5k-tunnel install` depuis la même version que l'extension."),
   err_INTERNAL_title: m('Erreur interne'),
   err_INTERNAL_message: m("Une erreur inattendue s'est produite dans l'hôte natif."),
   err_INTERNAL_hint: m("Réessayez ; si le problème persiste, signalez-le avec le journal de l'hôte."),

@@ -149,9 +149,7 @@ async function testConnection(): Promise<void> {
     const result = reply.result as TestResult;
     box.className = 'box good';
     box.dataset.ok = 'true';
-    const timings = list(
-      result.timings.map((x) => t('options_timing', x.hop, t(`options_stage_${x.stage}`), x.ms)),
-    );
+    const timings = list(result.timings.map((x) => t('options_timing', x.hop, t(`options_stage_${x.stage}`), x.ms)));
     box.replaceChildren(
       para(t('options_accepted')),
       timings,

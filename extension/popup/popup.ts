@@ -1,7 +1,7 @@
 // The toolbar popup: mode switch, tunnel state and figures, questions from the host, problems.
 
 import browser from 'webextension-polyfill';
-import type { Mode, Prompt, TunnelStatus } from '../../shared/protocol.js';
+import type { Prompt, TunnelStatus } from '../../shared/protocol.js';
 import type { HostProblem } from '../lib/host-problem.js';
 import type { View } from '../lib/messages.js';
 import {

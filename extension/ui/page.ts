@@ -39,9 +39,7 @@ export function show(el: HTMLElement, visible: boolean): void {
 
 /** Sets words from the error table, its `commands` shown as code. */
 export function setWords(el: HTMLElement, text: string): void {
-  el.replaceChildren(
-    ...codeSpans(text).map((p) => (p.code ? codeElement(p.text) : document.createTextNode(p.text))),
-  );
+  el.replaceChildren(...codeSpans(text).map((p) => (p.code ? codeElement(p.text) : document.createTextNode(p.text))));
 }
 
 export async function send(req: UiRequest): Promise<UiReply> {

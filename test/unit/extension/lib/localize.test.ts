@@ -59,8 +59,5 @@ test('an element without data-i18n attributes is left as it is', () => {
 });
 
 test('the selector finds every kind of data-i18n attribute', () => {
-  assert.equal(
-    I18N_SELECTOR,
-    '[data-i18n],[data-i18n-title],[data-i18n-placeholder],[data-i18n-aria-label]',
-  );
+  assert.equal(I18N_SELECTOR, '[data-i18n],[data-i18n-title],[data-i18n-placeholder],[data-i18n-aria-label]');
 });
