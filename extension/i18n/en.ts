@@ -95,6 +95,7 @@ const PLAIN = {
 
   // a problem without an error code of its own
   error_title: m('Error'),
+  error_host_no_answer: m('The native host did not answer in time.'),
 
   // why a Grid'5000 page failed to load (the error page)
   reason_OFF_title: m('Tunnel off'),

@@ -24,7 +24,7 @@ function codeElement(text: string): HTMLElement {
   return code;
 }
 
-// every page imports this module first: its words are in place before its own code runs
+// an imported module runs before the page's own code: the words are in place before it renders
 localizePage();
 
 export function $<T extends HTMLElement = HTMLElement>(id: string): T {
