@@ -11,7 +11,9 @@ export function manifestFor(target: Target, version: string): Record<string, unk
     manifest_version: 3,
     name: 'g5k-tunnel',
     version,
-    description: "Opens Grid'5000 internal web services through an SSH tunnel, started on demand.",
+    // the words of _locales/<UI language>/messages.json (extension/i18n)
+    description: '__MSG_extension_description__',
+    default_locale: 'en',
     icons: ICONS,
     action: { default_title: 'g5k-tunnel', default_popup: 'popup/popup.html', default_icon: ICONS },
     options_ui: { page: 'options/options.html', open_in_tab: true },

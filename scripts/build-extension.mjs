@@ -1,5 +1,6 @@
-// Builds the WebExtension: one Vite build of the pages and the background, copied with a manifest per
-// browser into dist/browser/{chromium,firefox}/, then zipped by web-ext into dist/packages/.
+// Builds the WebExtension: one Vite build of the pages and the background, copied with a manifest and
+// the _locales/*/messages.json per browser into dist/browser/{chromium,firefox}/, then zipped by
+// web-ext into dist/packages/.
 // Usage: node scripts/build-extension.mjs [--no-package]
 
 import fs from 'node:fs';
@@ -68,6 +69,8 @@ async function buildBackground() {
 
 async function writeTargets() {
   const { module } = await runnerImport(path.join(src, 'manifest.ts'));
+  // the messages are TypeScript (extension/i18n): a key missing in a language fails the type check
+  const { module: i18n } = await runnerImport(path.join(src, 'i18n', 'locales.ts'));
   for (const target of ['chromium', 'firefox']) {
     const dir = path.join(out, target);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -76,6 +79,10 @@ async function writeTargets() {
       recursive: true,
       filter: (f) => !f.endsWith('.svg') || fs.statSync(f).isDirectory(),
     });
+    for (const [lang, messages] of Object.entries(i18n.LOCALES)) {
+      fs.mkdirSync(path.join(dir, '_locales', lang), { recursive: true });
+      fs.writeFileSync(path.join(dir, '_locales', lang, 'messages.json'), `${JSON.stringify(messages, null, 2)}\n`);
+    }
     fs.writeFileSync(
       path.join(dir, 'manifest.json'),
       `${JSON.stringify(module.manifestFor(target, version), null, 2)}\n`,

@@ -21,7 +21,8 @@ if ((major < need_major || (major == need_major && minor < need_minor))); then
 fi
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(openssh-server openssh-client chromium firefox-esr curl fonts-dejavu-core)
+# chromium-l10n and firefox-esr-l10n-fr: the browsers in French, for the extension's French e2e test
+[ ${#want[@]} -gt 0 ] || want=(openssh-server openssh-client chromium chromium-l10n firefox-esr firefox-esr-l10n-fr curl fonts-dejavu-core)
 
 if ! command -v dpkg-query >/dev/null; then
   echo "setup: not a Debian system: install the equivalents of ${want[*]} yourself" >&2

@@ -63,6 +63,11 @@ export interface LaunchOptions {
    * network.dns.localDomains): a "public" site on loopback that, unlike `localhost`, no proxy bypasses.
    */
   localNames?: string[];
+  /**
+   * The browser's UI language (`fr`), which the extension's words follow. Chromium needs its
+   * chromium-l10n package, Firefox the langpack of firefox-esr-l10n-<lang>.
+   */
+  locale?: string;
   /** Viewport of new pages (default 1000x700). With a window, the window's size instead. */
   viewport?: { width: number; height: number };
 }
@@ -167,8 +172,14 @@ export async function launchChromium(opts: LaunchOptions): Promise<BrowserSessio
     handleSIGINT: false,
     handleSIGTERM: false,
     handleSIGHUP: false,
-    env: { ...process.env, ...opts.env, [SESSION_MARKER]: marker } as Record<string, string>,
+    env: {
+      ...process.env,
+      ...(opts.locale ? { LANGUAGE: opts.locale } : {}),
+      ...opts.env,
+      [SESSION_MARKER]: marker,
+    } as Record<string, string>,
     args: [
+      ...(opts.locale ? [`--lang=${opts.locale}`] : []),
       `--disable-extensions-except=${all}`,
       `--load-extension=${all}`,
       '--no-sandbox',
@@ -264,6 +275,7 @@ export async function launchFirefox(opts: LaunchOptions): Promise<BrowserSession
       'extensions.webextensions.uuids': JSON.stringify({ [GECKO_ID]: uuid }),
       'extensions.webextOptionalPermissionPrompts': false,
       ...(opts.localNames?.length ? { 'network.dns.localDomains': opts.localNames.join(',') } : {}),
+      ...(opts.locale ? { 'intl.locale.requested': opts.locale } : {}),
     },
   });
   const baseUrl = `moz-extension://${uuid}/`;

@@ -1,14 +1,15 @@
 // Shown in place of a Grid'5000 page that failed to load: why (the tunnel's own error, live), and a
 // Retry that restarts the tunnel and loads the page again.
 
+import { t } from '../i18n/t.js';
 import { parseErrorPageQuery } from '../lib/error-route.js';
 import type { View } from '../lib/messages.js';
 import { failureReason, pill } from '../lib/status-view.js';
 import { $, send, setWords, watchView } from '../ui/page.js';
 
 const { url, error: netError } = parseErrorPageQuery(location.search);
-$('error-url').textContent = url ?? '(unknown address)';
-$('error-detail').textContent = netError ? `(browser: ${netError})` : '';
+$('error-url').textContent = url ?? t('errorpage_unknown_address');
+$('error-detail').textContent = netError ? t('errorpage_browser_said', netError) : '';
 
 let view: View | null = null;
 

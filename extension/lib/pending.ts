@@ -3,6 +3,7 @@
 
 import { makeError, type ErrorCode } from '../../shared/errors.js';
 import type { ProtocolError, Response } from '../../shared/protocol.js';
+import { t } from '../i18n/t.js';
 
 export class RequestError extends Error {
   constructor(readonly error: ProtocolError) {
@@ -35,7 +36,7 @@ export class PendingRequests {
             makeError(
               'TIMEOUT',
               `no answer to ${type} within ${Math.round(timeoutMs / 1000)} s`,
-              'The native host did not answer in time.',
+              t('error_host_no_answer'),
             ),
           ),
         );

@@ -1,7 +1,10 @@
 // What the toolbar badge, the popup and the error page show for the tunnel's status and for problems
-// with the native host itself. Pure (no browser API), so every word is unit-tested.
+// with the native host itself. Pure but for the words (i18n/t.ts: English outside a browser), so every
+// word is unit-tested.
 
-import { describe, type ErrorCode } from '../../shared/errors.js';
+import { describe, ERROR_CODES, type ErrorCode } from '../../shared/errors.js';
+import type { ErrorPart } from '../i18n/en.js';
+import { t } from '../i18n/t.js';
 import type { Prompt, ProtocolError, Stage, TunnelState, TunnelStatus } from '../../shared/protocol.js';
 import type { View } from './messages.js';
 
@@ -37,61 +40,25 @@ const LOOK = {
   host: { text: 'host', color: '#6d28d9' },
 } as const;
 
-// the popup's pill is short; the longer words of STATE_LABELS go in its tooltip
-const PILL: Record<TunnelState, string> = {
-  off: 'Off',
-  idle: 'Ready',
-  connecting: 'Connecting…',
-  connected: 'Connected',
-  reconnecting: 'Reconnecting…',
-  error: 'Error',
-};
-
-const STATE_LABELS: Record<TunnelState, string> = {
-  off: 'Off',
-  idle: 'Idle: connects on first use',
-  connecting: 'Connecting…',
-  connected: 'Connected',
-  reconnecting: 'Reconnecting…',
-  error: 'Error',
-};
-
-const TITLES: Record<ErrorCode, string> = {
-  BAD_FRAME: 'Garbled message',
-  BAD_MESSAGE: 'Invalid request',
-  PROTOCOL_MISMATCH: 'Versions do not match',
-  NOT_CONFIGURED: 'Not set up yet',
-  GATEWAY_UNREACHABLE: 'Gateway unreachable',
-  TIMEOUT: 'Gateway not answering',
-  HOSTKEY_CHANGED: 'Host key changed: possible attack',
-  HOSTKEY_UNKNOWN: 'Unknown host key',
-  HOSTKEY_REVOKED: 'Revoked host key',
-  AUTH_FAILED: 'SSH key refused',
-  NO_IDENTITY: 'No SSH key',
-  PASSPHRASE_NEEDED: 'Passphrase needed',
-  KEY_UNREADABLE: 'Identity file unreadable',
-  KEY_PERMISSIONS: 'Private key readable by others',
-  CONNECTION_LOST: 'Connection lost',
-  SOCKS_PORT_IN_USE: 'SOCKS port in use',
-  PROMPT_UNKNOWN: 'Question expired',
-  HOST_MISSING: 'Native host not installed',
-  HOST_FORBIDDEN: 'Native host refuses this extension',
-  HOST_CRASHED: 'Native host stopped',
-  HOST_OUTDATED: 'Native host out of date',
-  INTERNAL: 'Internal error',
-};
+// the popup's pill is short; the longer words of stateLabel go in its tooltip
+function pillText(state: TunnelState): string {
+  return state === 'idle' ? t('pill_idle') : t(`state_${state}`);
+}
 
 const DANGER: readonly ErrorCode[] = ['HOSTKEY_CHANGED', 'HOSTKEY_REVOKED'];
 const TRANSIENT: readonly ErrorCode[] = ['GATEWAY_UNREACHABLE', 'TIMEOUT', 'CONNECTION_LOST'];
 
 /** Title, words and what to do for an error, from the host or from the host connection. */
 export function describeError(err: ProtocolError): ErrorView {
-  const known = TITLES[err.code] !== undefined;
+  const known = (ERROR_CODES as readonly string[]).includes(err.code);
   const table = known ? describe(err.code) : { message: '', hint: '' };
+  // the table's own words are shown in the UI language; words of the moment (a host's message) as said
+  const words = (part: Exclude<ErrorPart, 'title'>, said: string) =>
+    known && (said === '' || said === table[part]) ? t(`err_${err.code}_${part}`) : said;
   return {
-    title: known ? TITLES[err.code] : 'Error',
-    message: err.message || table.message,
-    hint: err.hint || table.hint,
+    title: known ? t(`err_${err.code}_title`) : t('error_title'),
+    message: words('message', err.message),
+    hint: words('hint', err.hint),
     ...(err.detail ? { detail: err.detail } : {}),
     severity: DANGER.includes(err.code) ? 'danger' : TRANSIENT.includes(err.code) ? 'transient' : 'error',
   };
@@ -110,39 +77,51 @@ export function badge(v: StatusParts): Badge {
   const { status, prompt, hostProblem } = v;
   if (hostProblem) {
     const words = describeError(hostProblem);
-    return { ...LOOK.host, title: `g5k-tunnel: ${words.title}. ${words.hint}` };
+    return { ...LOOK.host, title: titled(t('badge_problem', words.title, words.hint)) };
   }
   if (prompt) {
-    const what = prompt.kind === 'passphrase' ? 'your key passphrase' : 'confirmation of the gateway host key';
-    return { ...LOOK.prompt, title: `g5k-tunnel: waiting for ${what}; click to answer` };
+    const what = prompt.kind === 'passphrase' ? t('badge_prompt_passphrase') : t('badge_prompt_hostkey');
+    return { ...LOOK.prompt, title: titled(what) };
   }
-  if (!status) return { ...LOOK.unknown, title: 'g5k-tunnel: starting…' };
-  const where = status.gateway ? ` ${status.gateway}` : '';
+  if (!status) return { ...LOOK.unknown, title: titled(t('badge_starting')) };
+  const gw = status.gateway;
   switch (status.state) {
     case 'off':
-      return { ...LOOK.off, title: 'g5k-tunnel: off' };
+      return { ...LOOK.off, title: titled(t('badge_off')) };
     case 'idle':
-      return { ...LOOK.idle, title: `g5k-tunnel: ready; connects to${where || ' the gateway'} on first use` };
+      return { ...LOOK.idle, title: titled(gw ? t('badge_idle_at', gw) : t('badge_idle')) };
     case 'connecting':
-      return { ...LOOK.connecting, title: `g5k-tunnel: ${status.stage ? stageLabel(status.stage) : 'Connecting…'}` };
+      return {
+        ...LOOK.connecting,
+        title: titled(status.stage ? stageLabel(status.stage) : t('state_connecting')),
+      };
     case 'connected': {
-      const ch = status.channels === 1 ? '1 channel' : `${status.channels} channels`;
-      return { ...LOOK.connected, title: `g5k-tunnel: connected to${where} (${ch} open)` };
+      const ch = status.channels === 1 ? t('channels_one') : t('channels_many', status.channels);
+      return { ...LOOK.connected, title: titled(gw ? t('badge_connected_at', gw, ch) : t('badge_connected', ch)) };
     }
     case 'reconnecting':
-      return { ...LOOK.reconnecting, title: `g5k-tunnel: connection lost, reconnecting to${where || ' the gateway'}` };
+      return {
+        ...LOOK.reconnecting,
+        title: titled(gw ? t('badge_reconnecting_at', gw) : t('badge_reconnecting')),
+      };
     case 'error': {
       const v = status.lastError ? describeError(status.lastError) : null;
-      return { ...LOOK.error, title: v ? `g5k-tunnel: ${v.title}. ${v.hint}` : 'g5k-tunnel: error' };
+      return { ...LOOK.error, title: titled(v ? t('badge_problem', v.title, v.hint) : t('badge_error')) };
     }
   }
 }
 
+/** The toolbar tooltip names the extension first. */
+function titled(text: string): string {
+  return t('badge_title', text);
+}
+
 /** The state pill of the popup and the error page: `data-state`, its word and its tooltip. */
 export function pill(v: StatusParts): { state: string; text: string; title: string } {
-  if (v.hostProblem) return { state: 'host-problem', text: 'Unavailable', title: v.hostProblem.message };
-  if (!v.status) return { state: 'starting', text: 'Starting…', title: stateLabel(null) };
-  return { state: v.status.state, text: PILL[v.status.state], title: stateLabel(v.status) };
+  if (v.hostProblem)
+    return { state: 'host-problem', text: t('pill_unavailable'), title: describeError(v.hostProblem).message };
+  if (!v.status) return { state: 'starting', text: t('pill_starting'), title: stateLabel(null) };
+  return { state: v.status.state, text: pillText(v.status.state), title: stateLabel(v.status) };
 }
 
 /**
@@ -166,37 +145,25 @@ export interface Reason {
 
 /** Why a Grid'5000 page failed to load, for the error page, from the live View. */
 export function failureReason(v: View): Reason {
-  if (v.hostProblem) return { ...v.hostProblem, title: describeError(v.hostProblem).title };
-  if (v.mode === 'off')
-    return { code: 'OFF', title: 'Tunnel off', message: 'The tunnel is off.', hint: 'Retry turns it back on (Auto).' };
-  if (v.siteAccessMissing)
-    return {
-      code: 'SITE_ACCESS',
-      title: 'No access to websites',
-      message: 'Firefox does not let g5k-tunnel see which sites you open, so this page did not go through the tunnel.',
-      hint: 'Press “Allow access” in the g5k-tunnel toolbar popup, then Retry.',
-    };
+  if (v.hostProblem) {
+    const { title, message, hint } = describeError(v.hostProblem);
+    return { ...v.hostProblem, title, message, hint };
+  }
+  if (v.mode === 'off') return reason('OFF');
+  if (v.siteAccessMissing) return reason('SITE_ACCESS');
   const err = currentError(v);
   if (err) return { code: err.code, ...describeError(err) };
-  if (v.proxyConflict)
-    return {
-      code: 'PROXY_CONFLICT',
-      title: 'Another extension controls the proxy',
-      message: 'The browser sent this page through another extension’s proxy, not through the tunnel.',
-      hint: 'Disable the other proxy extension, or remove its proxy settings, then Retry.',
-    };
-  if (v.status?.state === 'connected')
-    return {
-      code: 'TARGET',
-      title: 'Address unreachable from the gateway',
-      message: 'The tunnel is up, but the gateway could not reach this address.',
-      hint: 'Check the host name and port, and that the service runs (a node must be reserved and deployed).',
-    };
+  if (v.proxyConflict) return reason('PROXY_CONFLICT');
+  if (v.status?.state === 'connected') return reason('TARGET');
+  return reason('NO_TUNNEL');
+}
+
+function reason(code: 'OFF' | 'SITE_ACCESS' | 'PROXY_CONFLICT' | 'TARGET' | 'NO_TUNNEL'): Reason {
   return {
-    code: 'NO_TUNNEL',
-    title: 'No tunnel',
-    message: 'The tunnel was not up when the page was loaded.',
-    hint: 'Retry starts it and loads the page again.',
+    code,
+    title: t(`reason_${code}_title`),
+    message: t(`reason_${code}_message`),
+    hint: t(`reason_${code}_hint`),
   };
 }
 
@@ -210,25 +177,16 @@ export function codeSpans(text: string): { text: string; code: boolean }[] {
 
 /** A short name for the state, as the popup's heading shows it. */
 export function stateLabel(s: TunnelState | TunnelStatus | null): string {
-  if (s === null) return 'Waiting for the native host…';
-  if (typeof s === 'string') return STATE_LABELS[s];
+  if (s === null) return t('state_waiting_host');
+  if (typeof s === 'string') return t(`state_${s}`);
   if (s.state === 'connecting' && s.stage) return stageLabel(s.stage);
-  return STATE_LABELS[s.state];
+  return t(`state_${s.state}`);
 }
 
 /** What the connection is doing right now; `hop` names the machine when there are jump hosts. */
 export function stageLabel(stage: Stage, hop?: string): string {
-  const on = hop ? ` ${hop}` : '';
-  switch (stage) {
-    case 'tcp':
-      return `Connecting to${on || ' the gateway'}…`;
-    case 'hostkey':
-      return hop ? `Checking the host key of${on}…` : 'Checking host key…';
-    case 'auth':
-      return hop ? `Logging in to${on}…` : 'Logging in…';
-    case 'forwarding':
-      return 'Starting the SOCKS proxy…';
-  }
+  if (stage === 'forwarding') return t('stage_forwarding');
+  return hop ? t(`stage_${stage}_hop`, hop) : t(`stage_${stage}`);
 }
 
 /** Uptime: `45 s`, `3 min 05 s`, `2 h 03 min`, `3 d 4 h`. */
@@ -239,35 +197,34 @@ export function formatDuration(ms: number): string {
   const m = Math.floor(total / 60) % 60;
   const h = Math.floor(total / 3600) % 24;
   const d = Math.floor(total / 86400);
-  if (total < 60) return `${s} s`;
-  if (total < 3600) return `${m} min ${pad(s)} s`;
-  if (total < 86400) return `${h} h ${pad(m)} min`;
-  return `${d} d ${h} h`;
+  if (total < 60) return t('duration_s', s);
+  if (total < 3600) return t('duration_min_s', m, pad(s));
+  if (total < 86400) return t('duration_h_min', h, pad(m));
+  return t('duration_d_h', d, h);
 }
-
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
 /** Traffic: `512 B`, `1.5 KiB`, `12 MiB` (one decimal below 10). */
 export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n <= 0) return '0 B';
+  const units = t('byte_units').split(' ');
+  if (!Number.isFinite(n) || n <= 0) return `0 ${units[0]}`;
   let v = n;
   let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
+  while (v >= 1024 && u < units.length - 1) {
     v /= 1024;
     u++;
   }
   if (u === 0) return `${Math.round(v)} B`;
   let text = v < 10 ? v.toFixed(1) : String(Math.round(v));
-  if (text === '1024' && u < UNITS.length - 1) [text, u] = ['1.0', u + 1]; // 1023.7 KiB reads 1.0 MiB
-  return `${text} ${UNITS[u]}`;
+  if (text === '1024' && u < units.length - 1) [text, u] = ['1.0', u + 1]; // 1023.7 KiB reads 1.0 MiB
+  return `${text} ${units[u]}`;
 }
 
 /** While reconnecting: `Retrying in 4 s (attempt 3)`; '' in any other state. */
 export function retryLabel(status: TunnelStatus | null, now: number): string {
   if (status?.state !== 'reconnecting') return '';
-  const attempt = status.attempt ? ` (attempt ${status.attempt})` : '';
-  if (status.nextRetryAt === undefined) return `Reconnecting${attempt}`;
+  const attempt = status.attempt ? ` ${t('retry_attempt', status.attempt)}` : '';
+  if (status.nextRetryAt === undefined) return t('retry_reconnecting') + attempt;
   const wait = status.nextRetryAt - now;
-  if (wait <= 0) return `Retrying now${attempt}`;
-  return `Retrying in ${formatDuration(Math.ceil(wait / 1000) * 1000)}${attempt}`;
+  if (wait <= 0) return t('retry_now') + attempt;
+  return t('retry_in', formatDuration(Math.ceil(wait / 1000) * 1000)) + attempt;
 }

@@ -2,9 +2,10 @@
 // "Test connection" through the host, and settings import/export.
 
 import { explainMatch, parseRules } from '../../shared/patterns.js';
-import type { ProtocolError, Stage, TestResult } from '../../shared/protocol.js';
+import type { ProtocolError, TestResult } from '../../shared/protocol.js';
 import { activeProfile, exportSettings, importSettings, toTunnelConfig, type Settings } from '../../shared/settings.js';
 import { formToSettings, patternLines, settingsToForm, type FormErrors, type ProfileForm } from './profile-form.js';
+import { t } from '../i18n/t.js';
 import type { View } from '../lib/messages.js';
 import { describeError } from '../lib/status-view.js';
 import { readSettings, saveSettings } from '../background/settings-store.js';
@@ -23,13 +24,6 @@ const TEXT_FIELDS = [
   'maxConnections',
   'startupMode',
 ] as const;
-
-const STAGE_NAMES: Record<Stage, string> = {
-  tcp: 'TCP connection',
-  hostkey: 'host key check',
-  auth: 'login',
-  forwarding: 'forwarding',
-};
 
 let stored: Settings;
 
@@ -71,7 +65,7 @@ function updateTester(): void {
   const input = $<HTMLInputElement>('tester-url').value.trim();
   const out = $('tester-result');
   if (input === '') {
-    out.textContent = 'Type a URL or a host name to see where it would go.';
+    out.textContent = t('options_tester_empty');
     delete out.dataset.proxied;
     return;
   }
@@ -91,7 +85,7 @@ async function save(): Promise<void> {
   const { settings, errors } = formToSettings(readForm(), stored);
   showErrors(errors);
   if (Object.keys(errors).length > 0) {
-    savedMessage('Not saved: fix the fields in red.', true);
+    savedMessage(t('options_not_saved'), true);
     $(Object.keys(errors)[0]!).focus();
     return;
   }
@@ -101,7 +95,7 @@ async function save(): Promise<void> {
   fillForm(settings);
   // what is stored now is what the form shows: nothing left to warn about
   show($('settings-warnings'), false);
-  savedMessage('Saved.');
+  savedMessage(t('options_saved'));
 }
 
 function errorBox(error: ProtocolError): void {
@@ -141,23 +135,23 @@ async function testConnection(): Promise<void> {
   show(box, true);
   if (Object.keys(errors).length > 0) {
     box.className = 'box warn';
-    box.replaceChildren(para('Fix the fields in red first.'));
+    box.replaceChildren(para(t('options_fix_first')));
     return;
   }
   const button = $<HTMLButtonElement>('test-connection');
   button.disabled = true;
   box.className = 'box';
   delete box.dataset.ok;
-  box.replaceChildren(para('Connecting…'));
+  box.replaceChildren(para(t('options_connecting')));
   try {
     const reply = await send({ type: 'test-connection', config: toTunnelConfig(activeProfile(settings)) });
     if (!reply.ok) return errorBox(reply.error);
     const result = reply.result as TestResult;
     box.className = 'box good';
     box.dataset.ok = 'true';
-    const timings = list(result.timings.map((t) => `${t.hop}: ${STAGE_NAMES[t.stage]}, ${t.ms} ms`));
+    const timings = list(result.timings.map((x) => t('options_timing', x.hop, t(`options_stage_${x.stage}`), x.ms)));
     box.replaceChildren(
-      para('The gateway accepted the connection.'),
+      para(t('options_accepted')),
       timings,
       ...(result.serverBanner ? [para(result.serverBanner, 'small')] : []),
     );
@@ -190,7 +184,7 @@ async function importFile(file: File): Promise<void> {
   out.dataset.ok = 'true';
   // what the file held that could not be used: the form shows the defaults taken instead
   out.replaceChildren(
-    para(result.warnings.length ? 'Imported and saved, with changes:' : 'Imported and saved.'),
+    para(result.warnings.length ? t('options_imported_changes') : t('options_imported')),
     ...(result.warnings.length ? [list(result.warnings)] : []),
   );
 }

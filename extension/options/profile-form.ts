@@ -4,6 +4,7 @@
 import { parseDestination, type Destination } from '../../shared/destination.js';
 import { MODES, type Mode } from '../../shared/protocol.js';
 import { activeProfile, fieldLabel, profileFieldErrors, type Profile, type Settings } from '../../shared/settings.js';
+import { t } from '../i18n/t.js';
 
 /** Every input of the form, as text (checkbox as boolean). The keys are the inputs' ids. */
 export interface ProfileForm {
@@ -60,6 +61,7 @@ export function patternLines(text: string): string[] {
  * Text the grammar refuses is kept whole, for the settings check to word the problem.
  */
 function readGateway(f: ProfileForm): { gateway: string; user: string; port: number; error?: string } {
+  // `error` is the whole message, in the UI language
   const text = f.gateway.trim();
   const user = f.user.trim();
   const port = toInt(f.port);
@@ -70,10 +72,10 @@ function readGateway(f: ProfileForm): { gateway: string; user: string; port: num
     return { gateway: text, user, port };
   }
   if (d.user !== undefined && user !== '' && user !== d.user)
-    return { gateway: text, user, port, error: `names the login “${d.user}” but Login says “${user}”: keep one` };
+    return { gateway: text, user, port, error: t('form_gateway_login_conflict', d.user, user) };
   // 22 and 0 are what the Port input holds when nobody chose a port
   if (d.port !== undefined && port !== d.port && port !== 22 && port !== 0 && f.port.trim() !== '')
-    return { gateway: text, user, port, error: `names port ${d.port} but Port says ${f.port.trim()}: keep one` };
+    return { gateway: text, user, port, error: t('form_gateway_port_conflict', d.port, f.port.trim()) };
   return { gateway: d.host, user: d.user ?? user, port: d.port ?? port };
 }
 
@@ -104,10 +106,10 @@ export function formToSettings(f: ProfileForm, base: Settings): { settings: Sett
   for (const key of Object.keys(problems) as (keyof Profile)[]) {
     if (key in f) errors[key as keyof ProfileForm] = `${fieldLabel(key)} ${problems[key]}`;
   }
-  if (gw.error) errors.gateway = `${fieldLabel('gateway')} ${gw.error}`;
+  if (gw.error) errors.gateway = gw.error;
   let startupMode: Mode = base.startupMode;
   if ((MODES as readonly string[]).includes(f.startupMode)) startupMode = f.startupMode as Mode;
-  else errors.startupMode = `Startup mode must be one of ${MODES.join(', ')}`;
+  else errors.startupMode = t('form_startup_mode', MODES.join(', '));
   const profiles = base.profiles.some((p) => p.id === current.id)
     ? base.profiles.map((p) => (p.id === current.id ? profile : p))
     : [profile];

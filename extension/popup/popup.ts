@@ -1,7 +1,7 @@
 // The toolbar popup: mode switch, tunnel state and figures, questions from the host, problems.
 
 import browser from 'webextension-polyfill';
-import type { Mode, Prompt, TunnelStatus } from '../../shared/protocol.js';
+import type { Prompt, TunnelStatus } from '../../shared/protocol.js';
 import type { HostProblem } from '../lib/host-problem.js';
 import type { View } from '../lib/messages.js';
 import {
@@ -14,13 +14,8 @@ import {
   stageLabel,
 } from '../lib/status-view.js';
 import { ALL_SITES } from '../background/proxy.js';
+import { t } from '../i18n/t.js';
 import { $, send, setWords, show, watchView } from '../ui/page.js';
-
-const MODE_HELP: Record<Mode, string> = {
-  off: 'Nothing goes through the tunnel.',
-  auto: "Grid'5000 pages open the tunnel when needed; it closes when idle.",
-  on: "The tunnel stays open; Grid'5000 pages go through it.",
-};
 
 let current: View | null = null;
 let shownPromptId = '';
@@ -31,7 +26,7 @@ function render(v: View): void {
   showPill(pill(v));
 
   for (const m of ['off', 'auto', 'on'] as const) $(`mode-${m}`).setAttribute('aria-pressed', String(v.mode === m));
-  $('mode-help').textContent = MODE_HELP[v.mode];
+  $('mode-help').textContent = t(`mode_${v.mode}_help`);
 
   renderHostProblem(v.hostProblem);
   show($('site-access'), v.siteAccessMissing);
@@ -46,14 +41,15 @@ function renderHostProblem(p: HostProblem | null): void {
   show($('host-problem'), p !== null);
   if (!p) return;
   $('host-problem').dataset.code = p.code;
-  $('host-problem-title').textContent = describeError(p).title;
-  $('host-problem-message').textContent = p.message;
+  const words = describeError(p);
+  $('host-problem-title').textContent = words.title;
+  $('host-problem-message').textContent = words.message;
   $('install-command').textContent = p.install[0] ?? '';
   $('install-alternative').textContent = p.install[1] ?? '';
   const installs = p.code !== 'HOST_CRASHED' && p.code !== 'PROTOCOL_MISMATCH';
   show($('host-problem-install'), installs);
   // the hint names the install command, which the box shows already
-  setWords($('host-problem-hint'), installs ? '' : p.hint);
+  setWords($('host-problem-hint'), installs ? '' : words.hint);
   show($('host-problem-hint'), !installs);
 }
 
@@ -106,11 +102,11 @@ function renderDetails(v: View, s: TunnelStatus | null): void {
   else if (s?.state === 'connecting') {
     // a question names its stage before the next status does (status pushes are spaced out)
     const stage = v.prompt ? (v.prompt.kind === 'passphrase' ? 'auth' : 'hostkey') : s.stage;
-    $('stage').textContent = stage ? stageLabel(stage) : 'Starting';
+    $('stage').textContent = stage ? stageLabel(stage) : t('stage_starting');
   }
   const gateway = s?.gateway || v.gateway;
   const jumps = s ? s.jumps : v.jumps;
-  $('gateway').textContent = jumps.length ? `${gateway} via ${jumps.join(', ')}` : gateway;
+  $('gateway').textContent = jumps.length ? t('popup_gateway_via', gateway, jumps.join(', ')) : gateway;
   $('uptime').textContent =
     s?.state === 'connected' && s.connectedAt ? formatDuration(Date.now() - s.connectedAt) : '–';
   $('channels').textContent = s ? String(s.channels) : '–';
