@@ -90,6 +90,32 @@ export interface TestResult {
   serverBanner?: string;
 }
 
+/** A first profile proposed from ~/.ssh/config, the agent and known_hosts (nothing saved yet). */
+export interface ProfileProposal {
+  /** A Host of ~/.ssh/config reaches a Grid'5000 access machine. */
+  found: boolean;
+  /** That Host's alias (e.g. g5k): as the gateway setting, ~/.ssh/config supplies the rest. */
+  via?: string;
+  /** The access machine it reaches, e.g. access.grid5000.fr. */
+  gateway?: string;
+  port?: number;
+  /** The Grid'5000 login (its User). */
+  login?: string;
+  /** Its first IdentityFile, ~ expanded. */
+  identityFile?: string;
+  /** Its ProxyJump hosts, outermost first. */
+  jumps?: string[];
+  /** Its ProxyCommand, which the tunnel does not run (ProxyJump does the same). */
+  proxyCommand?: string;
+  /** Other Hosts that reach an access machine too. */
+  others?: string[];
+  /** The ssh-agent (SSH_AUTH_SOCK, or the Host's IdentityAgent) holds at least one key. */
+  agentHasKey: boolean;
+  /** known_hosts already holds a key for the gateway (access.grid5000.fr when nothing was found). */
+  gatewayKnown: boolean;
+  source: '~/.ssh/config';
+}
+
 // ---------- browser → host ----------
 
 export type Request =
@@ -99,7 +125,8 @@ export type Request =
   | { type: 'status'; id: number }
   | { type: 'retry'; id: number }
   | { type: 'answer'; id: number; promptId: string; value: string | boolean | null }
-  | { type: 'test-connection'; id: number; config: TunnelConfig };
+  | { type: 'test-connection'; id: number; config: TunnelConfig }
+  | { type: 'propose-profile'; id: number };
 
 export type RequestType = Request['type'];
 
@@ -112,6 +139,7 @@ export interface ResultOf {
   retry: TunnelStatus;
   answer: null;
   'test-connection': TestResult;
+  'propose-profile': ProfileProposal;
 }
 
 // ---------- host → browser ----------
@@ -159,6 +187,7 @@ export function parseRequest(v: unknown): Parsed<Request> {
       return { ok: true, value: { type: 'set-mode', id, mode: v.mode } };
     case 'status':
     case 'retry':
+    case 'propose-profile':
       return { ok: true, value: { type: v.type, id } };
     case 'answer':
       if (!isStr(v.promptId, 64)) return { ok: false, error: 'answer.promptId must be a string' };
@@ -239,3 +268,23 @@ export function parseHostMessage(v: unknown): Parsed<HostMessage> {
 
 /** True when `v` is a well-formed TunnelStatus (for a response's result). */
 export const isTunnelStatus = checkStatus;
+
+/** True when `v` is a well-formed ProfileProposal (a `propose-profile` result). */
+export function isProfileProposal(v: unknown): v is ProfileProposal {
+  if (!isObj(v)) return false;
+  const opt = (x: unknown) => x === undefined || isStr(x);
+  return (
+    typeof v.found === 'boolean' &&
+    opt(v.via) &&
+    opt(v.gateway) &&
+    (v.port === undefined || isInt(v.port, 1, 65535)) &&
+    opt(v.login) &&
+    opt(v.identityFile) &&
+    (v.jumps === undefined || isStrList(v.jumps, 16)) &&
+    opt(v.proxyCommand) &&
+    (v.others === undefined || isStrList(v.others)) &&
+    typeof v.agentHasKey === 'boolean' &&
+    typeof v.gatewayKnown === 'boolean' &&
+    v.source === '~/.ssh/config'
+  );
+}

@@ -102,6 +102,9 @@ export interface GatewayOptions {
   /** More sshd_config lines, written after the defaults. sshd keeps the FIRST value of a keyword,
    *  so to override a default, put it in a block: ['Match all', 'AllowTcpForwarding no']. */
   extraConfig?: string[];
+  /** sshd's MaxStartups (default '200:30:400', so that parallel tests are never refused): a small
+   *  value makes it drop new connections while that many are unauthenticated, as a busy access machine. */
+  maxStartups?: string;
   /** More /etc/hosts lines seen only by this sshd, e.g. '127.0.0.1 gateway.internal.test' for a jump host. */
   extraHosts?: string[];
 }
@@ -152,7 +155,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       'PermitRootLogin no',
       `AllowUsers ${TEST_USER}`,
       'AllowTcpForwarding yes',
-      'MaxStartups 200:30:400',
+      `MaxStartups ${opts.maxStartups ?? '200:30:400'}`,
       'LogLevel VERBOSE',
       ...(opts.extraConfig ?? []),
     ].join('\n')}\n`,

@@ -74,6 +74,7 @@ export const CAPABILITIES = [
   'test-connection',
   'auto-mode',
   'jumps',
+  'propose-profile',
 ];
 
 const PROMPT_TIMEOUT_MS = 5 * 60_000;
@@ -204,6 +205,8 @@ export class NativeHost extends EventEmitter {
         return this.testConnection(req.config);
       case 'answer':
         return this.answer(req.promptId, req.value);
+      case 'propose-profile':
+        return (await import('../setup/propose-facts.js')).proposeProfile(this.o.tunnelOptions ?? {}, this.o.log);
     }
   }
 

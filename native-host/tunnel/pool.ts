@@ -1,12 +1,15 @@
 // The pool of SSH connections behind one tunnel: which connection carries the next CONNECT (the
-// least loaded), when to open another one (every open one is busy, under maxConnections, not just
-// after a failed try), and when to close one (a connection beyond the first after poolIdleMs
-// without a channel; the last one after the owner's idle timeout). The first connection is opened
-// by the tunnel's state machine and adopted here; the pool opens only the extra ones.
+// least loaded), when to open another one (every open one is busy, under maxConnections, none
+// being opened, not just after a failed try), and when to close one (a connection beyond the first
+// after poolIdleMs without a channel; the last one after the owner's idle timeout). The first
+// connection is opened by the tunnel's state machine and adopted here; the pool opens only the
+// extra ones, one handshake at a time, since an access machine's sshd drops new connections while
+// too many are unauthenticated (MaxStartups).
 
 import type { Duplex } from 'node:stream';
 import type { ProtocolError } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
+import { ConnectError } from '../ssh/connect.js';
 
 /** What the pool uses of a connection (an SshConnection in production). */
 export interface PooledConnection {
@@ -45,12 +48,26 @@ export interface PoolOptions<C extends PooledConnection> {
   lost(error: ProtocolError, remaining: number): void;
   /** The last connection had no channel for lastIdleMs(). */
   lastIdle(): void;
-  /** An extra connection was adopted, or failed (`failure` says why): CONNECTs held for it can be served. */
+  /**
+   * An extra connection was adopted, or failed (`failure` says why), or the gateway was busy (null
+   * too: logged here, nothing for the user): CONNECTs held for it can be served.
+   */
   extraSettled(failure: { error: unknown } | null): void;
 }
 
-/** After an extra connection failed to open, do not try another for this long. */
+/** After an extra connection failed to open, do not try another for this long... */
 export const POOL_COOLDOWN_MS = 10_000;
+/** ...doubled after each failure in a row, up to this. */
+export const POOL_COOLDOWN_MAX_MS = 60_000;
+
+/**
+ * The gateway closed a new connection before its login completed, while others are up: what sshd
+ * does to connections beyond MaxStartups (closed after accept, or during the key exchange). Not
+ * the user's problem: the pool stays as it is and tries again later.
+ */
+export function gatewayBusy(err: unknown): boolean {
+  return err instanceof ConnectError && !err.fatal && err.protocolError.code === 'CONNECTION_LOST';
+}
 
 /** Channels on a connection, open or being opened. */
 export const load = (e: PoolEntry) => e.streams.size + e.opening;
@@ -74,7 +91,10 @@ export class ConnectionPool<C extends PooledConnection> {
   private generation = 0;
   private extrasOpening = 0;
   private readonly extraAttempts = new Set<AbortController>();
-  private extraFailedAt = 0;
+  /** No extra is tried before this time (after failures). */
+  private cooldownUntil = 0;
+  /** Extras that failed in a row: the cooldown grows with them. */
+  private extraFailures = 0;
 
   constructor(private readonly o: PoolOptions<C>) {
     this.perConnection = Math.max(1, o.channelsPerConnection);
@@ -82,6 +102,11 @@ export class ConnectionPool<C extends PooledConnection> {
 
   get size(): number {
     return this.entries.length;
+  }
+
+  /** Extra connections being opened (their handshake in flight): 0 or 1. */
+  get opening(): number {
+    return this.extrasOpening;
   }
 
   /** Open channels over every connection. */
@@ -116,15 +141,19 @@ export class ConnectionPool<C extends PooledConnection> {
     for (const e of this.entries.splice(0)) this.closeEntry(e);
   }
 
-  /** The least loaded connection; opens another in the background when all are busy. */
+  /**
+   * The least loaded connection; opens another in the background when all are busy, unless one is
+   * being opened already (one handshake at a time), the pool is full, or a failure is cooling down.
+   */
   pick(): PoolEntry<C> | null {
     let best: PoolEntry<C> | null = null;
     for (const e of this.entries) if (e.conn.isOpen && (!best || load(e) < load(best))) best = e;
     if (!best) return null;
     if (
       load(best) >= this.perConnection &&
-      this.entries.length + this.extrasOpening < this.o.maxConnections() &&
-      Date.now() - this.extraFailedAt > POOL_COOLDOWN_MS
+      this.extrasOpening === 0 &&
+      this.entries.length < this.o.maxConnections() &&
+      Date.now() >= this.cooldownUntil
     )
       this.openExtra();
     return best;
@@ -187,6 +216,8 @@ export class ConnectionPool<C extends PooledConnection> {
         this.extrasOpening--;
         this.extraAttempts.delete(ac);
         if (gen !== this.generation) return conn.close();
+        this.extraFailures = 0;
+        this.o.log.debug(`extra SSH connection ready (${this.entries.length + 1} open)`);
         this.adopt(conn);
         this.o.extraSettled(null);
       },
@@ -194,7 +225,18 @@ export class ConnectionPool<C extends PooledConnection> {
         this.extrasOpening--;
         this.extraAttempts.delete(ac);
         if (gen !== this.generation) return;
-        this.extraFailedAt = Date.now();
+        const ms = Math.min(POOL_COOLDOWN_MS * 2 ** this.extraFailures, POOL_COOLDOWN_MAX_MS);
+        this.extraFailures++;
+        this.cooldownUntil = Date.now() + ms;
+        const up = this.entries.filter((e) => e.conn.isOpen).length;
+        if (up > 0 && gatewayBusy(err)) {
+          this.o.log.info(
+            `the gateway is busy (it closed a new SSH connection before login: ${(err as Error).message}); ` +
+              `staying with ${up} connection${up > 1 ? 's' : ''}, next try in ${ms / 1000} s`,
+          );
+          return this.o.extraSettled(null);
+        }
+        this.o.log.debug(`extra SSH connection failed; next try in ${ms / 1000} s`);
         this.o.extraSettled({ error: err });
       },
     );

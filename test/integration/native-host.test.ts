@@ -2,6 +2,7 @@
 // real sshd as the gateway and a SOCKS client going through the tunnel it opens.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,15 @@ import { EventEmitter } from 'node:events';
 import { SocksClient } from 'socks';
 import { startHost, type NativeClient } from '../../testbed/native-client.js';
 import { rssKiB } from '../../testbed/proc.js';
-import { canRunSshd, startGateway, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../../testbed/sshd.js';
+import {
+  canRunSshd,
+  startAgent,
+  startGateway,
+  makeKeys,
+  INTERNAL_NAMES,
+  KEY_PASSPHRASE,
+  type Gateway,
+} from '../../testbed/sshd.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
 import { freePort } from '../../testbed/ports.js';
 import { FrameDecoder, encodeFrame } from '../../native-host/messaging/framing.js';
@@ -18,8 +27,10 @@ import { NativeHost, type TunnelLike } from '../../native-host/messaging/host.js
 import type { TunnelOptions } from '../../native-host/tunnel/tunnel.js';
 import { silentLogger } from '../../native-host/log.js';
 import {
+  isProfileProposal,
   MAX_MESSAGE_BYTES,
   PROTOCOL_VERSION,
+  type ProfileProposal,
   type TunnelConfig,
   type TunnelStatus,
   type Response,
@@ -154,6 +165,81 @@ test('garbage on stdin: refused, no crash, and the host still exits cleanly at E
   assert.deepEqual(await c.end(), { code: 0, signal: null });
   assert.deepEqual(c.badOutput, []);
   assert.match(fs.readFileSync(c.logFile, 'utf8'), /refused a \d+-byte message/);
+});
+
+// ---------- a first run: the profile proposed from ~/.ssh/config ----------
+
+/** ~/.ssh/config as Grid'5000's Getting Started guide writes it. */
+const GUIDE_SSH_CONFIG = `Host g5k
+  User jdoe
+  Hostname access.grid5000.fr
+  ForwardAgent no
+
+Host *.g5k
+  User jdoe
+  ProxyCommand ssh g5k -W "$(basename %h .g5k):%p"
+  ForwardAgent no
+`;
+
+function writeSshConfig(home: string, text: string): string {
+  const dir = path.join(home, '.ssh');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(dir, 'config'), text, { mode: 0o600 });
+  return dir;
+}
+
+test("propose-profile: the guide's ~/.ssh/config, no agent, gateway unknown", async () => {
+  const c = host();
+  writeSshConfig(c.home, GUIDE_SSH_CONFIG);
+  const hello = resultOf<{ capabilities: string[] }>(
+    await c.request('hello', { protocol: PROTOCOL_VERSION, client: 'test' }),
+  );
+  assert.ok(hello.capabilities.includes('propose-profile'));
+  const p = resultOf<ProfileProposal>(await c.request('propose-profile'));
+  assert.ok(isProfileProposal(p), JSON.stringify(p));
+  assert.deepEqual(p, {
+    found: true,
+    via: 'g5k',
+    gateway: 'access.grid5000.fr',
+    login: 'jdoe',
+    agentHasKey: false,
+    gatewayKnown: false,
+    source: '~/.ssh/config',
+  });
+  assert.deepEqual(await c.end(), { code: 0, signal: null });
+  assert.deepEqual(c.badOutput, []);
+});
+
+test('propose-profile: an agent holding a key and a (hashed) known_hosts entry for the gateway', async () => {
+  const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'g5k-propose-'));
+  const keys = makeKeys(keysDir);
+  const agent = await startAgent([keys.plain]);
+  try {
+    const c = startHost({ env: { SSH_AUTH_SOCK: agent.socket } });
+    clients.push(c);
+    const ssh = writeSshConfig(c.home, `${GUIDE_SSH_CONFIG}\nHost *\n  IdentityFile ~/.ssh/id_g5k\n`);
+    // a host key line as ssh writes it, then hashed by ssh-keygen itself
+    const knownHosts = path.join(ssh, 'known_hosts');
+    fs.writeFileSync(knownHosts, `access.grid5000.fr ${fs.readFileSync(`${keys.wrong}.pub`, 'utf8')}`);
+    execFileSync('ssh-keygen', ['-q', '-H', '-f', knownHosts], { stdio: 'ignore' });
+    assert.ok(!fs.readFileSync(knownHosts, 'utf8').includes('grid5000'), 'hashed');
+    const p = resultOf<ProfileProposal>(await c.request('propose-profile'));
+    assert.equal(p.via, 'g5k');
+    assert.equal(p.login, 'jdoe');
+    assert.equal(p.identityFile, path.join(c.home, '.ssh', 'id_g5k'));
+    assert.equal(p.agentHasKey, true);
+    assert.equal(p.gatewayKnown, true);
+    // the same host without ~/.ssh/config: nothing found, the facts still told
+    fs.rmSync(path.join(ssh, 'config'));
+    const none = resultOf<ProfileProposal>(await c.request('propose-profile'));
+    assert.equal(none.found, false);
+    assert.equal(none.agentHasKey, true);
+    assert.equal(none.gatewayKnown, true, 'known_hosts knows access.grid5000.fr');
+    assert.match(fs.readFileSync(c.logFile, 'utf8'), /proposed profile: jdoe@access\.grid5000\.fr through g5k/);
+  } finally {
+    agent.stop();
+    fs.rmSync(keysDir, { recursive: true, force: true });
+  }
 });
 
 // ---------- with a real gateway ----------

@@ -6,9 +6,12 @@ import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { makeError } from '../../../../shared/errors.js';
 import { silentLogger } from '../../../../native-host/log.js';
+import { ConnectError } from '../../../../native-host/ssh/connect.js';
 import {
   ConnectionPool,
+  gatewayBusy,
   load,
+  POOL_COOLDOWN_MAX_MS,
   POOL_COOLDOWN_MS,
   type PoolOptions,
   type PooledConnection,
@@ -234,4 +237,149 @@ test('closeAll resets every channel', () => {
   pool.closeAll();
   assert.equal((error as Error | null)?.message, 'the SSH connection was closed');
   assert.equal(pool.size, 0);
+});
+
+/** What openConnection rejects with when sshd (MaxStartups) closes a new connection before login. */
+const closedDuringHandshake = () =>
+  new ConnectError(
+    makeError('CONNECTION_LOST', 'gateway: the server closed the connection during the key exchange'),
+    false,
+  );
+
+/** Loads every connection of the pool to its share, so that the next pick wants another one. */
+function fill(pool: ConnectionPool<FakeConn>, perConnection: number): void {
+  for (let i = 0; i < pool.size * perConnection; i++) {
+    const e = pool.pick();
+    if (e) pool.claim(e);
+  }
+}
+
+test('the pool opens its extra connections one at a time: never two handshakes in flight', async () => {
+  const { pool, extras } = harness({ max: 4, perConnection: 1 });
+  pool.claim(pool.adopt(new FakeConn('a')));
+  for (let i = 0; i < 20; i++) pool.pick();
+  assert.equal(extras.length, 1, 'busy, room for three more: still one handshake at a time');
+  assert.equal(pool.opening, 1);
+  extras[0]!.resolve(new FakeConn('b'));
+  await tick();
+  assert.equal(pool.opening, 0);
+  fill(pool, 1);
+  for (let i = 0; i < 20; i++) pool.pick();
+  assert.equal(extras.length, 2, 'the next one only after the first settled');
+  assert.equal(pool.opening, 1);
+});
+
+test('the pool never opens more than maxConnections, counting the one being opened', async () => {
+  const max = 4;
+  const { pool, extras } = harness({ max, perConnection: 1 });
+  pool.claim(pool.adopt(new FakeConn('a')));
+  for (let round = 0; round < 10; round++) {
+    for (let i = 0; i < 10; i++) {
+      const e = pool.pick();
+      if (e) pool.claim(e);
+    }
+    assert.ok(pool.size + pool.opening <= max, `${pool.size} open + ${pool.opening} opening`);
+    const pending = extras.at(-1);
+    if (pending && extras.length + 1 > pool.size) pending.resolve(new FakeConn(`x${round}`));
+    await tick();
+  }
+  assert.equal(pool.size, max);
+  assert.equal(extras.length, max - 1, 'exactly the extras needed, not one more');
+});
+
+test('the maximum is read at each decision: lowered, no extra is opened beyond it', () => {
+  const over = { max: 3, perConnection: 1 };
+  const { pool, extras } = harness(over);
+  pool.claim(pool.adopt(new FakeConn('a')));
+  over.max = 1;
+  pool.pick();
+  assert.equal(extras.length, 0);
+  over.max = 2;
+  pool.pick();
+  assert.equal(extras.length, 1);
+});
+
+test('a connection closed by the gateway during its handshake while others are up means busy: no failure reported, a cooldown, then another try', async (t: TestContext) => {
+  t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 1_000_000 });
+  const { pool, extras, events } = harness({ max: 4, perConnection: 1 });
+  const a = pool.adopt(new FakeConn('a'));
+  pool.claim(a);
+  pool.pick();
+  assert.equal(extras.length, 1);
+  events.length = 0;
+  extras[0]!.reject(closedDuringHandshake());
+  await tick();
+  assert.deepEqual(events, ['extra adopted'], 'settled (held CONNECTs can go on) without a failure to report');
+  assert.ok(!events.some((e) => e.startsWith('extra failed')));
+  assert.equal(pool.size, 1, 'the connection that was up stays');
+  assert.equal(a.conn.closes, 0);
+  assert.equal(pool.pick(), a, 'the busy connection keeps serving');
+  t.mock.timers.tick(POOL_COOLDOWN_MS - 1);
+  pool.pick();
+  assert.equal(extras.length, 1, 'nothing tried during the cooldown');
+  t.mock.timers.tick(1);
+  pool.pick();
+  assert.equal(extras.length, 2, 'tried again after the cooldown');
+  extras[1]!.reject(closedDuringHandshake());
+  await tick();
+  t.mock.timers.tick(2 * POOL_COOLDOWN_MS - 1);
+  pool.pick();
+  assert.equal(extras.length, 2, 'still busy: the cooldown doubled');
+  t.mock.timers.tick(1);
+  pool.pick();
+  assert.equal(extras.length, 3);
+  extras[2]!.resolve(new FakeConn('b'));
+  await tick();
+  assert.equal(pool.size, 2);
+  fill(pool, 1);
+  pool.pick();
+  assert.equal(extras.length, 4, 'a success ends the cooldown');
+  extras[3]!.reject(closedDuringHandshake());
+  await tick();
+  t.mock.timers.tick(POOL_COOLDOWN_MS);
+  pool.pick();
+  assert.equal(extras.length, 5, 'and its growth: back to the first cooldown');
+});
+
+test('the cooldown after failures in a row is capped', async (t: TestContext) => {
+  t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 1_000_000 });
+  const { pool, extras } = harness({ perConnection: 1 });
+  pool.claim(pool.adopt(new FakeConn('a')));
+  for (let i = 0; i < 8; i++) {
+    pool.pick();
+    assert.equal(extras.length, i + 1, `try ${i + 1}`);
+    extras[i]!.reject(closedDuringHandshake());
+    await tick();
+    t.mock.timers.tick(POOL_COOLDOWN_MAX_MS);
+  }
+});
+
+test('other failures of an extra connection are reported to the owner (and cool down too)', async (t: TestContext) => {
+  t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 1_000_000 });
+  const { pool, extras, events } = harness({ perConnection: 1 });
+  pool.claim(pool.adopt(new FakeConn('a')));
+  pool.pick();
+  extras[0]!.reject(new ConnectError(makeError('AUTH_FAILED', 'gateway: no key accepted'), true));
+  await tick();
+  assert.ok(events.some((e) => e.startsWith('extra failed')));
+  pool.pick();
+  assert.equal(extras.length, 1);
+});
+
+test('a handshake-time close with no other connection up is a failure, not a busy gateway', async () => {
+  const { pool, extras, events } = harness({ perConnection: 1 });
+  const a = pool.adopt(new FakeConn('a'));
+  pool.claim(a);
+  pool.pick();
+  a.conn.isOpen = false;
+  extras[0]!.reject(closedDuringHandshake());
+  await tick();
+  assert.ok(events.some((e) => e.startsWith('extra failed')));
+});
+
+test('gatewayBusy: only a non-fatal lost connection before login', () => {
+  assert.equal(gatewayBusy(closedDuringHandshake()), true);
+  assert.equal(gatewayBusy(new ConnectError(makeError('TIMEOUT', 'slow'), false)), false);
+  assert.equal(gatewayBusy(new ConnectError(makeError('AUTH_FAILED', 'no'), true)), false);
+  assert.equal(gatewayBusy(new Error('the server closed the connection')), false);
 });
