@@ -182,7 +182,8 @@ export function checkTunnelConfig(v: unknown): string | null {
   if (!oneOf(HOST_KEY_POLICIES, v.strictHostKeyChecking))
     return `config.strictHostKeyChecking must be one of ${HOST_KEY_POLICIES.join(', ')}`;
   if (!isStr(v.knownHostsFile)) return 'config.knownHostsFile must be a string';
-  if (!isStrList(v.restrictTo)) return 'config.restrictTo must be a list of patterns';
+  // as many lines as a profile's patterns may hold (shared/settings), since restrictTo is that list
+  if (!isStrList(v.restrictTo, 1000)) return 'config.restrictTo must be a list of at most 1000 patterns';
   if (!isInt(v.maxConnections, 1, 16)) return 'config.maxConnections must be an integer 1-16';
   return null;
 }

@@ -125,10 +125,14 @@ function checkHostField(v: unknown): string | null {
 /** One jump host as ssh -J writes it: `[user@]host[:port]`. */
 function checkJump(j: string): string | null {
   const m = /^(?:([^@\s]*)@)?(\[[0-9a-fA-F:.]+\]|[^:@[\]\s]+)(?::(\d+))?$/.exec(j);
-  if (!m) return `“${j}” must be written [login@]host[:port], e.g. login@access.grid5000.fr`;
-  if (m[1] !== undefined && (m[1] === '' || !LOGIN.test(m[1]))) return `“${j}” has an invalid login`;
-  if (!m[2]!.startsWith('[') && !HOST_NAME.test(m[2]!)) return `“${j}” has an invalid host name`;
-  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return `“${j}” has a port outside 1-65535`;
+  if (!m) return `“${quote(j)}” must be written [login@]host[:port], e.g. login@access.grid5000.fr`;
+  // the same limits as the Login and Gateway fields, which keep each line within what the host accepts
+  if (m[1] !== undefined && (m[1] === '' || m[1].length > 64 || !LOGIN.test(m[1])))
+    return `“${quote(j)}” has an invalid login`;
+  if (m[2]!.length > 253 || (!m[2]!.startsWith('[') && !HOST_NAME.test(m[2]!)))
+    return `“${quote(j)}” has an invalid host name`;
+  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535))
+    return `“${quote(j)}” has a port outside 1-65535`;
   return null;
 }
 
@@ -242,6 +246,25 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+// A settings file is at most 1 MB, but its warnings are shown in the options page: a long name
+// quoted in each of a thousand warnings must not become a gigabyte of text.
+const MAX_QUOTE = 60;
+const MAX_WARNING = 300;
+const MAX_WARNINGS = 50;
+
+/** User text quoted in a message, cut to a readable length. */
+function quote(v: unknown): string {
+  const t = String(v);
+  return t.length > MAX_QUOTE ? `${t.slice(0, MAX_QUOTE)}…` : t;
+}
+
+/** At most MAX_WARNINGS warnings, each cut to MAX_WARNING characters; the rest are counted. */
+function boundWarnings(warnings: string[]): string[] {
+  const out = warnings.slice(0, MAX_WARNINGS).map((w) => (w.length > MAX_WARNING ? `${w.slice(0, MAX_WARNING)}…` : w));
+  if (warnings.length > MAX_WARNINGS) out.push(`…and ${warnings.length - MAX_WARNINGS} more warnings`);
+  return out;
+}
+
 function clone<T>(v: T): T {
   return Array.isArray(v) ? (v.slice() as T) : v;
 }
@@ -305,7 +328,7 @@ function fromV2(v2: Obj, warnings: string[]): Settings {
   const profiles: Profile[] = [];
   const ids = new Set<string>();
   v2.profiles.slice(0, 50).forEach((raw, i) => {
-    const where = `Profile ${i + 1}${isObj(raw) && typeof raw.name === 'string' ? ` (${raw.name})` : ''}`;
+    const where = `Profile ${i + 1}${isObj(raw) && typeof raw.name === 'string' ? ` (${quote(raw.name)})` : ''}`;
     if (!isObj(raw)) {
       warnings.push(`${where}: not a profile; dropped`);
       return;
@@ -330,20 +353,26 @@ function fromV2(v2: Obj, warnings: string[]): Settings {
   if (typeof v2.activeProfileId === 'string' && ids.has(v2.activeProfileId)) activeProfileId = v2.activeProfileId;
   else if (v2.activeProfileId !== undefined)
     warnings.push(
-      `Settings: the active profile “${String(v2.activeProfileId)}” does not exist; using ${activeProfileId}`,
+      `Settings: the active profile “${quote(v2.activeProfileId)}” does not exist; using ${activeProfileId}`,
     );
   return { version: SETTINGS_VERSION, activeProfileId, startupMode, profiles };
 }
 
 /**
  * Stored settings of any version → current settings. Never throws: anything unusable becomes its
- * default with a warning. `migratedFrom` is the older version converted, or null.
+ * default with a warning (at most MAX_WARNINGS of them, each of bounded length). `migratedFrom` is
+ * the older version converted, or null.
  */
 export function migrateSettings(stored: unknown): {
   settings: Settings;
   migratedFrom: number | null;
   warnings: string[];
 } {
+  const r = migrate(stored);
+  return { ...r, warnings: boundWarnings(r.warnings) };
+}
+
+function migrate(stored: unknown): { settings: Settings; migratedFrom: number | null; warnings: string[] } {
   const warnings: string[] = [];
   if (stored === undefined || stored === null || (isObj(stored) && Object.keys(stored).length === 0))
     return { settings: defaultSettings(), migratedFrom: null, warnings };
@@ -397,6 +426,6 @@ export function importSettings(
   if (data.version === SETTINGS_VERSION && (!Array.isArray(data.profiles) || data.profiles.length === 0))
     return { error: 'This settings file holds no profile.' };
   if (data.version !== 1 && data.version !== SETTINGS_VERSION)
-    return { error: `Unknown settings version ${JSON.stringify(data.version)}: this file cannot be imported.` };
+    return { error: `Unknown settings version ${quote(JSON.stringify(data.version))}: this file cannot be imported.` };
   return migrateSettings(data);
 }

@@ -31,6 +31,8 @@ export function check<Ts>(property: fc.IProperty<Ts>, opts: CheckOptions = {}): 
     seed: FUZZ_SEED,
     numRuns: Math.max(1, Math.round(FUZZ_RUNS * (opts.scale ?? 1))),
     plugins: [fc.interruptAfterTimeLimit(FUZZ_TIME_MS)],
+    // the assertion's own message in the report, not only in its `cause`
+    includeErrorInReport: true,
   };
   if (opts.examples) params.examples = opts.examples as fc.Parameters<Ts>['examples'];
   fc.assert(property, params);
