@@ -252,10 +252,21 @@ const MAX_QUOTE = 60;
 const MAX_WARNING = 300;
 const MAX_WARNINGS = 50;
 
-/** User text quoted in a message, cut to a readable length. */
-function quote(v: unknown): string {
-  const t = String(v);
+function cut(t: string): string {
   return t.length > MAX_QUOTE ? `${t.slice(0, MAX_QUOTE)}…` : t;
+}
+
+/** A stored value for a message, cut short: scalars as JSON, a list or an object by its kind only
+ * (String or JSON.stringify of one from a file may throw, or overflow the stack when deeply nested). */
+function shown(v: unknown): string {
+  return cut(
+    v !== null && typeof v === 'object' ? (Array.isArray(v) ? 'a list' : 'an object') : (JSON.stringify(v) ?? 'none'),
+  );
+}
+
+/** User text quoted in a message (a string as is), cut short. */
+function quote(v: unknown): string {
+  return typeof v === 'string' ? cut(v) : shown(v);
 }
 
 /** At most MAX_WARNINGS warnings, each cut to MAX_WARNING characters; the rest are counted. */
@@ -386,7 +397,7 @@ function migrate(stored: unknown): { settings: Settings; migratedFrom: number | 
     warnings.push(
       `Settings: saved by a newer g5k-tunnel (settings version ${stored.version}); using defaults. Update the extension to get them back`,
     );
-  else warnings.push(`Settings: unknown settings version ${JSON.stringify(stored.version) ?? 'none'}; using defaults`);
+  else warnings.push(`Settings: unknown settings version ${shown(stored.version)}; using defaults`);
   return { settings: defaultSettings(), migratedFrom: null, warnings };
 }
 
@@ -426,6 +437,6 @@ export function importSettings(
   if (data.version === SETTINGS_VERSION && (!Array.isArray(data.profiles) || data.profiles.length === 0))
     return { error: 'This settings file holds no profile.' };
   if (data.version !== 1 && data.version !== SETTINGS_VERSION)
-    return { error: `Unknown settings version ${quote(JSON.stringify(data.version))}: this file cannot be imported.` };
+    return { error: `Unknown settings version ${shown(data.version)}: this file cannot be imported.` };
   return migrateSettings(data);
 }

@@ -310,3 +310,23 @@ test('a profile restricted to 1000 pattern lines gives a tunnel config the host 
   // the host took only 256 lines, so such a profile could never connect
   assert.equal(checkTunnelConfig(toTunnelConfig(r.settings.profiles[0]!)), null);
 });
+
+test('a version or active profile id that is a list or an object is named by its kind, never converted', () => {
+  // String() of {"toString": []} throws, JSON.stringify of a deeply nested list overflows the stack
+  const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+  const refused = importSettings(`{"version": ${deep}}`);
+  assert.deepEqual(refused, { error: 'Unknown settings version a list: this file cannot be imported.' });
+  const odd = importSettings('{"version": {"toString": []}}');
+  assert.deepEqual(odd, { error: 'Unknown settings version an object: this file cannot be imported.' });
+  assert.deepEqual(migrateSettings({ version: JSON.parse(deep) }).warnings, [
+    'Settings: unknown settings version a list; using defaults',
+  ]);
+  for (const [active, shown] of [
+    [{ toString: [] }, 'an object'],
+    [JSON.parse(deep), 'a list'],
+    [7, '7'],
+  ] as const) {
+    const r = migrateSettings({ version: 2, activeProfileId: active, profiles: [{ id: 'a' }] });
+    assert.deepEqual(r.warnings, [`Settings: the active profile “${shown}” does not exist; using a`]);
+  }
+});
