@@ -21,8 +21,6 @@ export const FUZZ_TIME_MS = Math.max(100, envInt('FUZZ_TIME_MS', FUZZ_RUNS > 300
 export interface CheckOptions {
   /** Share of FUZZ_RUNS for a property whose single run is costly (at least one run). */
   scale?: number;
-  /** The seed is shared; a property may start from examples given here as well. */
-  examples?: fc.Parameters<unknown>['examples'];
 }
 
 /** fc.assert with the shared seed, run count and time bound. */
@@ -34,7 +32,6 @@ export function check<Ts>(property: fc.IProperty<Ts>, opts: CheckOptions = {}): 
     // the assertion's own message in the report, not only in its `cause`
     includeErrorInReport: true,
   };
-  if (opts.examples) params.examples = opts.examples as fc.Parameters<Ts>['examples'];
   fc.assert(property, params);
 }
 

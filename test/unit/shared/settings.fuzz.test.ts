@@ -260,7 +260,7 @@ test('a file near the 1 MB limit gives at most 64 KiB of warnings, however it is
     fc.property(hugeFile, (text) => {
       const started = Date.now();
       assertImported(importSettings(text));
-      assert.ok(Date.now() - started < 2000, `import took ${Date.now() - started} ms`);
+      assert.ok(Date.now() - started < 5000, `import took ${Date.now() - started} ms`);
     }),
     { scale: 0.03 },
   );
