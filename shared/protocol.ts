@@ -194,8 +194,12 @@ export function parseRequest(v: unknown): Parsed<Request> {
       if (!(v.value === null || typeof v.value === 'boolean' || isStr(v.value, 4096)))
         return { ok: false, error: 'answer.value must be a string, a boolean or null' };
       return { ok: true, value: { type: 'answer', id, promptId: v.promptId, value: v.value } };
-    default:
-      return { ok: false, error: `unknown request type ${JSON.stringify(String(v.type)).slice(0, 80)}` };
+    default: {
+      // a list or an object is named by its kind: String() of one may throw ({"toString": 1}) or
+      // overflow the stack (deeply nested)
+      const t = isObj(v.type) ? 'an object' : Array.isArray(v.type) ? 'a list' : String(v.type);
+      return { ok: false, error: `unknown request type ${JSON.stringify(t).slice(0, 80)}` };
+    }
   }
 }
 

@@ -138,6 +138,36 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+// A settings file is at most 1 MB, but its warnings are shown in the options page: a long name
+// quoted in each of a thousand warnings must not become a gigabyte of text.
+const MAX_QUOTE = 60;
+const MAX_WARNING = 300;
+const MAX_WARNINGS = 50;
+
+function cut(t: string): string {
+  return t.length > MAX_QUOTE ? `${t.slice(0, MAX_QUOTE)}…` : t;
+}
+
+/** A stored value for a message, cut short: scalars as JSON, a list or an object by its kind only
+ * (String or JSON.stringify of one from a file may throw, or overflow the stack when deeply nested). */
+function shown(v: unknown): string {
+  return cut(
+    v !== null && typeof v === 'object' ? (Array.isArray(v) ? 'a list' : 'an object') : (JSON.stringify(v) ?? 'none'),
+  );
+}
+
+/** User text quoted in a message (a string as is), cut short. */
+function quote(v: unknown): string {
+  return typeof v === 'string' ? cut(v) : shown(v);
+}
+
+/** At most MAX_WARNINGS warnings, each cut to MAX_WARNING characters; the rest are counted. */
+function boundWarnings(warnings: string[]): string[] {
+  const out = warnings.slice(0, MAX_WARNINGS).map((w) => (w.length > MAX_WARNING ? `${w.slice(0, MAX_WARNING)}…` : w));
+  if (warnings.length > MAX_WARNINGS) out.push(`…and ${warnings.length - MAX_WARNINGS} more warnings`);
+  return out;
+}
+
 function clone<T>(v: T): T {
   return Array.isArray(v) ? (v.slice() as T) : v;
 }
@@ -201,7 +231,7 @@ function fromV2(v2: Obj, warnings: string[]): Settings {
   const profiles: Profile[] = [];
   const ids = new Set<string>();
   v2.profiles.slice(0, 50).forEach((raw, i) => {
-    const where = `Profile ${i + 1}${isObj(raw) && typeof raw.name === 'string' ? ` (${raw.name})` : ''}`;
+    const where = `Profile ${i + 1}${isObj(raw) && typeof raw.name === 'string' ? ` (${quote(raw.name)})` : ''}`;
     if (!isObj(raw)) {
       warnings.push(`${where}: not a profile; dropped`);
       return;
@@ -226,20 +256,26 @@ function fromV2(v2: Obj, warnings: string[]): Settings {
   if (typeof v2.activeProfileId === 'string' && ids.has(v2.activeProfileId)) activeProfileId = v2.activeProfileId;
   else if (v2.activeProfileId !== undefined)
     warnings.push(
-      `Settings: the active profile “${String(v2.activeProfileId)}” does not exist; using ${activeProfileId}`,
+      `Settings: the active profile “${quote(v2.activeProfileId)}” does not exist; using ${activeProfileId}`,
     );
   return { version: SETTINGS_VERSION, activeProfileId, startupMode, profiles };
 }
 
 /**
  * Stored settings of any version → current settings. Never throws: anything unusable becomes its
- * default with a warning. `migratedFrom` is the older version converted, or null.
+ * default with a warning (at most MAX_WARNINGS of them, each of bounded length). `migratedFrom` is
+ * the older version converted, or null.
  */
 export function migrateSettings(stored: unknown): {
   settings: Settings;
   migratedFrom: number | null;
   warnings: string[];
 } {
+  const r = migrate(stored);
+  return { ...r, warnings: boundWarnings(r.warnings) };
+}
+
+function migrate(stored: unknown): { settings: Settings; migratedFrom: number | null; warnings: string[] } {
   const warnings: string[] = [];
   if (stored === undefined || stored === null || (isObj(stored) && Object.keys(stored).length === 0))
     return { settings: defaultSettings(), migratedFrom: null, warnings };
@@ -253,7 +289,7 @@ export function migrateSettings(stored: unknown): {
     warnings.push(
       `Settings: saved by a newer g5k-tunnel (settings version ${stored.version}); using defaults. Update the extension to get them back`,
     );
-  else warnings.push(`Settings: unknown settings version ${JSON.stringify(stored.version) ?? 'none'}; using defaults`);
+  else warnings.push(`Settings: unknown settings version ${shown(stored.version)}; using defaults`);
   return { settings: defaultSettings(), migratedFrom: null, warnings };
 }
 
@@ -293,6 +329,6 @@ export function importSettings(
   if (data.version === SETTINGS_VERSION && (!Array.isArray(data.profiles) || data.profiles.length === 0))
     return { error: 'This settings file holds no profile.' };
   if (data.version !== 1 && data.version !== SETTINGS_VERSION)
-    return { error: `Unknown settings version ${JSON.stringify(data.version)}: this file cannot be imported.` };
+    return { error: `Unknown settings version ${shown(data.version)}: this file cannot be imported.` };
   return migrateSettings(data);
 }
