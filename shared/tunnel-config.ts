@@ -95,7 +95,9 @@ export function jumpProblem(j: string): string | null {
     parseDestination(j);
     return null;
   } catch (e) {
-    return `“${j}” must be written [login@]host[:port], e.g. login@access.grid5000.fr (${destinationReason(e)})`;
+    // quoted short: a settings file may hold very long lines, and each becomes a warning
+    const shown = j.length > 60 ? `${j.slice(0, 60)}…` : j;
+    return `“${shown}” must be written [login@]host[:port], e.g. login@access.grid5000.fr (${destinationReason(e)})`;
   }
 }
 

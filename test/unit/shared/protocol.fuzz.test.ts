@@ -22,12 +22,22 @@ const id = fc.oneof(fc.nat(1000), fc.constant(Number.MAX_SAFE_INTEGER), fc.maxSa
 const int = (min: number, max: number) => fc.integer({ min, max });
 const count = fc.oneof(fc.nat(100), fc.double({ min: 0, max: 1e15, noNaN: true }));
 
+// names as the destination grammar (shared/destination) accepts them
+const hostName = fc.oneof(fc.domain(), fc.stringMatching(/^[A-Za-z0-9._][A-Za-z0-9._-]{0,39}$/));
+const login = fc.stringMatching(/^[A-Za-z0-9._][A-Za-z0-9._-]{0,19}$/);
+const jump = fc
+  .tuple(fc.option(login), hostName, fc.option(int(1, 65535)))
+  .map(([u, h, p]) => `${u ? `${u}@` : ''}${h}${p ? `:${p}` : ''}`);
+
+// single-line paths, as the host accepts them
+const path = text(60).filter((p) => !/[\0\n\r]/.test(p));
+
 const tunnelConfig = fc.record({
-  gateway: text(60, 1).filter((s) => s.trim() !== ''),
+  gateway: hostName,
   port: int(0, 65535),
-  user: text(30),
-  jumps: fc.array(text(40), { maxLength: 16 }),
-  identityFile: text(60),
+  user: fc.oneof(fc.constant(''), login),
+  jumps: fc.array(jump, { maxLength: 16 }),
+  identityFile: path,
   useAgent: fc.boolean(),
   socksPort: int(1, 65535),
   idleTimeoutSec: int(0, 604800),
@@ -35,7 +45,7 @@ const tunnelConfig = fc.record({
   keepaliveCountMax: int(1, 100),
   connectTimeoutSec: int(1, 600),
   strictHostKeyChecking: fc.constantFrom(...HOST_KEY_POLICIES),
-  knownHostsFile: text(60),
+  knownHostsFile: path,
   restrictTo: fc.array(text(30), { maxLength: 20 }),
   maxConnections: int(1, 16),
 });
