@@ -67,10 +67,10 @@ export function earlyRetryAt(
 }
 
 /**
- * A timer due at `dueAt` (wall clock) fired at `now`: true when it is so late that the machine
- * slept (or the clock jumped) meanwhile. Timers count monotonic time, which stops during sleep;
- * the wall clock does not, so a long sleep shows as a tick far behind the wall clock.
+ * A look expected at wall-clock `expectedAt` (by the monotonic clock's count) happened at wall-clock
+ * `now`: true when the wall clock ran so far ahead that the machine slept meanwhile. Timers and the
+ * monotonic clock stop while the machine sleeps; the wall clock does not.
  */
-export function sleptThrough(dueAt: number, now: number, toleranceMs: number): boolean {
-  return now - dueAt > toleranceMs;
+export function sleptThrough(expectedAt: number, now: number, toleranceMs: number): boolean {
+  return now - expectedAt > toleranceMs;
 }

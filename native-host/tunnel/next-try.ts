@@ -5,7 +5,13 @@
 // watch notices a sleep: timers count monotonic time, which stops while the machine sleeps, so a
 // 60 s wait begun before a night's sleep would otherwise still run its course after the resume.
 
-import { backoffDelay, type BackoffPolicy, EARLY_RETRY_GAP_MS, earlyRetryAt, sleptThrough } from '../../shared/backoff.js';
+import {
+  backoffDelay,
+  type BackoffPolicy,
+  EARLY_RETRY_GAP_MS,
+  earlyRetryAt,
+  sleptThrough,
+} from '../../shared/backoff.js';
 
 /** Why an attempt starts. */
 export type AttemptReason = 'first' | 'timer' | 'user' | EarlyReason;
@@ -38,12 +44,15 @@ export type EarlyOutcome = 'now' | 'sooner' | 'unchanged';
 export class NextTry {
   private timer: NodeJS.Timeout | null = null;
   private watch: NodeJS.Timeout | null = null;
-  private dueAt: number | undefined;
-  private lastAttemptAt: number | undefined;
-  private readonly now: () => number;
+  /** When the try is due: on the monotonic clock (decisions) and the wall clock (reported). */
+  private dueMono = 0;
+  private dueWall = 0;
+  private lastAttemptMono: number | undefined;
+  private readonly wall: () => number;
+  private readonly mono = () => performance.now();
 
   constructor(private readonly o: NextTryOptions) {
-    this.now = o.now ?? Date.now;
+    this.wall = o.now ?? Date.now;
   }
 
   /** A try is scheduled. */
@@ -53,13 +62,13 @@ export class NextTry {
 
   /** Wall-clock ms of the scheduled try. */
   get nextAt(): number | undefined {
-    return this.timer ? this.dueAt : undefined;
+    return this.timer ? this.dueWall : undefined;
   }
 
   /** An attempt starts (whatever its reason): nothing stays scheduled, and the early gap counts from now. */
   started(): void {
     this.cancel();
-    this.lastAttemptAt = this.now();
+    this.lastAttemptMono = this.mono();
   }
 
   /** Schedules retry number `retry` after its backoff delay; returns the delay. */
@@ -72,9 +81,9 @@ export class NextTry {
 
   /** Asks for a try before the timer (rate-limited); only while one is scheduled. */
   early(reason: EarlyReason): EarlyOutcome {
-    if (!this.timer || this.dueAt === undefined) return 'unchanged';
-    const now = this.now();
-    const at = earlyRetryAt(now, this.lastAttemptAt, this.dueAt, this.o.earlyGapMs ?? EARLY_RETRY_GAP_MS);
+    if (!this.timer) return 'unchanged';
+    const now = this.mono();
+    const at = earlyRetryAt(now, this.lastAttemptMono, this.dueMono, this.o.earlyGapMs ?? EARLY_RETRY_GAP_MS);
     if (at === null) return 'unchanged';
     if (at <= now) {
       this.cancel();
@@ -89,28 +98,31 @@ export class NextTry {
     if (this.timer) clearTimeout(this.timer);
     if (this.watch) clearTimeout(this.watch);
     this.timer = this.watch = null;
-    this.dueAt = undefined;
   }
 
   private arm(delay: number, reason: AttemptReason): void {
     if (this.timer) clearTimeout(this.timer);
-    this.dueAt = this.now() + delay;
+    const ms = Math.max(0, Math.ceil(delay));
+    this.dueMono = this.mono() + ms;
+    this.dueWall = this.wall() + ms;
     this.timer = setTimeout(() => {
-      this.timer = null;
       this.cancel();
       this.o.fire(reason);
-    }, delay);
+    }, ms);
   }
 
-  /** Looks every tick whether the wall clock ran far ahead of the timers: then the machine slept. */
+  /** Looks every tick whether the wall clock ran far ahead of the monotonic one: then the machine slept. */
   private watchSleep(): void {
     if (this.watch) clearTimeout(this.watch);
     const tick = this.o.wakeTickMs ?? 5000;
-    const due = this.now() + tick;
+    const wall0 = this.wall();
+    const mono0 = this.mono();
     this.watch = setTimeout(() => {
       this.watch = null;
       if (!this.timer) return;
-      if (sleptThrough(due, this.now(), this.o.wakeToleranceMs ?? 10_000) && this.early('wake') !== 'unchanged') return;
+      const expected = wall0 + (this.mono() - mono0);
+      if (sleptThrough(expected, this.wall(), this.o.wakeToleranceMs ?? 10_000) && this.early('wake') !== 'unchanged')
+        return;
       this.watchSleep();
     }, tick);
     this.watch.unref();
