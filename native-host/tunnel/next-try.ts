@@ -29,6 +29,8 @@ export interface NextTryOptions {
   backoff: BackoffPolicy;
   /** The timer (or an early reason) says: try now. */
   fire(reason: AttemptReason): void;
+  /** An early reason moved the try sooner (to the end of the gap). */
+  moved?(reason: EarlyReason): void;
   /** Least time from any attempt's start to an early one (default 2 s). */
   earlyGapMs?: number;
   /** How often the sleep watch looks (default 5 s), and how late a look must be to mean a sleep (default 10 s). */
@@ -91,6 +93,7 @@ export class NextTry {
       return 'now';
     }
     this.arm(at - now, reason);
+    this.o.moved?.(reason);
     return 'sooner';
   }
 

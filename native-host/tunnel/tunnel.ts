@@ -102,6 +102,10 @@ export class Tunnel extends EventEmitter {
       ...opts.nextTry,
       backoff: opts.backoff ?? DEFAULT_BACKOFF,
       fire: (reason) => this.retryDue(reason),
+      moved: (reason) => {
+        this.log.debug(`${EARLY_WHY[reason]}: trying at ${new Date(this.nextTry.nextAt ?? 0).toISOString()}`);
+        this.emitNow(); // nextRetryAt moved
+      },
     });
     this.display = displayOf(opts.config);
     this.rules = restrictRules(opts.config, this.log);
@@ -357,7 +361,7 @@ export class Tunnel extends EventEmitter {
     if (this.attempt || this.mode === 'off') return;
     this.nextTry.started();
     if (reason !== 'first' && reason !== 'timer' && reason !== 'user')
-      this.log.info(`retrying now: ${EARLY_WHY[reason]} (attempt ${this.retries + 1})`);
+      this.log.info(`retrying now: ${EARLY_WHY[reason]} (attempt ${this.retries})`);
     this.emit('attempt', { reason, retries: this.retries } satisfies AttemptEvent);
     const gen = this.generation;
     const ac = new AbortController();
@@ -422,10 +426,7 @@ export class Tunnel extends EventEmitter {
   /** A reason to think the network is back: try before the timer, rate-limited; never two at once. */
   private tryEarly(reason: EarlyReason): void {
     if (this.attempt || this.state !== 'reconnecting') return;
-    if (this.nextTry.early(reason) === 'sooner') {
-      this.log.debug(`${EARLY_WHY[reason]}: trying at ${new Date(this.nextTry.nextAt ?? 0).toISOString()}`);
-      this.emitNow(); // nextRetryAt moved
-    }
+    this.nextTry.early(reason);
   }
 
   /** A connection of the pool was lost; the last one lost means reconnecting. */

@@ -2,7 +2,12 @@
 // the gap, never more than one per gap), and the sleep watch that retries after a resume.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { type AttemptReason, NextTry, type NextTryOptions } from '../../../../native-host/tunnel/next-try.js';
+import {
+  type AttemptReason,
+  type EarlyReason,
+  NextTry,
+  type NextTryOptions,
+} from '../../../../native-host/tunnel/next-try.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const long = { baseMs: 60_000, capMs: 60_000, factor: 2, jitter: 0 };
@@ -10,6 +15,7 @@ const long = { baseMs: 60_000, capMs: 60_000, factor: 2, jitter: 0 };
 /** A NextTry whose fired tries are recorded (and count as attempts, as the tunnel does). */
 function nextTry(t: TestContext, over: Partial<NextTryOptions> = {}) {
   const fired: AttemptReason[] = [];
+  const moved: EarlyReason[] = [];
   const n: NextTry = new NextTry({
     backoff: long,
     earlyGapMs: 200,
@@ -17,10 +23,11 @@ function nextTry(t: TestContext, over: Partial<NextTryOptions> = {}) {
       fired.push(reason);
       n.started();
     },
+    moved: (reason) => moved.push(reason),
     ...over,
   });
   t.after(() => n.cancel());
-  return { n, fired };
+  return { n, fired, moved };
 }
 
 test('the timer fires after the backoff delay, and reports when', async (t) => {
@@ -50,13 +57,14 @@ test('an early try runs at once when no attempt started within the gap', (t) => 
 });
 
 test('a burst of early tries: one at once, the rest move the timer to the gap end, one more try there', async (t) => {
-  const { n, fired } = nextTry(t);
+  const { n, fired, moved } = nextTry(t);
   n.schedule(1);
   assert.equal(n.early('connect'), 'now');
   n.schedule(2); // that try failed: the next waits a minute
   const outcomes = Array.from({ length: 50 }, () => n.early('connect'));
   assert.deepEqual(new Set(outcomes), new Set(['sooner']));
   assert.deepEqual(fired, ['connect'], 'nothing more at once');
+  assert.equal(moved.length, 50, 'each said the try moved (the status shows the new time)');
   assert.ok(n.nextAt! <= Date.now() + 200, 'moved to the gap end, not a minute away');
   await sleep(300);
   assert.deepEqual(fired, ['connect', 'connect']);
