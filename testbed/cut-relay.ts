@@ -1,19 +1,18 @@
 // A TCP relay in front of a server that can cut the network silently, the way a sleeping laptop or
 // a lost Wi-Fi does: after cut() nothing passes either way and nothing is closed (both ends just
-// hear nothing), and new connections are refused (`refuse`, like a down interface) or left hanging
-// (`hold`, like packets dropped on the way). restore() lets the held bytes through, as TCP's
-// retransmissions would, and accepts connections again.
+// hear nothing), and new connections are refused (like a down interface: the tries fail at once).
+// restore() lets the held bytes through, as TCP's retransmissions would, and accepts connections again.
 
 import net from 'node:net';
 
 export interface CutRelay {
   host: string;
   port: number;
-  /** TCP connections accepted so far (held ones included). */
+  /** TCP connections accepted so far. */
   connections(): number;
   /** Connections refused while cut. */
   refused(): number;
-  cut(newConnections?: 'refuse' | 'hold'): void;
+  cut(): void;
   restore(): void;
   readonly isCut: boolean;
   close(): Promise<void>;
@@ -21,33 +20,18 @@ export interface CutRelay {
 
 interface Pair {
   client: net.Socket;
-  server: net.Socket | null;
+  server: net.Socket;
 }
 
 export async function startCutRelay(target: { host: string; port: number }): Promise<CutRelay> {
   const pairs = new Set<Pair>();
-  let cut: 'refuse' | 'hold' | null = null;
+  let isCut = false;
   let accepted = 0;
   let refused = 0;
 
-  const join = (p: Pair) => {
-    const server = net.connect(target.port, target.host);
-    p.server = server;
-    p.client.pipe(server);
-    server.pipe(p.client);
-    const end = () => {
-      p.client.destroy();
-      server.destroy();
-      pairs.delete(p);
-    };
-    server.on('error', end);
-    server.on('close', end);
-    p.client.on('close', end);
-  };
   // unpiped and paused sockets read nothing: the bytes wait in the kernel's buffers, then the sender's
   const setFlowing = (on: boolean) => {
     for (const { client, server } of pairs) {
-      if (!server) continue;
       if (on) {
         client.pipe(server);
         server.pipe(client);
@@ -62,16 +46,25 @@ export async function startCutRelay(target: { host: string; port: number }): Pro
 
   const server = net.createServer((client) => {
     client.on('error', () => {});
-    if (cut === 'refuse') {
+    if (isCut) {
       refused++;
       client.resetAndDestroy();
       return;
     }
     accepted++;
-    const p: Pair = { client, server: null };
+    const server = net.connect(target.port, target.host);
+    const p: Pair = { client, server };
     pairs.add(p);
-    if (cut === 'hold') client.pause();
-    else join(p);
+    client.pipe(server);
+    server.pipe(client);
+    const end = () => {
+      client.destroy();
+      server.destroy();
+      pairs.delete(p);
+    };
+    server.on('error', end);
+    server.on('close', end);
+    client.on('close', end);
   });
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
@@ -84,22 +77,23 @@ export async function startCutRelay(target: { host: string; port: number }): Pro
     connections: () => accepted,
     refused: () => refused,
     get isCut() {
-      return cut !== null;
+      return isCut;
     },
-    cut(newConnections = 'refuse') {
-      cut = newConnections;
+    cut() {
+      if (isCut) return;
+      isCut = true;
       setFlowing(false);
     },
     restore() {
-      cut = null;
+      if (!isCut) return;
+      isCut = false;
       setFlowing(true);
-      for (const p of pairs) if (!p.server) join(p);
     },
     close: () =>
       new Promise<void>((resolve) => {
         for (const p of pairs) {
           p.client.destroy();
-          p.server?.destroy();
+          p.server.destroy();
         }
         pairs.clear();
         server.close(() => resolve());
