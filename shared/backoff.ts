@@ -41,3 +41,36 @@ export function backoffDelay(
   const r = Math.min(Math.max(random(), 0), 1);
   return Math.max(0, Math.round(ceiling * (1 - jitter * r)));
 }
+
+// ---------- retrying before the timer ----------
+//
+// A reconnecting tunnel may try before its backoff timer when there is a reason to think the
+// network is back: a page asks for a connection, the browser says it is online, or the machine has
+// just woken up. These ask for an attempt at once, but at most one per `gapMs` (counted from the
+// last attempt of any kind), so that a burst of requests cannot hammer the gateway.
+
+/** The least time between the start of one attempt and an early one (ms). */
+export const EARLY_RETRY_GAP_MS = 2000;
+
+/**
+ * When an early retry asked for at `now` should run: `now` when the last attempt started at least
+ * `gapMs` ago, else when that gap ends; null when the timer already comes sooner (or at the same time).
+ */
+export function earlyRetryAt(
+  now: number,
+  lastAttemptAt: number | undefined,
+  scheduledAt: number,
+  gapMs: number = EARLY_RETRY_GAP_MS,
+): number | null {
+  const at = lastAttemptAt === undefined ? now : Math.max(now, lastAttemptAt + gapMs);
+  return at < scheduledAt ? at : null;
+}
+
+/**
+ * A look expected at wall-clock `expectedAt` (by the monotonic clock's count) happened at wall-clock
+ * `now`: true when the wall clock ran so far ahead that the machine slept meanwhile. Timers and the
+ * monotonic clock stop while the machine sleeps; the wall clock does not.
+ */
+export function sleptThrough(expectedAt: number, now: number, toleranceMs: number): boolean {
+  return now - expectedAt > toleranceMs;
+}

@@ -124,6 +124,8 @@ export type Request =
   | { type: 'set-mode'; id: number; mode: Mode }
   | { type: 'status'; id: number }
   | { type: 'retry'; id: number }
+  /** The browser saw the network come back: a reconnecting tunnel tries now (rate-limited). */
+  | { type: 'network-changed'; id: number }
   | { type: 'answer'; id: number; promptId: string; value: string | boolean | null }
   | { type: 'test-connection'; id: number; config: TunnelConfig }
   | { type: 'propose-profile'; id: number };
@@ -137,6 +139,7 @@ export interface ResultOf {
   'set-mode': TunnelStatus;
   status: TunnelStatus;
   retry: TunnelStatus;
+  'network-changed': TunnelStatus;
   answer: null;
   'test-connection': TestResult;
   'propose-profile': ProfileProposal;
@@ -188,6 +191,7 @@ export function parseRequest(v: unknown): Parsed<Request> {
     case 'status':
     case 'retry':
     case 'propose-profile':
+    case 'network-changed':
       return { ok: true, value: { type: v.type, id } };
     case 'answer':
       if (!isStr(v.promptId, 64)) return { ok: false, error: 'answer.promptId must be a string' };

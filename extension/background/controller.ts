@@ -28,6 +28,8 @@ export class Controller {
   private readonly listeners = new Set<Listener>();
   private queue: Promise<unknown> = Promise.resolve();
   private isLoaded = false;
+  /** What the connected host can do (its hello). */
+  private capabilities: string[] = [];
   /** Settles once settings and mode are loaded: the proxy listener waits for it. */
   readonly loaded: Promise<void>;
   readonly client: NativeClient;
@@ -35,7 +37,10 @@ export class Controller {
   constructor(clientName: string) {
     this.client = new NativeClient(
       {
-        ready: () => this.enqueue(() => this.pushConfig(true)),
+        ready: (hello) => {
+          this.capabilities = hello.capabilities;
+          return this.enqueue(() => this.pushConfig(true));
+        },
         event: (e) => this.hostEvent(e),
         problem: (p) => {
           this.problem = p;
@@ -139,6 +144,20 @@ export class Controller {
     this.requestError = null;
     await this.enqueue(() => this.send('retry', {}));
     return this.view();
+  }
+
+  /**
+   * The browser saw the network come back: a reconnecting tunnel should try now rather than wait out
+   * its backoff. A hint, not a user action: failures only go to the console.
+   */
+  async networkChanged(): Promise<void> {
+    if (!this.client.isReady || this.status?.state !== 'reconnecting') return;
+    if (!this.capabilities.includes('network-changed')) return; // an older host
+    try {
+      this.setStatus(await this.client.request('network-changed', {}));
+    } catch (e) {
+      console.warn(`g5k-tunnel: network-changed: ${e instanceof RequestError ? e.error.message : String(e)}`);
+    }
   }
 
   async answer(promptId: string, value: string | boolean | null): Promise<void> {

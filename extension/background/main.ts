@@ -99,4 +99,13 @@ browser.proxy.settings.onChange?.addListener(() => void controller.refreshBrowse
 browser.permissions.onAdded.addListener(() => void controller.refreshBrowserChecks());
 browser.permissions.onRemoved.addListener(() => void controller.refreshBrowserChecks());
 
+// the network is back (a resume, another Wi-Fi): the host retries now instead of after its backoff.
+// Firefox's event page gets `online`; Chromium's service worker has no `online` event, but its
+// navigator.connection reports the change. The host rate-limits, so both firing is harmless.
+const networkBack = () => {
+  if (navigator.onLine) void controller.networkChanged();
+};
+globalThis.addEventListener('online', networkBack);
+(navigator as Navigator & { connection?: EventTarget }).connection?.addEventListener('change', networkBack);
+
 controller.start(proxy);

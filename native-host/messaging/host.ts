@@ -35,6 +35,7 @@ export interface TunnelLike {
   configure(c: TunnelConfig): Promise<TunnelStatus>;
   setMode(m: Mode): Promise<TunnelStatus>;
   retry(): Promise<TunnelStatus>;
+  networkChanged?(): Promise<TunnelStatus>;
   testConnection(c: TunnelConfig): Promise<TestResult>;
   close(): Promise<void>;
 }
@@ -75,6 +76,7 @@ export const CAPABILITIES = [
   'auto-mode',
   'jumps',
   'propose-profile',
+  'network-changed',
 ];
 
 const PROMPT_TIMEOUT_MS = 5 * 60_000;
@@ -200,6 +202,10 @@ export class NativeHost extends EventEmitter {
       case 'retry':
         if (!this.tunnel) throw fail('NOT_CONFIGURED', 'retry needs a configure request first');
         await (await this.tunnel).retry();
+        return this.status();
+      case 'network-changed':
+        // a hint, not a command: before any configure there is nothing to reconnect
+        if (this.tunnel) await (await this.tunnel).networkChanged?.();
         return this.status();
       case 'test-connection':
         return this.testConnection(req.config);

@@ -9,13 +9,15 @@
 //
 // Fatal failures (host key, login, passphrase, settings) wait for the user; transient ones
 // (unreachable, timeout, lost) retry with capped exponential backoff, forever in On mode and in
-// Auto mode while the tunnel is in use. The parts it drives: the SSH connections live in a pool
-// (pool.ts), opened by the dialer (dialer.ts); a CONNECT takes one or waits in a queue (connects.ts,
-// waiting.ts). Data does not pass through here: the SOCKS relay (socks/relay.ts) joins each
-// channel to its client socket. Every change is a 'status' event; the host throttles its pushes.
+// Auto mode while the tunnel is in use. A waiting CONNECT, the browser going online or a wake from
+// sleep tries before the backoff timer, rate-limited (next-try.ts). The parts it drives: the SSH
+// connections live in a pool (pool.ts), opened by the dialer (dialer.ts); a CONNECT takes one or
+// waits in a queue (connects.ts, waiting.ts). Data does not pass through here: the SOCKS relay
+// (socks/relay.ts) joins each channel to its client socket. Every change is a 'status' event; the
+// host throttles its pushes.
 
 import { EventEmitter } from 'node:events';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff.js';
 import { matchHost, type Rule } from '../../shared/patterns.js';
 import type {
   Mode,
@@ -33,6 +35,7 @@ import type { Interaction, SshConnection } from '../ssh/connect.js';
 import { connectionChanged, type Display, displayOf, errorOf, restrictRules, type RouteSources } from './config.js';
 import { Connects } from './connects.js';
 import { Dialer } from './dialer.js';
+import { type AttemptReason, EARLY_WHY, type EarlyReason, NextTry, type NextTryOptions } from './next-try.js';
 import { ConnectionPool, type PoolEntry } from './pool.js';
 import { SocksSlot } from './socks-slot.js';
 import { WaitingConnects } from './waiting.js';
@@ -50,6 +53,15 @@ export interface TunnelOptions extends RouteSources {
   /** Pool: a connection beyond the first closes after this long without a channel (default 30 s). */
   poolIdleMs?: number;
   backoff?: BackoffPolicy;
+  /** Early tries (a waiting CONNECT, network-changed, a wake): their gap, and the sleep watch. */
+  nextTry?: Omit<NextTryOptions, 'backoff' | 'fire'>;
+}
+
+/** The 'attempt' event: an SSH attempt (not an extra pool connection) starts. */
+export interface AttemptEvent {
+  reason: AttemptReason;
+  /** Failed attempts since the last connection. */
+  retries: number;
 }
 
 type Entry = PoolEntry<SshConnection>;
@@ -63,7 +75,6 @@ export class Tunnel extends EventEmitter {
   private connectedAt: number | undefined;
   private lastError: ProtocolError | undefined;
   private retries = 0;
-  private nextRetryAt: number | undefined;
   private timings: StageTiming[] = [];
   private display: Display;
   private rules: Rule[] = [];
@@ -76,19 +87,26 @@ export class Tunnel extends EventEmitter {
   /** Bumped whenever connections are torn down: results of older attempts are dropped. */
   private generation = 0;
   private attempt: AbortController | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly nextTry: NextTry;
   private lastActivity = 0;
   private ops: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private readonly log: Logger;
-  private readonly backoff: BackoffPolicy;
 
   constructor(opts: TunnelOptions) {
     super();
     this.config = opts.config;
     this.log = opts.log;
-    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.nextTry = new NextTry({
+      ...opts.nextTry,
+      backoff: opts.backoff ?? DEFAULT_BACKOFF,
+      fire: (reason) => this.retryDue(reason),
+      moved: (reason) => {
+        this.log.debug(`${EARLY_WHY[reason]}: trying at ${new Date(this.nextTry.nextAt ?? 0).toISOString()}`);
+        this.emitNow(); // nextRetryAt moved
+      },
+    });
     this.display = displayOf(opts.config);
     this.rules = restrictRules(opts.config, this.log);
     this.pool = new ConnectionPool<SshConnection>({
@@ -132,7 +150,9 @@ export class Tunnel extends EventEmitter {
             ? `the tunnel needs attention: ${this.lastError?.message ?? 'error'}`
             : null,
       wantConnection: () => {
-        if (!this.attempt && !this.retryTimer) this.startConnect();
+        if (this.attempt) return;
+        if (this.nextTry.pending) this.tryEarly('connect');
+        else this.startConnect('first');
       },
       activity: () => (this.lastActivity = Date.now()),
       waitMs: () => this.config.connectTimeoutSec * 1000,
@@ -167,7 +187,8 @@ export class Tunnel extends EventEmitter {
     if (this.state === 'connecting' && this.stage) s.stage = this.stage;
     if (this.connectedAt !== undefined && this.pool.size) s.connectedAt = this.connectedAt;
     if (this.retries > 0 && (this.state === 'reconnecting' || this.state === 'connecting')) s.attempt = this.retries;
-    if (this.state === 'reconnecting' && this.nextRetryAt !== undefined) s.nextRetryAt = this.nextRetryAt;
+    const nextRetryAt = this.nextTry.nextAt;
+    if (this.state === 'reconnecting' && nextRetryAt !== undefined) s.nextRetryAt = nextRetryAt;
     if (this.lastError) s.lastError = { ...this.lastError };
     return s;
   }
@@ -221,11 +242,23 @@ export class Tunnel extends EventEmitter {
         this.log.info('retrying after an error');
         this.retries = 0;
         if (!(await this.ensureListener())) return this.status();
-        this.startConnect();
+        this.startConnect('user');
       } else if (this.state === 'reconnecting') {
         this.log.info('retrying now');
-        this.startConnect();
+        this.startConnect('user');
       }
+      return this.status();
+    });
+  }
+
+  /**
+   * The network may be back (the browser went online): a reconnecting tunnel tries now rather than
+   * after its backoff, at most once per gap. Nothing else changes: a connected tunnel's keepalives
+   * tell whether its connection survived, and errors wait for the user.
+   */
+  networkChanged(): Promise<TunnelStatus> {
+    return this.serial(async () => {
+      this.tryEarly('network');
       return this.status();
     });
   }
@@ -262,10 +295,10 @@ export class Tunnel extends EventEmitter {
     if (this.pool.size) {
       this.setState('connected');
       this.pool.rearmIdle();
-    } else if (this.attempt || this.retryTimer) {
+    } else if (this.attempt || this.nextTry.pending) {
       this.emitNow(); // already on its way
     } else if (this.mode === 'on' || this.waiting.size) {
-      this.startConnect();
+      this.startConnect('first');
     } else {
       this.setState('idle');
     }
@@ -294,9 +327,7 @@ export class Tunnel extends EventEmitter {
     this.generation++;
     this.attempt?.abort();
     this.attempt = null;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.nextRetryAt = undefined;
+    this.nextTry.cancel();
     this.pool.closeAll();
     this.connectedAt = undefined;
   }
@@ -326,11 +357,12 @@ export class Tunnel extends EventEmitter {
     });
   }
 
-  private startConnect(): void {
+  private startConnect(reason: AttemptReason): void {
     if (this.attempt || this.mode === 'off') return;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.nextRetryAt = undefined;
+    this.nextTry.started();
+    if (reason !== 'first' && reason !== 'timer' && reason !== 'user')
+      this.log.info(`retrying now: ${EARLY_WHY[reason]} (attempt ${this.retries})`);
+    this.emit('attempt', { reason, retries: this.retries } satisfies AttemptEvent);
     const gen = this.generation;
     const ac = new AbortController();
     this.attempt = ac;
@@ -377,18 +409,24 @@ export class Tunnel extends EventEmitter {
       return;
     }
     this.retries++;
-    const delay = backoffDelay(this.retries, this.backoff);
-    this.nextRetryAt = Date.now() + delay;
+    const delay = this.nextTry.schedule(this.retries);
     this.log.info(`reconnecting in ${(delay / 1000).toFixed(1)} s (attempt ${this.retries})`);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      if (this.wantsConnection()) this.startConnect();
-      else {
-        this.retries = 0;
-        this.setState('idle');
-      }
-    }, delay);
     this.setState('reconnecting');
+  }
+
+  /** The scheduled try is due (its timer, or an early reason). */
+  private retryDue(reason: AttemptReason): void {
+    if (this.wantsConnection()) this.startConnect(reason);
+    else {
+      this.retries = 0;
+      this.setState('idle');
+    }
+  }
+
+  /** A reason to think the network is back: try before the timer, rate-limited; never two at once. */
+  private tryEarly(reason: EarlyReason): void {
+    if (this.attempt || this.state !== 'reconnecting') return;
+    this.nextTry.early(reason);
   }
 
   /** A connection of the pool was lost; the last one lost means reconnecting. */
@@ -423,7 +461,6 @@ export class Tunnel extends EventEmitter {
     }
     this.state = state;
     if (state !== 'connecting') this.stage = undefined;
-    if (state !== 'reconnecting') this.nextRetryAt = undefined;
     this.emitNow();
   }
 

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, DEFAULT_BACKOFF, PORT_BACKOFF, type BackoffPolicy } from '../../../shared/backoff.js';
+import {
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  EARLY_RETRY_GAP_MS,
+  earlyRetryAt,
+  PORT_BACKOFF,
+  sleptThrough,
+  type BackoffPolicy,
+} from '../../../shared/backoff.js';
 
 const noJitter: BackoffPolicy = { baseMs: 1000, capMs: 30_000, factor: 2, jitter: 0 };
 
@@ -74,4 +82,38 @@ test("the extension's port policy doubles from half a second, stops at a minute,
       backoffDelay(3, PORT_BACKOFF, () => r),
       2000,
     );
+});
+
+test('an early retry runs at once when the last attempt started at least a gap ago (or never)', () => {
+  assert.equal(earlyRetryAt(10_000, undefined, 60_000, 2000), 10_000);
+  assert.equal(earlyRetryAt(10_000, 8000, 60_000, 2000), 10_000);
+  assert.equal(earlyRetryAt(10_000, 1000, 60_000, 2000), 10_000);
+});
+
+test('an early retry within the gap waits for the gap to end: one early attempt per gap, whatever the burst', () => {
+  assert.equal(earlyRetryAt(10_000, 9000, 60_000, 2000), 11_000);
+  // a burst: every request within the gap lands on the same time, not one attempt each
+  const at = [9001, 9500, 10_000, 10_999].map((now) => earlyRetryAt(now, 9000, 60_000, 2000));
+  assert.deepEqual(at, [11_000, 11_000, 11_000, 11_000]);
+});
+
+test('an early retry changes nothing when the timer comes as soon or sooner', () => {
+  assert.equal(earlyRetryAt(10_000, 9000, 11_000, 2000), null);
+  assert.equal(earlyRetryAt(10_000, 9000, 10_500, 2000), null);
+  assert.equal(earlyRetryAt(10_000, undefined, 10_000, 2000), null);
+  assert.equal(earlyRetryAt(10_000, undefined, 10_001, 2000), 10_000);
+});
+
+test('the default gap is between one and two seconds', () => {
+  assert.ok(EARLY_RETRY_GAP_MS >= 1000 && EARLY_RETRY_GAP_MS <= 2000);
+  assert.equal(earlyRetryAt(10_000, 9000, 60_000), 9000 + EARLY_RETRY_GAP_MS);
+});
+
+test('a tick far later than due means a sleep; a little late does not', () => {
+  assert.equal(sleptThrough(10_000, 10_050, 10_000), false);
+  assert.equal(sleptThrough(10_000, 20_000, 10_000), false);
+  assert.equal(sleptThrough(10_000, 20_001, 10_000), true);
+  assert.equal(sleptThrough(10_000, 10_000 + 3_600_000, 10_000), true);
+  // a clock set back is no sleep
+  assert.equal(sleptThrough(10_000, 5000, 10_000), false);
 });
