@@ -1,6 +1,8 @@
-// What a browser's proxy adapter does: route the hosts the rules match to the local SOCKS listener
+// What a browser's proxy adapter does: route the hosts the rules match to the host's local proxy
 // while the mode is Auto or On, and nothing otherwise. Each browser has its own adapter file; what
-// both browsers share is here.
+// both browsers share is here. Fail closed: while the host does not report its own listener (not
+// started yet, port held by another program, host gone), matching hosts go to BLACKHOLE, never
+// direct and never to a port someone else may hold.
 
 import browser from 'webextension-polyfill';
 import type { Rule } from '../../shared/patterns.js';
@@ -8,10 +10,25 @@ import type { Mode } from '../../shared/protocol.js';
 
 export const SOCKS_HOST = '127.0.0.1';
 
+/**
+ * A port nothing listens on, for matching hosts while there is no proxy of ours: a connection there
+ * is refused at once, so the page fails. Port 9 (discard) is below 1024: only root can listen there,
+ * so no ordinary program can squat it and receive the requests.
+ */
+export const BLACKHOLE = { host: SOCKS_HOST, port: 9 } as const;
+
+/** The host's proxy as it reports it: its own listener's port and this session's credentials. */
+export interface ProxyEndpoint {
+  port: number;
+  username: string;
+  password: string;
+}
+
 export interface Routing {
   mode: Mode;
   rules: Rule[];
-  socksPort: number;
+  /** null: no listener of ours now (matching hosts go to BLACKHOLE). */
+  proxy: ProxyEndpoint | null;
 }
 
 /** What the browser may change behind the extension's back, each a reason pages may go direct. */
