@@ -9,6 +9,7 @@ import { activeProfile, defaultSettings, toTunnelConfig, type Settings } from '.
 import type { HostProblem } from '../lib/host-problem.js';
 import { gatewayLabel, type View } from '../lib/messages.js';
 import { RequestError } from '../lib/pending.js';
+import { proxyEndpoint } from './endpoint.js';
 import { NativeClient, type RequestBody } from './native-client.js';
 import { NO_PROBLEMS, type BrowserChecks, type ProxyAdapter, type ProxyEndpoint, type Routing } from './proxy.js';
 import { loadMode, readSettings, saveMode } from './settings-store.js';
@@ -77,9 +78,7 @@ export class Controller {
 
   /** The host's own listener and credentials, or null: then nothing may be sent to any port. */
   private endpoint(): ProxyEndpoint | null {
-    const port = this.status?.socks?.port;
-    if (!port || !this.proxyAuth || this.problem) return null;
-    return { port, ...this.proxyAuth };
+    return this.problem ? null : proxyEndpoint(this.status, this.proxyAuth);
   }
 
   /** Routes again when the endpoint changed (the listener opened, moved, closed, or the host left). */

@@ -14,8 +14,8 @@
 //   extension run there.
 
 import browser, { type Proxy } from 'webextension-polyfill';
-import { matchUrl } from '../../shared/patterns.js';
-import { ALL_SITES, BLACKHOLE, proxyControlledByOther, SOCKS_HOST, type ProxyAdapter, type Routing } from './proxy.js';
+import { firefoxProxyInfo } from './endpoint.js';
+import { ALL_SITES, proxyControlledByOther, type ProxyAdapter, type Routing } from './proxy.js';
 
 /**
  * Registers the request listener now. `routing` resolves once the settings are loaded;
@@ -24,20 +24,10 @@ import { ALL_SITES, BLACKHOLE, proxyControlledByOther, SOCKS_HOST, type ProxyAda
 export function firefoxProxy(hooks: { routing(): Promise<Routing>; listenerUp(): Promise<void> }): ProxyAdapter {
   browser.proxy.onRequest.addListener(
     async (details: Proxy.OnRequestDetailsType) => {
-      const r = await hooks.routing();
-      if (r.mode === 'off' || !matchUrl(r.rules, details.url)) return undefined;
+      if (!firefoxProxyInfo(await hooks.routing(), details.url)) return undefined;
       // hold the request while the host starts its listener rather than fail it
       await hooks.listenerUp();
-      const p = (await hooks.routing()).proxy;
-      if (!p) return { type: 'socks', host: BLACKHOLE.host, port: BLACKHOLE.port, proxyDNS: true };
-      return {
-        type: 'socks',
-        host: SOCKS_HOST,
-        port: p.port,
-        username: p.username,
-        password: p.password,
-        proxyDNS: true,
-      };
+      return firefoxProxyInfo(await hooks.routing(), details.url);
     },
     { urls: ['<all_urls>'] },
   );

@@ -5,31 +5,9 @@
 // direct and never to a port someone else may hold.
 
 import browser from 'webextension-polyfill';
-import type { Rule } from '../../shared/patterns.js';
-import type { Mode } from '../../shared/protocol.js';
 
-export const SOCKS_HOST = '127.0.0.1';
-
-/**
- * A port nothing listens on, for matching hosts while there is no proxy of ours: a connection there
- * is refused at once, so the page fails. Port 9 (discard) is below 1024: only root can listen there,
- * so no ordinary program can squat it and receive the requests.
- */
-export const BLACKHOLE = { host: SOCKS_HOST, port: 9 } as const;
-
-/** The host's proxy as it reports it: its own listener's port and this session's credentials. */
-export interface ProxyEndpoint {
-  port: number;
-  username: string;
-  password: string;
-}
-
-export interface Routing {
-  mode: Mode;
-  rules: Rule[];
-  /** null: no listener of ours now (matching hosts go to BLACKHOLE). */
-  proxy: ProxyEndpoint | null;
-}
+export { BLACKHOLE, type ProxyEndpoint, type Routing, SOCKS_HOST } from './endpoint.js';
+import type { Routing } from './endpoint.js';
 
 /** What the browser may change behind the extension's back, each a reason pages may go direct. */
 export interface BrowserChecks {
