@@ -90,9 +90,11 @@ export class Controller {
     if (this.isLoaded) void this.applyRouting();
   }
 
-  /** Resolves when the host's SOCKS listener is up, the host is unavailable, or after `timeoutMs`. */
+  /** Resolves when the host's SOCKS listener is up, cannot be (host away, error), or after `timeoutMs`. */
   listenerUp(timeoutMs: number): Promise<void> {
-    const up = () => this.problem !== null || this.mode === 'off' || !!this.status?.socks;
+    // a tunnel in error (its port held by another program, say) opens no listener until the user acts
+    const up = () =>
+      this.problem !== null || this.mode === 'off' || !!this.status?.socks || this.status?.state === 'error';
     if (up()) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
