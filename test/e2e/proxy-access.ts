@@ -22,7 +22,6 @@ import {
 } from '../../testbed/browsers.js';
 import { defaultSettings, type Profile, type Settings } from '../../shared/settings.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
-import { freePort } from '../../testbed/ports.js';
 import { canRunSshd, INTERNAL_NAMES, startGateway, type Gateway } from '../../testbed/sshd.js';
 
 declare const document: { querySelector(s: string): { getAttribute(n: string): string | null } | null };
