@@ -86,10 +86,11 @@ async function seed(b: Browser, settings: Settings): Promise<void> {
   }, settings);
 }
 
-async function waitState(b: Browser, state: string): Promise<void> {
-  await b.popup.waitFor((s) => document.querySelector('#state')?.getAttribute('data-state') === s, state, {
+async function waitState(b: Browser, states: string | string[]): Promise<void> {
+  const list = ([] as string[]).concat(states);
+  await b.popup.waitFor((l) => l.includes(document.querySelector('#state')?.getAttribute('data-state') ?? ''), list, {
     timeoutMs: 30_000,
-    what: `#state[data-state=${state}]`,
+    what: `#state[data-state=${list.join('|')}]`,
   });
 }
 
@@ -212,7 +213,8 @@ export function proxyAccessSuite(kind: BrowserKind, opts: { alongside?: BrowserK
         await squatter.close();
         await seed(b, settingsFor(gw));
       }
-      await waitState(b, 'idle');
+      // the SSH connection of the first step may still be up (Auto closes it when idle)
+      await waitState(b, ['idle', 'connected']);
       const back = await loadInternal(b, url(INTERNAL_NAMES[1]!, '/after-squatter'));
       assert.ok(back.ok, `page after the squatter left failed: ${back.error}`);
     });
