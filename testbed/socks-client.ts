@@ -1,4 +1,4 @@
-// A minimal SOCKS5 client (RFC 1928: no authentication, CONNECT) and an HTTP/1.1 GET reader, both
+// A minimal SOCKS5 client (RFC 1928 CONNECT, no authentication or RFC 1929 username/password) and an HTTP/1.1 GET reader, both
 // timed. Written here rather than taken from a package so that every endpoint pays exactly the same
 // client cost and the timestamps fall where the benchmark needs them.
 
@@ -8,6 +8,8 @@ import { performance } from 'node:perf_hooks';
 export interface Proxy {
   host: string;
   port: number;
+  /** Username/password (RFC 1929), as the native host's port requires. */
+  auth?: { username: string; password: string };
 }
 
 export interface Tunnel {
@@ -77,6 +79,7 @@ export function openTunnel(proxy: Proxy | null, host: string, port: number, time
     socket.setNoDelay(true);
     let buf = Buffer.alloc(0);
     let greeted = false;
+    let authed = !proxy?.auth;
     const timer = setTimeout(() => fail(new Error(`no SOCKS reply within ${timeoutMs} ms`)), timeoutMs);
     const done = () => {
       clearTimeout(timer);
@@ -95,9 +98,21 @@ export function openTunnel(proxy: Proxy | null, host: string, port: number, time
       try {
         if (!greeted) {
           if (buf.length < 2) return;
-          if (buf[0] !== 0x05 || buf[1] !== 0x00)
+          const method = proxy?.auth ? 0x02 : 0x00;
+          if (buf[0] !== 0x05 || buf[1] !== method)
             throw new Error(`SOCKS method reply ${buf.subarray(0, 2).toString('hex')}`);
           greeted = true;
+          buf = buf.subarray(2);
+          if (proxy?.auth) {
+            const u = Buffer.from(proxy.auth.username);
+            const p = Buffer.from(proxy.auth.password);
+            socket.write(Buffer.concat([Buffer.from([1, u.length]), u, Buffer.from([p.length]), p]));
+          } else socket.write(connectRequest(host, port));
+        }
+        if (!authed) {
+          if (buf.length < 2) return;
+          if (buf[1] !== 0x00) throw new Error(`SOCKS authentication refused (status ${buf[1]})`);
+          authed = true;
           buf = buf.subarray(2);
           socket.write(connectRequest(host, port));
         }
@@ -120,7 +135,7 @@ export function openTunnel(proxy: Proxy | null, host: string, port: number, time
       }
       socket.on('data', onData);
       socket.on('close', onClose);
-      socket.write(Buffer.from([0x05, 0x01, 0x00]));
+      socket.write(Buffer.from([0x05, 0x01, proxy.auth ? 0x02 : 0x00]));
     });
   });
 }

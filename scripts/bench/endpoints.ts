@@ -154,6 +154,8 @@ export function hostConfig(gw: Gateway, socksPort: number): TunnelConfig {
     knownHostsFile: gw.knownHosts,
     socksPort,
     strictHostKeyChecking: 'yes',
+    // the benchmark's targets are on 127.0.0.1, outside the default patterns
+    restrictTo: [],
   };
 }
 
@@ -233,14 +235,14 @@ export async function startEndpoint(id: EndpointId, ctx: Context): Promise<Runni
       args: ['chrome-extension://koolnjbkpcgghpokcmbibabdkklmfaek/'],
     });
     try {
-      await host.hello();
+      const auth = (await host.hello()).proxy as Proxy['auth'];
       await host.configure(hostConfig(ctx.gw, socksPort));
       await host.setMode('on');
       const status = await host.waitStatus((s) => s.state === 'connected', 30_000, 'connected status');
       await waitForPort(socksPort);
       return {
         id,
-        proxy,
+        proxy: { ...proxy, ...(auth ? { auth } : {}) },
         pid: host.pid,
         startMs: performance.now() - t0,
         status,
