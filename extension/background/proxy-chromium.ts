@@ -43,6 +43,8 @@ interface ChromeWebRequest {
 
 /** Requests answered once already (a second challenge means the credentials were refused). */
 const MAX_REMEMBERED = 1000;
+/** The realm of the host's 407 (native-host/socks/http-wire.ts). */
+const PROXY_REALM = 'g5k-tunnel';
 
 export function chromiumProxy(): ProxyAdapter {
   let applied: string | null = null;
@@ -52,9 +54,13 @@ export function chromiumProxy(): ProxyAdapter {
   const webRequest = (globalThis as { chrome?: { webRequest?: ChromeWebRequest } }).chrome?.webRequest;
   webRequest?.onAuthRequired.addListener(
     (d, callback) => {
-      const ours =
-        d.isProxy && current && d.challenger?.host === SOCKS_HOST && d.challenger.port === current.port && current;
-      if (!ours) return callback?.({}); // not our proxy: leave it to the browser
+      const local = d.isProxy && d.challenger?.host === SOCKS_HOST;
+      const ours = local && current && d.challenger?.port === current.port ? current : null;
+      if (!ours) {
+        // our realm on another local port (an old session's, or a program imitating it): no login
+        // dialog and no credentials; anything else is not ours to answer
+        return callback?.(local && d.realm === PROXY_REALM ? { cancel: true } : {});
+      }
       if (answered.has(d.requestId)) return callback?.({ cancel: true });
       answered.add(d.requestId);
       if (answered.size > MAX_REMEMBERED) answered.delete(answered.values().next().value as string);
