@@ -25,6 +25,9 @@ export function manifestFor(target: Target, version: string): Record<string, unk
   if (target === 'chromium')
     return {
       ...common,
+      // webRequest + webRequestAuthProvider: answer the local proxy's 407 with the session credentials
+      // (Firefox gives them in proxy.onRequest instead)
+      permissions: [...common.permissions, 'webRequest', 'webRequestAuthProvider'],
       key: CHROMIUM_KEY,
       minimum_chrome_version: '120',
       background: { service_worker: 'background.js', type: 'module' },

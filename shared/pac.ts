@@ -109,19 +109,26 @@ function inNet(addr, net, prefix) {
 `;
 
 /**
- * A PAC script for Chromium: matching hosts get `SOCKS5 host:port` (SOCKS5 = the proxy resolves the
- * name), all others `DIRECT`. Never `…; DIRECT`: a dead tunnel must fail visibly, not leak around it.
+ * A PAC script for Chromium: matching hosts get `<scheme> host:port`, all others `DIRECT`. Never
+ * `…; DIRECT`: a dead tunnel must fail visibly, not leak around it. Both schemes leave names to the
+ * far side: `SOCKS5` makes the proxy resolve them, and Chromium never resolves a name it sends to an
+ * HTTP proxy (`PROXY`, the scheme whose credentials Chromium can give: it has no SOCKS auth).
  */
-export function buildPac(rules: Rule[], proxy: { host: string; port: number }): string {
+export function buildPac(
+  rules: Rule[],
+  proxy: { host: string; port: number },
+  scheme: 'PROXY' | 'SOCKS5' = 'SOCKS5',
+): string {
   if (!/^[a-z0-9.:-]+$/i.test(proxy.host)) throw new Error(`buildPac: bad proxy host ${JSON.stringify(proxy.host)}`);
   if (!Number.isInteger(proxy.port) || proxy.port < 1 || proxy.port > 65535)
     throw new Error(`buildPac: bad proxy port ${proxy.port}`);
+  if (scheme !== 'PROXY' && scheme !== 'SOCKS5') throw new Error(`buildPac: bad scheme ${String(scheme)}`);
   const hostPart = proxy.host.indexOf(':') >= 0 ? `[${proxy.host}]` : proxy.host;
   const list = (exclude: boolean) => JSON.stringify(rules.filter((r) => r.exclude === exclude).map((r) => r.pattern));
   return (
-    '// g5k-tunnel: hosts matching INCLUDE and not EXCLUDE go through the SSH tunnel (SOCKS5: the gateway\n' +
+    `// g5k-tunnel: hosts matching INCLUDE and not EXCLUDE go through the SSH tunnel (${scheme}: the gateway\n` +
     '// resolves names); everything else goes DIRECT. Address ranges apply to IP literals only (no DNS).\n' +
-    `var TUNNEL = ${JSON.stringify(`SOCKS5 ${hostPart}:${proxy.port}`)};\n` +
+    `var TUNNEL = ${JSON.stringify(`${scheme} ${hostPart}:${proxy.port}`)};\n` +
     `var INCLUDE = compile(${list(false)});\n` +
     `var EXCLUDE = compile(${list(true)});\n` +
     PAC_RUNTIME

@@ -78,11 +78,23 @@ export interface TunnelStatus {
   prompt?: Prompt;
 }
 
+/**
+ * The credentials the host's proxy port wants for this session (SOCKS5 username/password, HTTP
+ * proxy Basic). Made at random by the host when it starts; only `hello` carries them, never a status
+ * (statuses are logged), never a file.
+ */
+export interface ProxyAuth {
+  username: string;
+  password: string;
+}
+
 export interface HelloResult {
   protocol: number;
   version: string;
   capabilities: string[];
   pid: number;
+  /** The proxy credentials of this host process (capability `proxy-auth`). */
+  proxy?: ProxyAuth;
 }
 
 export interface TestResult {
@@ -272,6 +284,16 @@ export function parseHostMessage(v: unknown): Parsed<HostMessage> {
     default:
       return { ok: false, error: 'unknown host message type' };
   }
+}
+
+// RFC 1929 caps each at 255 bytes; a Basic header must be able to split them at the first ':'.
+const isCredential = (v: unknown): v is string =>
+  typeof v === 'string' && v.length >= 1 && v.length <= 255 && /^[\x21-\x7e]+$/.test(v);
+
+/** The proxy credentials of a `hello` result, or null when they are missing or malformed. */
+export function parseProxyAuth(v: unknown): ProxyAuth | null {
+  if (!isObj(v) || !isCredential(v.username) || !isCredential(v.password) || v.username.includes(':')) return null;
+  return { username: v.username, password: v.password };
 }
 
 /** True when `v` is a well-formed TunnelStatus (for a response's result). */

@@ -12,9 +12,12 @@ import {
 } from './tunnel-config.js';
 import { parseRules } from './patterns.js';
 
-export const SETTINGS_VERSION = 2;
+export const SETTINGS_VERSION = 3;
 export const DEFAULT_PATTERNS = ['*.grid5000.fr'];
+/** The customary fixed SOCKS port (`ssh -D 1080`): the default of settings version 2 and of `doctor`. */
 export const DEFAULT_SOCKS_PORT = 1080;
+/** A browser profile's port: 0, a free port chosen by the host each time it starts its listener. */
+export const AUTO_SOCKS_PORT = 0;
 
 /**
  * A named set of tunnel settings: the TunnelConfig fields (same meaning, same limits, see
@@ -25,7 +28,7 @@ export interface Profile extends Omit<TunnelConfig, 'restrictTo'> {
   id: string;
   name: string;
   patterns: string[];
-  /** Refuse SOCKS destinations that match none of the patterns. */
+  /** Refuse proxy destinations that match none of the patterns (the browser never needs others). */
   restrictToPatterns: boolean;
 }
 
@@ -47,7 +50,7 @@ export function defaultProfile(): Profile {
     jumps: [],
     identityFile: '',
     useAgent: true,
-    socksPort: DEFAULT_SOCKS_PORT,
+    socksPort: AUTO_SOCKS_PORT,
     patterns: [...DEFAULT_PATTERNS],
     idleTimeoutSec: 600,
     keepaliveIntervalSec: 15,
@@ -55,7 +58,7 @@ export function defaultProfile(): Profile {
     connectTimeoutSec: 20,
     strictHostKeyChecking: 'ask',
     knownHostsFile: '',
-    restrictToPatterns: false,
+    restrictToPatterns: true,
     maxConnections: 1,
   };
 }
@@ -69,8 +72,13 @@ export function activeProfile(s: Settings): Profile {
   return s.profiles.find((p) => p.id === s.activeProfileId) ?? s.profiles[0] ?? defaultProfile();
 }
 
+/** Restricted with no pattern line at all: one comment line, a list that allows nothing. */
+const NOTHING_ALLOWED = ['# no pattern: no destination is allowed'];
+
 export function toTunnelConfig(p: Profile): TunnelConfig {
-  const c = { restrictTo: p.restrictToPatterns ? [...p.patterns] : [] } as Record<keyof TunnelConfig, unknown>;
+  // restrictTo [] would mean "unrestricted": a restricted profile always sends lines
+  const restrictTo = p.restrictToPatterns ? (p.patterns.length ? [...p.patterns] : [...NOTHING_ALLOWED]) : [];
+  const c = { restrictTo } as Record<keyof TunnelConfig, unknown>;
   for (const field of TUNNEL_CONFIG_FIELDS) if (field !== 'restrictTo') c[field] = clone(p[field]);
   return c as TunnelConfig;
 }
@@ -193,6 +201,18 @@ function normalizeProfile(raw: Obj, where: string, warnings: string[]): Profile 
   return p;
 }
 
+/**
+ * From version 2 (and 1): the defaults that changed are taken when the stored value is the old
+ * default, which cannot be told from a choice: the fixed port 1080 becomes automatic (a port of each
+ * browser's own, never one another program holds), and unrestricted destinations become the pattern
+ * hosts only.
+ */
+function upgradeDefaults(raw: Obj, p: Profile): Profile {
+  if (raw.socksPort === undefined || raw.socksPort === DEFAULT_SOCKS_PORT) p.socksPort = AUTO_SOCKS_PORT;
+  if (raw.restrictToPatterns === undefined || raw.restrictToPatterns === false) p.restrictToPatterns = true;
+  return p;
+}
+
 /** Version 1: one flat profile, patterns as text, `autoStart`, `idleMinutes`. */
 function fromV1(v1: Obj, warnings: string[]): Settings {
   const raw: Obj = {};
@@ -213,7 +233,7 @@ function fromV1(v1: Obj, warnings: string[]): Settings {
   if (v1.idleMinutes !== undefined)
     raw.idleTimeoutSec = typeof v1.idleMinutes === 'number' ? Math.round(v1.idleMinutes * 60) : v1.idleMinutes;
   const s = defaultSettings();
-  const profile = normalizeProfile(raw, 'Settings', warnings);
+  const profile = upgradeDefaults(raw, normalizeProfile(raw, 'Settings', warnings));
   // v1 autoStart = tunnel ready when the browser starts: Auto mode (connects on first use, closes when idle).
   let startupMode: Mode = s.startupMode;
   if (typeof v1.autoStart === 'boolean') startupMode = v1.autoStart ? 'auto' : 'off';
@@ -222,7 +242,9 @@ function fromV1(v1: Obj, warnings: string[]): Settings {
   return { ...s, startupMode, profiles: [profile], activeProfileId: profile.id };
 }
 
+/** Versions 2 and 3 share their shape; version 2 still has the old defaults. */
 function fromV2(v2: Obj, warnings: string[]): Settings {
+  const old = v2.version === 2;
   const s = defaultSettings();
   if (!Array.isArray(v2.profiles) || v2.profiles.length === 0) {
     warnings.push('Settings: no profiles found; using the default profile');
@@ -237,6 +259,7 @@ function fromV2(v2: Obj, warnings: string[]): Settings {
       return;
     }
     const p = normalizeProfile(raw, where, warnings);
+    if (old) upgradeDefaults(raw, p);
     if (ids.has(p.id)) {
       let n = 2;
       while (ids.has(`${p.id}-${n}`)) n++;
@@ -284,6 +307,7 @@ function migrate(stored: unknown): { settings: Settings; migratedFrom: number | 
     return { settings: defaultSettings(), migratedFrom: null, warnings };
   }
   if (stored.version === 1) return { settings: fromV1(stored, warnings), migratedFrom: 1, warnings };
+  if (stored.version === 2) return { settings: fromV2(stored, warnings), migratedFrom: 2, warnings };
   if (stored.version === SETTINGS_VERSION) return { settings: fromV2(stored, warnings), migratedFrom: null, warnings };
   if (typeof stored.version === 'number' && stored.version > SETTINGS_VERSION)
     warnings.push(
@@ -302,7 +326,7 @@ export function exportSettings(s: Settings): string {
 
 const V1_FIELDS = ['login', 'gateway', 'port', 'socksPort', 'patterns', 'identityFile', 'autoStart', 'idleMinutes'];
 
-/** A settings file (version 1 or 2) → settings. Never throws; an unusable file gives an error to show. */
+/** A settings file (version 1, 2 or 3) → settings. Never throws; an unusable file gives an error to show. */
 export function importSettings(
   text: string,
 ): { settings: Settings; warnings: string[]; migratedFrom: number | null } | { error: string } {
@@ -326,9 +350,12 @@ export function importSettings(
     };
   if (data.version === 1 && !V1_FIELDS.some((f) => data[f] !== undefined))
     return { error: 'This version 1 settings file holds no setting.' };
-  if (data.version === SETTINGS_VERSION && (!Array.isArray(data.profiles) || data.profiles.length === 0))
+  if (
+    (data.version === 2 || data.version === SETTINGS_VERSION) &&
+    (!Array.isArray(data.profiles) || data.profiles.length === 0)
+  )
     return { error: 'This settings file holds no profile.' };
-  if (data.version !== 1 && data.version !== SETTINGS_VERSION)
+  if (data.version !== 1 && data.version !== 2 && data.version !== SETTINGS_VERSION)
     return { error: `Unknown settings version ${shown(data.version)}: this file cannot be imported.` };
   return migrateSettings(data);
 }

@@ -20,6 +20,7 @@ export interface TunnelConfig {
   /** '' = ssh-agent, then OpenSSH's default identity files. */
   identityFile: string;
   useAgent: boolean;
+  /** The local proxy port; 0 = a free port chosen when the listener opens (status.socks says which). */
   socksPort: number;
   /** Seconds without any open channel before Auto mode closes SSH; 0 = never. */
   idleTimeoutSec: number;
@@ -29,7 +30,10 @@ export interface TunnelConfig {
   strictHostKeyChecking: HostKeyPolicy;
   /** '' = ~/.ssh/known_hosts. */
   knownHostsFile: string;
-  /** When non-empty, the SOCKS server refuses destinations that match none of these rules. */
+  /**
+   * Empty: every destination is served. Non-empty: only destinations these rules match; lines that
+   * compile to no rule (comments, mistakes) then allow nothing.
+   */
   restrictTo: string[];
   /** Maximum SSH connections to spread channels over (1 = one connection, like ssh -D). */
   maxConnections: number;
@@ -120,7 +124,7 @@ export const TUNNEL_FIELDS: Record<keyof TunnelConfig, FieldSpec> = {
   jumps: { label: 'Jump hosts', check: checkJumps },
   identityFile: { label: 'Identity file', check: checkPath },
   useAgent: { label: 'Use ssh-agent', check: bool },
-  socksPort: { label: 'SOCKS port', check: int(1, 65535) },
+  socksPort: { label: 'SOCKS port', check: int(0, 65535, ' (0 = automatic)') },
   idleTimeoutSec: { label: 'Idle timeout', check: int(0, 604800, ' seconds (0 = never)') },
   keepaliveIntervalSec: { label: 'Keepalive interval', check: int(0, 3600, ' seconds (0 = off)') },
   keepaliveCountMax: { label: 'Keepalive count', check: int(1, 100) },

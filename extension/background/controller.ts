@@ -4,13 +4,14 @@
 
 import { makeError } from '../../shared/errors.js';
 import { parseRules, type Rule } from '../../shared/patterns.js';
-import type { HostEvent, Mode, Prompt, ProtocolError, TunnelStatus } from '../../shared/protocol.js';
+import type { HostEvent, Mode, Prompt, ProtocolError, ProxyAuth, TunnelStatus } from '../../shared/protocol.js';
 import { activeProfile, defaultSettings, toTunnelConfig, type Settings } from '../../shared/settings.js';
 import type { HostProblem } from '../lib/host-problem.js';
 import { gatewayLabel, type View } from '../lib/messages.js';
 import { RequestError } from '../lib/pending.js';
+import { proxyEndpoint } from './endpoint.js';
 import { NativeClient, type RequestBody } from './native-client.js';
-import { NO_PROBLEMS, type BrowserChecks, type ProxyAdapter, type Routing } from './proxy.js';
+import { NO_PROBLEMS, type BrowserChecks, type ProxyAdapter, type ProxyEndpoint, type Routing } from './proxy.js';
 import { loadMode, readSettings, saveMode } from './settings-store.js';
 
 type Listener = (v: View) => void;
@@ -20,6 +21,10 @@ export class Controller {
   private rules: Rule[] = [];
   private mode: Mode = 'off';
   private status: TunnelStatus | null = null;
+  /** This host session's proxy credentials (from hello), in memory only. */
+  private proxyAuth: ProxyAuth | null = null;
+  /** The endpoint the browser routes to now, to re-route only when it changes. */
+  private routedTo = '';
   private prompt: Prompt | null = null;
   private problem: HostProblem | null = null;
   private requestError: ProtocolError | null = null;
@@ -27,6 +32,7 @@ export class Controller {
   private proxy: ProxyAdapter | null = null;
   private readonly listeners = new Set<Listener>();
   private queue: Promise<unknown> = Promise.resolve();
+  private routingQueue: Promise<void> = Promise.resolve();
   private isLoaded = false;
   /** What the connected host can do (its hello). */
   private capabilities: string[] = [];
@@ -37,14 +43,21 @@ export class Controller {
   constructor(clientName: string) {
     this.client = new NativeClient(
       {
-        ready: (hello) => {
+        ready: (hello, proxy) => {
           this.capabilities = hello.capabilities;
+          if (!proxy) console.warn('g5k-tunnel: the native host gave no proxy credentials: update it');
+          this.proxyAuth = proxy;
           return this.enqueue(() => this.pushConfig(true));
         },
         event: (e) => this.hostEvent(e),
         problem: (p) => {
           this.problem = p;
-          if (p) this.status = null; // a new host process starts from scratch
+          if (p) {
+            // a new host process starts from scratch, with other credentials and another port
+            this.status = null;
+            this.proxyAuth = null;
+            this.routeIfMoved();
+          }
           this.notify();
         },
       },
@@ -63,12 +76,28 @@ export class Controller {
 
   async routing(): Promise<Routing> {
     await this.loaded;
-    return { mode: this.mode, rules: this.rules, socksPort: activeProfile(this.settings).socksPort };
+    return { mode: this.mode, rules: this.rules, proxy: this.endpoint() };
   }
 
-  /** Resolves when the host's SOCKS listener is up, the host is unavailable, or after `timeoutMs`. */
+  /** The host's own listener and credentials, or null: then nothing may be sent to any port. */
+  private endpoint(): ProxyEndpoint | null {
+    return this.problem ? null : proxyEndpoint(this.status, this.proxyAuth);
+  }
+
+  /** Routes again when the endpoint changed (the listener opened, moved, closed, or the host left). */
+  private routeIfMoved(): void {
+    const e = this.endpoint();
+    const key = e ? `${e.port}:${e.username}` : '';
+    if (key === this.routedTo) return;
+    this.routedTo = key;
+    if (this.isLoaded) void this.applyRouting();
+  }
+
+  /** Resolves when the host's SOCKS listener is up, cannot be (host away, error), or after `timeoutMs`. */
   listenerUp(timeoutMs: number): Promise<void> {
-    const up = () => this.problem !== null || this.mode === 'off' || !!this.status?.socks;
+    // a tunnel in error (its port held by another program, say) opens no listener until the user acts
+    const up = () =>
+      this.problem !== null || this.mode === 'off' || !!this.status?.socks || this.status?.state === 'error';
     if (up()) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
@@ -201,12 +230,17 @@ export class Controller {
     this.rules = parseRules(activeProfile(settings).patterns).rules;
   }
 
-  private async applyRouting(): Promise<void> {
-    try {
-      await this.proxy?.apply(await this.routing());
-    } catch (e) {
-      console.error(`g5k-tunnel: could not set the proxy: ${String(e)}`);
-    }
+  /** One at a time, each with the routing of the moment it runs: the last change always wins. */
+  private applyRouting(): Promise<void> {
+    const run = this.routingQueue.then(async () => {
+      try {
+        await this.proxy?.apply(await this.routing());
+      } catch (e) {
+        console.error(`g5k-tunnel: could not set the proxy: ${String(e)}`);
+      }
+    });
+    this.routingQueue = run;
+    return run;
   }
 
   /** configure, then (on a fresh host) set-mode: the host starts in mode off. */
@@ -241,6 +275,7 @@ export class Controller {
     this.status = s;
     // the host puts its pending question, if any, in every status
     this.prompt = s.prompt ?? null;
+    this.routeIfMoved();
     this.notify();
   }
 

@@ -9,7 +9,9 @@ import {
   HOST_NAME,
   PROTOCOL_VERSION,
   parseHostMessage,
+  parseProxyAuth,
   type HelloResult,
+  type ProxyAuth,
   type HostEvent,
   type Request,
   type RequestType,
@@ -25,8 +27,8 @@ import {
 import { PendingRequests, RequestError } from '../lib/pending.js';
 
 export interface NativeClientEvents {
-  /** hello succeeded: the host can take requests. */
-  ready(hello: HelloResult): void;
+  /** hello succeeded: the host can take requests; `proxy` its proxy credentials (null: it gave none). */
+  ready(hello: HelloResult, proxy: ProxyAuth | null): void;
   event(e: HostEvent): void;
   /** null once the host answers again. */
   problem(p: HostProblem | null): void;
@@ -103,8 +105,10 @@ export class NativeClient {
 
   private async handshake(port: Runtime.Port): Promise<void> {
     let reply: Parameters<typeof checkHello>[0];
+    let proxy: ProxyAuth | null = null;
     try {
       const result = await this.rawRequest(port, 'hello', { protocol: PROTOCOL_VERSION, client: this.client });
+      proxy = parseProxyAuth((result as { proxy?: unknown } | null)?.proxy);
       reply = { ok: true, result };
     } catch (e) {
       if (!(e instanceof RequestError) || this.port !== port) return; // the port closed: onDisconnect reports
@@ -126,7 +130,7 @@ export class NativeClient {
     }
     this.ready = true;
     this.events.problem(null);
-    this.events.ready(checked.hello);
+    this.events.ready(checked.hello, proxy);
   }
 
   private rawRequest<T extends RequestType>(port: Runtime.Port, type: T, body: RequestBody<T>): Promise<unknown> {

@@ -3,6 +3,10 @@
 //   Promise that waits for the settings: requests sent during start-up are never routed by mistake;
 // - `proxyDNS: true` sends the host name to the SOCKS server (the gateway resolves it); without it
 //   Firefox resolves locally and internal names fail;
+// - `username`/`password` are this host session's credentials (SOCKS5 RFC 1929): the port serves
+//   nobody without them;
+// - fail closed: a matching request while the host reports no listener of its own (still starting,
+//   its port held by another program, the host gone) goes to BLACKHOLE, never direct;
 // - returning `{type: 'direct'}` does not force direct (it keeps any configured proxy): for hosts
 //   that are not ours the listener returns nothing;
 // - without host permissions the listener is never called (the user can withdraw them in
@@ -10,8 +14,8 @@
 //   extension run there.
 
 import browser, { type Proxy } from 'webextension-polyfill';
-import { matchUrl } from '../../shared/patterns.js';
-import { ALL_SITES, proxyControlledByOther, SOCKS_HOST, type ProxyAdapter, type Routing } from './proxy.js';
+import { firefoxProxyInfo } from './endpoint.js';
+import { ALL_SITES, proxyControlledByOther, type ProxyAdapter, type Routing } from './proxy.js';
 
 /**
  * Registers the request listener now. `routing` resolves once the settings are loaded;
@@ -20,11 +24,10 @@ import { ALL_SITES, proxyControlledByOther, SOCKS_HOST, type ProxyAdapter, type 
 export function firefoxProxy(hooks: { routing(): Promise<Routing>; listenerUp(): Promise<void> }): ProxyAdapter {
   browser.proxy.onRequest.addListener(
     async (details: Proxy.OnRequestDetailsType) => {
-      const r = await hooks.routing();
-      if (r.mode === 'off' || !matchUrl(r.rules, details.url)) return undefined;
+      if (!firefoxProxyInfo(await hooks.routing(), details.url)) return undefined;
       // hold the request while the host starts its listener rather than fail it
       await hooks.listenerUp();
-      return { type: 'socks', host: SOCKS_HOST, port: r.socksPort, proxyDNS: true };
+      return firefoxProxyInfo(await hooks.routing(), details.url);
     },
     { urls: ['<all_urls>'] },
   );

@@ -1,18 +1,13 @@
-// What a browser's proxy adapter does: route the hosts the rules match to the local SOCKS listener
+// What a browser's proxy adapter does: route the hosts the rules match to the host's local proxy
 // while the mode is Auto or On, and nothing otherwise. Each browser has its own adapter file; what
-// both browsers share is here.
+// both browsers share is here. Fail closed: while the host does not report its own listener (not
+// started yet, port held by another program, host gone), matching hosts go to BLACKHOLE, never
+// direct and never to a port someone else may hold.
 
 import browser from 'webextension-polyfill';
-import type { Rule } from '../../shared/patterns.js';
-import type { Mode } from '../../shared/protocol.js';
 
-export const SOCKS_HOST = '127.0.0.1';
-
-export interface Routing {
-  mode: Mode;
-  rules: Rule[];
-  socksPort: number;
-}
+export { BLACKHOLE, type ProxyEndpoint, type Routing, SOCKS_HOST } from './endpoint.js';
+import type { Routing } from './endpoint.js';
 
 /** What the browser may change behind the extension's back, each a reason pages may go direct. */
 export interface BrowserChecks {

@@ -19,7 +19,7 @@ export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export const USAGE = `usage: g5k-tunnel [-Nqv] -D [bind_address:]port [-F configfile] [-i identity_file]
                   [-J destination] [-l login_name] [-o option] [-p port]
-                  [--connections n] destination
+                  [--connections n] [--socks-auth-file file] destination
        g5k-tunnel install | uninstall | doctor [options]
        g5k-tunnel --help | --version`;
 
@@ -44,7 +44,7 @@ export const SSH_OPTION_KEYS = [
   'IdentityAgent',
 ] as const;
 
-/** Addresses the SOCKS listener may use: it has no password, so other machines must not reach it. */
+/** Addresses the SOCKS listener may use: other machines must never reach it (by default it has no password). */
 export const LOOPBACK_BIND = ['127.0.0.1', '::1', 'localhost'];
 
 export interface RunArgs {
@@ -68,6 +68,8 @@ export interface RunArgs {
   quiet: boolean;
   /** Most SSH connections to spread channels over (`--connections`); more open only under load. */
   maxConnections: number;
+  /** `--socks-auth-file`: a file whose first line is `user:password` the port then requires; null = open port. */
+  socksAuthFile: string | null;
 }
 
 export type Command =
@@ -117,6 +119,7 @@ export function parseArgs(argv: string[]): Command {
     verbosity: 0,
     quiet: false,
     maxConnections: 1,
+    socksAuthFile: null,
   };
   let destination: string | null = null;
   const extra: string[] = [];
@@ -144,6 +147,14 @@ export function parseArgs(argv: string[]): Command {
         const problem = TUNNEL_FIELDS.maxConnections.check(n);
         if (problem) throw new UsageError(`--connections takes a ${problem.replace(/^must be a /, '')}`);
         o.maxConnections = n;
+        continue;
+      }
+      const auth = /^--socks-auth-file(?:=(.*))?$/.exec(a);
+      if (auth) {
+        // a file, not the password itself: a command line is visible to every user in `ps`
+        const file = auth[1] ?? argv[++i];
+        if (!file) throw new UsageError('--socks-auth-file needs a file holding user:password');
+        o.socksAuthFile = file;
         continue;
       }
       throw new UsageError(`unknown option ${a}`);

@@ -3,7 +3,9 @@
 // with ssh's exit status 255. Usage mistakes exit 2. Ctrl-C (SIGINT) or SIGTERM close everything
 // and exit 0. Subcommands (install, uninstall, doctor) are loaded only when asked for.
 
+import fs from 'node:fs';
 import type { ProtocolError, TunnelStatus } from '../../shared/protocol.js';
+import { parseCredentials, type ProxyCredentials } from '../socks/credentials.js';
 import { parseArgs, sshOptionsFor, toTunnelConfig, UsageError, USAGE, type RunArgs } from './args.js';
 import { packageVersion } from '../messaging/host.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -36,6 +38,10 @@ to the destination (e.g. access.grid5000.fr), where names are resolved: like \`s
   -q                      print only fatal errors
   --connections n         spread connections over up to n SSH connections (default 1); the extra
                           ones open only under load and close when idle
+  --socks-auth-file file  require the credentials in file's first line, user:password (keep the file
+                          private): SOCKS5 clients must log in (RFC 1929) and the port also serves an
+                          HTTP proxy (CONNECT, http:// requests) with the same Basic credentials.
+                          Without it, any local user or process may use the port, as with ssh -D
 
   install [--browser B] [--system]   register the browser extension's native host
   uninstall                          remove it
@@ -130,10 +136,32 @@ function terminalInteraction(a: RunArgs, signal: AbortSignal): Interaction {
   };
 }
 
+/** The credentials of --socks-auth-file, or an error line (never the file's text). */
+async function readSocksAuth(file: string): Promise<ProxyCredentials | string> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch (e) {
+    return `cannot read --socks-auth-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  const c = parseCredentials(text);
+  return 'error' in c ? `--socks-auth-file ${file}: the first line ${c.error}` : c;
+}
+
 async function runTunnel(a: RunArgs): Promise<number> {
   const { Tunnel } = await import('../tunnel/tunnel.js');
+  let proxyCredentials: ProxyCredentials | undefined;
+  if (a.socksAuthFile !== null) {
+    const c = await readSocksAuth(a.socksAuthFile);
+    if (typeof c === 'string') {
+      say(c);
+      return EXIT_USAGE;
+    }
+    proxyCredentials = c;
+  }
   const abort = new AbortController();
   const tunnel = new Tunnel({
+    ...(proxyCredentials ? { proxyCredentials } : {}),
     config: toTunnelConfig(a),
     interaction: terminalInteraction(a, abort.signal),
     log: commandLogger(a),

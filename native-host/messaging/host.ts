@@ -27,6 +27,7 @@ import { encodeFrame, FrameDecoder, FrameTooLargeError } from './framing.js';
 import { StatusThrottle } from './status-throttle.js';
 import type { Logger } from '../log.js';
 import type { Interaction, TunnelOptions } from '../tunnel/tunnel.js';
+import { makeCredentials, type ProxyCredentials } from '../socks/credentials.js';
 
 /** What the host uses of a Tunnel. */
 export interface TunnelLike {
@@ -77,6 +78,8 @@ export const CAPABILITIES = [
   'jumps',
   'propose-profile',
   'network-changed',
+  'proxy-auth',
+  'http-proxy',
 ];
 
 const PROMPT_TIMEOUT_MS = 5 * 60_000;
@@ -113,6 +116,8 @@ export class NativeHost extends EventEmitter {
   private readonly statuses: StatusThrottle;
   private readonly startedAt = Date.now();
   private closed = false;
+  /** This session's proxy credentials: in memory only, given to the browser in `hello`, never logged. */
+  private readonly credentials: ProxyCredentials = makeCredentials();
 
   constructor(private readonly o: HostOptions) {
     super();
@@ -223,7 +228,13 @@ export class NativeHost extends EventEmitter {
         'PROTOCOL_MISMATCH',
         `this host (${this.o.version}) speaks protocol ${PROTOCOL_VERSION}, the client ${protocol}`,
       );
-    return { protocol: PROTOCOL_VERSION, version: this.o.version, capabilities: CAPABILITIES, pid: process.pid };
+    return {
+      protocol: PROTOCOL_VERSION,
+      version: this.o.version,
+      capabilities: CAPABILITIES,
+      pid: process.pid,
+      proxy: { ...this.credentials },
+    };
   }
 
   private async configure(config: TunnelConfig): Promise<TunnelStatus> {
@@ -261,7 +272,13 @@ export class NativeHost extends EventEmitter {
   }
 
   private create(config: TunnelConfig): Promise<TunnelLike> {
-    const opts: TunnelOptions = { ...this.o.tunnelOptions, config, interaction: this.interaction(), log: this.o.log };
+    const opts: TunnelOptions = {
+      ...this.o.tunnelOptions,
+      config,
+      interaction: this.interaction(),
+      log: this.o.log,
+      proxyCredentials: this.credentials,
+    };
     const create =
       this.o.createTunnel ?? (async (o: TunnelOptions) => new (await import('../tunnel/tunnel.js')).Tunnel(o));
     return create(opts);

@@ -1,11 +1,15 @@
-// The loopback SOCKS5 listener: accepts clients, runs the RFC 1928 handshake, hands each CONNECT to
-// a connector (an ssh2 channel in production), then leaves the bytes to the relay (relay.ts).
-// Names are never resolved here.
+// The loopback proxy listener: accepts clients, runs the RFC 1928 handshake (with RFC 1929
+// username/password when it has credentials) or, with credentials, an HTTP proxy request (first
+// byte not 0x05: http-wire.ts), hands each CONNECT to a connector (an ssh2 channel in production),
+// then leaves the bytes to the relay (relay.ts). Names are never resolved here. Input that is
+// neither gets no answer: the port must not tell a website what runs behind it.
 
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { silentLogger, type Logger } from '../log.js';
 import {
+  AUTH_FAILURE,
+  AUTH_SUCCESS,
   REPLY,
   SocksConnectError,
   METHOD_NONE_ACCEPTABLE,
@@ -13,13 +17,17 @@ import {
   chooseMethod,
   formatDestination,
   methodReply,
+  parseAuth,
   parseGreeting,
   parseRequest,
   type Destination,
 } from './wire.js';
+import { basicMatches, credentialsMatch, type ProxyCredentials } from './credentials.js';
+import { CONNECT_ESTABLISHED, httpFailure, parseProxyHead, PROXY_AUTH_REQUIRED } from './http-wire.js';
 import { discard, relay, type RelayedConn } from './relay.js';
 
 export { REPLY, SocksConnectError, formatDestination, type AddressType, type Destination } from './wire.js';
+export type { ProxyCredentials } from './credentials.js';
 
 /**
  * Opens the outgoing stream (an ssh2 channel). Rejects with SocksConnectError (or any Error →
@@ -36,6 +44,11 @@ export interface SocksServerOptions {
   connect: Connector;
   /** false → reply NOT_ALLOWED (2), with a log line. */
   allow?: (dest: Destination) => boolean;
+  /**
+   * When set, SOCKS5 clients must authenticate with these (RFC 1929, nothing else accepted), and the
+   * same port serves an HTTP proxy that wants them as `Proxy-Authorization: Basic`.
+   */
+  credentials?: ProxyCredentials;
   /** Default 10000: a client that stalls mid-handshake is dropped. */
   handshakeTimeoutMs?: number;
   log?: Logger;
@@ -69,10 +82,22 @@ const EARLY_DATA_CAP = 64 * 1024;
 // builds an AbortError (a DOMException with its stack), about 15 µs per connection.
 const CLIENT_GONE = new Error('the SOCKS client went away');
 
+/** How the client is answered: SOCKS replies, or HTTP ones. */
+interface Answer {
+  failure(socksReply: number): Buffer;
+  success: Buffer;
+}
+const SOCKS_ANSWER: Answer = { failure: buildReply, success: buildReply(REPLY.SUCCEEDED) };
+const CONNECT_ANSWER: Answer = { failure: httpFailure, success: CONNECT_ESTABLISHED };
+// a forwarded request: the origin's own answer is the success
+const FORWARD_ANSWER: Answer = { failure: httpFailure, success: Buffer.alloc(0) };
+
 interface Conn extends RelayedConn {
   abort: AbortController;
   relaying: boolean;
   earlyBytes: number;
+  /** Client bytes still to forward (an HTTP request's body); infinite for a tunnel. */
+  upLeft: number;
   timer: NodeJS.Timeout | null;
   /** Removes the handshake's own listeners. */
   stopHandshake: () => void;
@@ -89,6 +114,7 @@ export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer
     throw new Error(`the SOCKS port must be an integer 0-65535 (0 = any free port), not ${opts.port}`);
   }
   const log = opts.log ?? silentLogger;
+  const creds = opts.credentials;
   const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const conns = new Set<Conn>();
   const totals = { total: 0, failed: 0, bytesUp: 0, bytesDown: 0 };
@@ -117,13 +143,18 @@ export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer
     setTimer(c, 'client did not close after a refusal');
   };
 
-  const startRelay = (c: Conn, stream: Duplex) => {
+  const startRelay = (c: Conn, stream: Duplex, answer: Answer) => {
     c.relaying = true;
     c.stopHandshake();
-    relay(c, stream, { log, lingering: () => setTimer(c, 'client did not close after the far side did') });
+    relay(c, stream, {
+      log,
+      lingering: () => setTimer(c, 'client did not close after the far side did'),
+      reply: answer.success,
+      upLimit: c.upLeft,
+    });
   };
 
-  const open = async (c: Conn, dest: Destination) => {
+  const open = async (c: Conn, dest: Destination, answer: Answer) => {
     const where = formatDestination(dest);
     let allowed = true;
     try {
@@ -131,12 +162,12 @@ export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer
     } catch (err) {
       return refuse(
         c,
-        buildReply(REPLY.GENERAL_FAILURE),
+        answer.failure(REPLY.GENERAL_FAILURE),
         `CONNECT ${where}: host check failed: ${(err as Error).message}`,
       );
     }
     if (!allowed) {
-      return refuse(c, buildReply(REPLY.NOT_ALLOWED), `CONNECT ${where} refused: not in the allowed host patterns`);
+      return refuse(c, answer.failure(REPLY.NOT_ALLOWED), `CONNECT ${where} refused: not in the allowed host patterns`);
     }
     let stream: Duplex;
     try {
@@ -146,10 +177,10 @@ export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer
       const code = err instanceof SocksConnectError ? err.reply : REPLY.GENERAL_FAILURE;
       let why = err instanceof Error ? err.message : String(err);
       if (why.startsWith(`${where}: `)) why = why.slice(where.length + 2);
-      return refuse(c, buildReply(code), `CONNECT ${where} failed: ${why} (SOCKS reply ${code})`);
+      return refuse(c, answer.failure(code), `CONNECT ${where} failed: ${why} (SOCKS reply ${code})`);
     }
     if (c.socket.destroyed || closing) return discard(stream);
-    startRelay(c, stream);
+    startRelay(c, stream, answer);
   };
 
   const serve = (socket: net.Socket) => {
@@ -157,6 +188,7 @@ export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer
     const c: Conn = {
       socket,
       abort: new AbortController(),
+      upLeft: Number.POSITIVE_INFINITY,
       stream: null,
       relaying: false,
       up: 0,
@@ -191,26 +223,69 @@ export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer
 
     let buf: Buffer = Buffer.alloc(0);
     let greeted = false;
+    let authed = !creds;
     const onData = (chunk: Buffer) => {
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      // an HTTP proxy request, when the port has credentials to ask for (else it is just not SOCKS)
+      if (!greeted && creds && buf[0] !== 5 && buf[0] !== 4) return onHttp();
       if (!greeted) {
         const g = parseGreeting(buf);
         if (g.kind === 'more') return;
         if (g.kind === 'error') return refuse(c, g.reply, g.reason);
-        if (chooseMethod(g.value) === METHOD_NONE_ACCEPTABLE) {
-          return refuse(c, methodReply(METHOD_NONE_ACCEPTABLE), 'client offers no "no authentication" method');
+        const method = chooseMethod(g.value, !!creds);
+        if (method === METHOD_NONE_ACCEPTABLE) {
+          return refuse(
+            c,
+            methodReply(METHOD_NONE_ACCEPTABLE),
+            creds ? 'client offers no username/password authentication' : 'client offers no "no authentication" method',
+          );
         }
-        socket.write(methodReply(chooseMethod(g.value)));
+        socket.write(methodReply(method));
         greeted = true;
         buf = buf.subarray(g.consumed);
+      }
+      if (!authed) {
+        const a = parseAuth(buf);
+        if (a.kind === 'more') return;
+        if (a.kind === 'error') return refuse(c, a.reply, a.reason);
+        if (!credentialsMatch(creds!, a.value.username, a.value.password))
+          return refuse(c, AUTH_FAILURE, 'SOCKS client gave wrong credentials');
+        socket.write(AUTH_SUCCESS);
+        authed = true;
+        buf = buf.subarray(a.consumed);
       }
       const r = parseRequest(buf);
       if (r.kind === 'more') return;
       if (r.kind === 'error') return refuse(c, r.reply, r.reason);
+      startOpening(r.consumed);
+      void open(c, r.value, SOCKS_ANSWER);
+    };
+    const onHttp = () => {
+      const h = parseProxyHead(buf);
+      if (h.kind === 'more') return;
+      if (h.kind === 'error') return refuse(c, h.reply, h.reason);
+      const req = h.value;
+      if (!basicMatches(creds!, req.authorization))
+        return refuse(c, PROXY_AUTH_REQUIRED, `HTTP proxy request without the right credentials`);
+      if (req.problem) return refuse(c, req.problem.reply, `HTTP proxy request refused: ${req.problem.reason}`);
+      if (req.kind === 'forward') {
+        // the request's own body follows the rewritten head; nothing after it is forwarded
+        c.upLeft = req.bodyLength;
+        buf = Buffer.concat([req.head, buf.subarray(h.consumed)]);
+        c.upLeft += req.head.length;
+        startOpening(0);
+        void open(c, req.dest, FORWARD_ANSWER);
+      } else {
+        startOpening(h.consumed);
+        void open(c, req.dest, CONNECT_ANSWER);
+      }
+    };
+    /** The request is in: stop the handshake, keep what follows it while the stream opens. */
+    const startOpening = (consumed: number) => {
       c.stopHandshake();
       if (c.timer) clearTimeout(c.timer);
       c.timer = null;
-      if (buf.length > r.consumed) keepEarly(buf.subarray(r.consumed));
+      if (buf.length > consumed) keepEarly(buf.subarray(consumed));
       buf = Buffer.alloc(0);
       socket.on('data', keepEarly);
       socket.on('end', onEndWhileOpening);
@@ -218,11 +293,13 @@ export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer
         socket.off('data', keepEarly);
         socket.off('end', onEndWhileOpening);
       };
-      void open(c, r.value);
     };
     // Bytes sent right after the request, before the reply, belong to the stream. Keep reading them
     // (up to a cap) rather than pausing, so that a client's EOF is seen while the stream opens.
     const keepEarly = (chunk: Buffer) => {
+      if (chunk.length > c.upLeft) chunk = chunk.subarray(0, c.upLeft);
+      c.upLeft -= chunk.length;
+      if (!chunk.length) return;
       c.early.push(chunk);
       c.earlyBytes += chunk.length;
       if (c.earlyBytes >= EARLY_DATA_CAP) socket.pause();

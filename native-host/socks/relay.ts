@@ -73,6 +73,10 @@ export interface RelayOptions {
   log: Logger;
   /** The far side finished: the client should close soon (the listener arms a timer). */
   lingering(): void;
+  /** Sent to the client once the stream is open; the SOCKS success reply by default. */
+  reply?: Buffer;
+  /** Client bytes forwarded after the early data (an HTTP request's body); later ones are dropped. */
+  upLimit?: number;
 }
 
 /**
@@ -107,7 +111,11 @@ export function relay(c: RelayedConn, stream: Duplex, o: RelayOptions): void {
   };
   const downEnd = () => s.end();
   const resumeDown = () => stream.resume();
+  let upLeft = o.upLimit ?? Number.POSITIVE_INFINITY;
   const up = (chunk: Buffer) => {
+    if (chunk.length > upLeft) chunk = chunk.subarray(0, upLeft);
+    upLeft -= chunk.length;
+    if (!chunk.length) return;
     c.up += chunk.length;
     countRelayed(chunk.length);
     if (!stream.write(chunk)) s.pause();
@@ -131,7 +139,7 @@ export function relay(c: RelayedConn, stream: Duplex, o: RelayOptions): void {
     o.lingering();
   });
 
-  s.write(buildReply(REPLY.SUCCEEDED));
+  s.write(o.reply ?? buildReply(REPLY.SUCCEEDED));
   for (const chunk of c.early) {
     c.up += chunk.length;
     stream.write(chunk);

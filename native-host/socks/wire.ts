@@ -35,7 +35,12 @@ export class SocksConnectError extends Error {
 
 export const VERSION = 5;
 export const METHOD_NO_AUTH = 0x00;
+export const METHOD_USERNAME_PASSWORD = 0x02;
 export const METHOD_NONE_ACCEPTABLE = 0xff;
+/** RFC 1929: the subnegotiation's own version byte, and its status replies. */
+const AUTH_VERSION = 0x01;
+export const AUTH_SUCCESS = Buffer.from([AUTH_VERSION, 0x00]);
+export const AUTH_FAILURE = Buffer.from([AUTH_VERSION, 0x01]);
 const CMD_CONNECT = 1;
 const ATYP_IPV4 = 1;
 const ATYP_DOMAIN = 3;
@@ -65,11 +70,6 @@ export function methodReply(method: number): Buffer {
 
 // A SOCKS4 client gets its own protocol's "request rejected" (0x5b), so it can say why.
 const SOCKS4_REJECT = Buffer.from([0x00, 0x5b, 0, 0, 0, 0, 0, 0]);
-// A browser set to use this port as an HTTP proxy sees a readable error instead of a dead socket.
-const HTTP_REJECT = Buffer.from(
-  'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n' +
-    'This port is a SOCKS5 proxy, not an HTTP proxy: set the browser or tool to use SOCKS5 here.\r\n',
-);
 
 /** VER NMETHODS METHODS... */
 export function parseGreeting(buf: Buffer): Parsed<number[]> {
@@ -77,8 +77,8 @@ export function parseGreeting(buf: Buffer): Parsed<number[]> {
   const ver = buf[0]!;
   if (ver !== VERSION) {
     if (ver === 4) return { kind: 'error', reason: 'SOCKS4 client (only SOCKS5 is served)', reply: SOCKS4_REJECT };
-    if (ver >= 0x41 && ver <= 0x5a)
-      return { kind: 'error', reason: 'HTTP request on the SOCKS port', reply: HTTP_REJECT };
+    // Anything else gets no answer at all: a readable one (an HTTP error page, say) would let any
+    // website that makes the browser connect here learn that this tool runs on the machine.
     return {
       kind: 'error',
       reason: `not a SOCKS5 greeting (first byte 0x${ver.toString(16)})`,
@@ -91,9 +91,39 @@ export function parseGreeting(buf: Buffer): Parsed<number[]> {
   return { kind: 'done', value: [...buf.subarray(2, 2 + n)], consumed: 2 + n };
 }
 
-/** The method the server picks: no authentication, the only one served on a loopback listener. */
-export function chooseMethod(methods: readonly number[]): number {
-  return methods.includes(METHOD_NO_AUTH) ? METHOD_NO_AUTH : METHOD_NONE_ACCEPTABLE;
+/**
+ * The method the server picks: username/password (RFC 1929) when the listener has credentials (and
+ * then nothing else), else no authentication.
+ */
+export function chooseMethod(methods: readonly number[], needAuth = false): number {
+  const wanted = needAuth ? METHOD_USERNAME_PASSWORD : METHOD_NO_AUTH;
+  return methods.includes(wanted) ? wanted : METHOD_NONE_ACCEPTABLE;
+}
+
+/** RFC 1929 subnegotiation: VER(1) ULEN UNAME PLEN PASSWD, the strings as raw bytes (not decoded). */
+export function parseAuth(buf: Buffer): Parsed<{ username: Buffer; password: Buffer }> {
+  if (buf.length < 1) return MORE;
+  if (buf[0] !== AUTH_VERSION)
+    return { kind: 'error', reason: `bad authentication version ${buf[0]}`, reply: AUTH_FAILURE };
+  if (buf.length < 2) return MORE;
+  const ulen = buf[1]!;
+  if (buf.length < 2 + ulen + 1) return MORE;
+  const plen = buf[2 + ulen]!;
+  const end = 3 + ulen + plen;
+  if (buf.length < end) return MORE;
+  return {
+    kind: 'done',
+    value: { username: buf.subarray(2, 2 + ulen), password: buf.subarray(3 + ulen, end) },
+    consumed: end,
+  };
+}
+
+/** The subnegotiation a client sends (for tests and tools). */
+export function buildAuth(username: string, password: string): Buffer {
+  const u = Buffer.from(username);
+  const p = Buffer.from(password);
+  if (u.length > 255 || p.length > 255) throw new RangeError('RFC 1929 names and passwords are at most 255 bytes');
+  return Buffer.concat([Buffer.from([AUTH_VERSION, u.length]), u, Buffer.from([p.length]), p]);
 }
 
 function refuse(reason: string, code: number): Parsed<never> {

@@ -3,13 +3,21 @@
 
 import type { ProtocolError } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import { type Connector, type Destination, listenSocks, type SocksServer } from '../socks/listener.js';
+import {
+  type Connector,
+  type Destination,
+  listenSocks,
+  type ProxyCredentials,
+  type SocksServer,
+} from '../socks/listener.js';
 import { listenError } from './config.js';
 
 export interface SocksSlotOptions {
   host: string;
   connect: Connector;
   allow(dest: Destination): boolean;
+  /** When set, clients must give them (SOCKS5 username/password, or HTTP proxy Basic). */
+  credentials?: ProxyCredentials;
   log: Logger;
   /** The byte counters moved (polled each second). */
   counters(): void;
@@ -33,7 +41,7 @@ export class SocksSlot {
     return { up: this.base.up + (s?.bytesUp ?? 0), down: this.base.down + (s?.bytesDown ?? 0) };
   }
 
-  /** Listens on `port` unless already listening; the error when it cannot. */
+  /** Listens on `port` (0: a free one) unless already listening; the error when it cannot. */
   async open(port: number): Promise<ProtocolError | null> {
     if (this.server) return null;
     try {
@@ -43,6 +51,7 @@ export class SocksSlot {
         connect: this.o.connect,
         allow: this.o.allow,
         log: this.o.log,
+        ...(this.o.credentials ? { credentials: this.o.credentials } : {}),
       });
       this.statsTimer = setInterval(() => this.poll(), 1000);
       this.statsTimer.unref();

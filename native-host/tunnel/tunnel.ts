@@ -30,7 +30,7 @@ import type {
   TunnelStatus,
 } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import { REPLY, SocksConnectError } from '../socks/listener.js';
+import { type ProxyCredentials, REPLY, SocksConnectError } from '../socks/listener.js';
 import type { Interaction, SshConnection } from '../ssh/connect.js';
 import { connectionChanged, type Display, displayOf, errorOf, restrictRules, type RouteSources } from './config.js';
 import { Connects } from './connects.js';
@@ -48,6 +48,8 @@ export interface TunnelOptions extends RouteSources {
   log: Logger;
   /** Where the SOCKS listener binds: 127.0.0.1 (default), ::1 or localhost. */
   socksHost?: string;
+  /** Credentials the listener requires (SOCKS5 username/password and HTTP proxy); none = open port. */
+  proxyCredentials?: ProxyCredentials;
   /** Pool: open another connection when every open one carries this many channels (default 8). */
   channelsPerConnection?: number;
   /** Pool: a connection beyond the first closes after this long without a channel (default 30 s). */
@@ -78,6 +80,8 @@ export class Tunnel extends EventEmitter {
   private timings: StageTiming[] = [];
   private display: Display;
   private rules: Rule[] = [];
+  /** restrictTo holds lines: only the hosts its rules match are served (no rule: none is). */
+  private restricted = false;
 
   private readonly socks: SocksSlot;
   private readonly pool: ConnectionPool<SshConnection>;
@@ -109,6 +113,7 @@ export class Tunnel extends EventEmitter {
     });
     this.display = displayOf(opts.config);
     this.rules = restrictRules(opts.config, this.log);
+    this.restricted = opts.config.restrictTo.length > 0;
     this.pool = new ConnectionPool<SshConnection>({
       log: this.log,
       channelsPerConnection: opts.channelsPerConnection ?? 8,
@@ -163,6 +168,7 @@ export class Tunnel extends EventEmitter {
       connect: this.connects.connector,
       allow: (dest) => this.allow(dest),
       log: this.log,
+      ...(opts.proxyCredentials ? { credentials: opts.proxyCredentials } : {}),
       counters: () => this.countersChanged(),
     });
   }
@@ -198,6 +204,7 @@ export class Tunnel extends EventEmitter {
       const old = this.config;
       this.config = config;
       this.rules = restrictRules(config, this.log);
+      this.restricted = config.restrictTo.length > 0;
       const connChanged = connectionChanged(old, config);
       if (connChanged || !this.pool.size) this.display = displayOf(config);
       if (this.mode === 'off') return this.status();
@@ -449,7 +456,8 @@ export class Tunnel extends EventEmitter {
   // ---------- SOCKS side ----------
 
   private allow(dest: { host: string }): boolean {
-    return this.rules.length === 0 || matchHost(this.rules, dest.host);
+    // a list whose lines all are comments or mistakes allows nothing, not everything
+    return !this.restricted || matchHost(this.rules, dest.host);
   }
 
   // ---------- status ----------

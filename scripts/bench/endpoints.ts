@@ -155,6 +155,8 @@ export function hostConfig(gw: Gateway, socksPort: number): TunnelConfig {
     knownHostsFile: gw.knownHosts,
     socksPort,
     strictHostKeyChecking: 'yes',
+    // the benchmark's targets are on 127.0.0.1, outside the default patterns
+    restrictTo: [],
   };
 }
 
@@ -229,14 +231,14 @@ export async function startEndpoint(id: EndpointId, ctx: Context): Promise<Runni
       args: ['chrome-extension://koolnjbkpcgghpokcmbibabdkklmfaek/'],
     });
     try {
-      await host.hello('bench');
+      const auth = ((await host.hello('bench')) as { proxy?: Proxy['auth'] }).proxy;
       await host.configure(hostConfig(ctx.gw, socksPort));
       await host.setMode('on');
       const status = await host.untilStatus((s) => s.state === 'connected', 30_000, 'connected status');
       await waitForPort(socksPort);
       return {
         id,
-        proxy,
+        proxy: { ...proxy, ...(auth ? { auth } : {}) },
         pid: host.pid,
         startMs: performance.now() - t0,
         status,

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { freePort } from '../../testbed/ports.js';
 import { gatewayQuiet, hostConfig, hostScript, proxyEnv, type Context } from './endpoints.js';
 import { HostClient } from '../../testbed/native-client.js';
-import { httpGet, openTunnel } from '../../testbed/socks-client.js';
+import { httpGet, openTunnel, type Proxy } from '../../testbed/socks-client.js';
 import type { Target } from './phases.js';
 
 const ORIGIN = 'chrome-extension://koolnjbkpcgghpokcmbibabdkklmfaek/';
@@ -72,11 +72,11 @@ export async function autoMode(ctx: Context, target: Target): Promise<AutoResult
     nodeArgs: ctx.nodeArgs ?? [],
   });
   try {
-    await host.hello('bench');
+    const auth = ((await host.hello('bench')) as { proxy?: Proxy['auth'] }).proxy;
     await host.configure(hostConfig(ctx.gw, socksPort));
     await host.setMode('auto');
     await host.untilStatus((s) => s.state === 'idle' && s.socks !== null, 10_000, 'idle status with a SOCKS listener');
-    const tun = await openTunnel({ host: '127.0.0.1', port: socksPort }, target.host, target.http, 30_000);
+    const tun = await openTunnel({ host: '127.0.0.1', port: socksPort, auth }, target.host, target.http, 30_000);
     const page = await httpGet(tun.socket, '/', 10_000);
     if (page.status !== 200) throw new Error(`auto mode: GET / answered ${page.status}`);
     const status = await host.untilStatus((s) => s.state === 'connected', 10_000, 'connected status');

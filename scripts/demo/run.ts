@@ -238,10 +238,10 @@ export async function main(argv: string[]): Promise<number> {
           const pac = await session.evalBackground(
             async () => (await chrome.proxy.settings.get({})).value?.pacScript?.data ?? '',
           );
-          return pac.includes(`SOCKS5 127.0.0.1:${socksPort}`) && (await listening(socksPort));
+          return pac.includes(`PROXY 127.0.0.1:${socksPort}`) && (await listening(socksPort));
         };
         await waitFor(routed, 20_000, 'the extension did not route through the SOCKS port', abort.signal);
-        return `SOCKS5 127.0.0.1:${socksPort}, ${gateway.logins()} SSH logins so far`;
+        return `PROXY 127.0.0.1:${socksPort}, ${gateway.logins()} SSH logins so far`;
       },
       (d) => d,
     );

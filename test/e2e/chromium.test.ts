@@ -1,6 +1,8 @@
 // The extension in headless Chromium (playwright-core), end to end: the whole suite, browser-suite.ts.
 import { browserSuite } from './browser-suite.js';
 import { frenchSuite } from './french.js';
+import { proxyAccessSuite } from './proxy-access.js';
 
 browserSuite('chromium');
+proxyAccessSuite('chromium', { alongside: 'firefox' });
 frenchSuite('chromium');

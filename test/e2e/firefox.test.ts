@@ -2,6 +2,8 @@
 // suite, browser-suite.ts.
 import { browserSuite } from './browser-suite.js';
 import { frenchSuite } from './french.js';
+import { proxyAccessSuite } from './proxy-access.js';
 
 browserSuite('firefox');
+proxyAccessSuite('firefox');
 frenchSuite('firefox');

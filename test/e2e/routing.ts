@@ -27,12 +27,12 @@ export function routingTests(ctx: () => Ctx): void {
       const c = ctx();
       await setMode(c, 'on', 'connected');
       if (c.kind === 'chromium') {
-        // the PAC: SOCKS5 (the gateway resolves names), mandatory, and never a silent DIRECT fallback
+        // the PAC: the host's HTTP proxy (the gateway resolves names), mandatory, never a DIRECT fallback
         const v = await chromiumProxyValue(c);
         assert.equal(v.mode, 'pac_script');
         assert.equal(v.pacScript?.mandatory, true);
-        assert.ok(v.pacScript?.data?.includes(`"SOCKS5 127.0.0.1:${c.socksPort}"`), v.pacScript?.data);
-        assert.doesNotMatch(v.pacScript?.data ?? '', /SOCKS5[^"]*;\s*DIRECT/);
+        assert.ok(v.pacScript?.data?.includes(`"PROXY 127.0.0.1:${c.socksPort}"`), v.pacScript?.data);
+        assert.doesNotMatch(v.pacScript?.data ?? '', /PROXY[^"]*;\s*DIRECT/);
       }
       const internal = await load(c, internalUrl(c, 'graphite-3.nancy.grid5000.fr', '/on'));
       assert.ok(internal.ok, `internal page failed: ${internal.error}`);

@@ -272,9 +272,17 @@ async function configFor(key: string, extra: Partial<TunnelConfig> = {}): Promis
   };
 }
 
-function socksGet(socksPort: number, host: string, port: number, urlPath = '/'): Promise<string> {
+/** The session's proxy credentials, as `hello` gives them (the socks package's names). */
+type Login = { userId: string; password: string };
+function loginOf(hello: unknown): Login {
+  const p = (hello as { proxy?: { username: string; password: string } }).proxy;
+  assert.ok(p, 'hello carries the proxy credentials');
+  return { userId: p.username, password: p.password };
+}
+
+function socksGet(socksPort: number, host: string, port: number, urlPath = '/', login?: Login): Promise<string> {
   return SocksClient.createConnection({
-    proxy: { host: '127.0.0.1', port: socksPort, type: 5 },
+    proxy: { host: '127.0.0.1', port: socksPort, type: 5, ...login },
     command: 'connect',
     destination: { host, port },
     timeout: 15_000,
@@ -294,7 +302,7 @@ test('full flow: configure, on, passphrase prompt, connected, SOCKS through the 
   skip: noSshd ?? false,
 }, async () => {
   const c = host();
-  resultOf(await c.request('hello', { protocol: PROTOCOL_VERSION, client: 'test' }));
+  const login = loginOf(resultOf(await c.request('hello', { protocol: PROTOCOL_VERSION, client: 'test' })));
   const config = await configFor(gw.keys.encrypted);
   const configured = resultOf<TunnelStatus>(await c.request('configure', { config }));
   assert.equal(configured.mode, 'off');
@@ -319,7 +327,8 @@ test('full flow: configure, on, passphrase prompt, connected, SOCKS through the 
   assert.deepEqual(connected.socks, { host: '127.0.0.1', port: config.socksPort });
   assert.ok(connected.timings.some((t) => t.stage === 'auth'));
 
-  const page = await socksGet(config.socksPort, INTERNAL_NAMES[0]!, web.port);
+  await assert.rejects(socksGet(config.socksPort, INTERNAL_NAMES[0]!, web.port), 'no credentials, no service');
+  const page = await socksGet(config.socksPort, INTERNAL_NAMES[0]!, web.port, '/', login);
   assert.match(page, /Internal page/);
   assert.match(page, /via-gateway/);
   assert.ok(web.hits.some((h) => h.host.startsWith(INTERNAL_NAMES[0]!) && h.viaGateway));
@@ -327,7 +336,10 @@ test('full flow: configure, on, passphrase prompt, connected, SOCKS through the 
   const off = resultOf<TunnelStatus>(await c.request('set-mode', { mode: 'off' }));
   assert.equal(off.mode, 'off');
   await c.waitForStatus((s) => s.state === 'off' && s.mode === 'off', 10_000, from);
-  await assert.rejects(socksGet(config.socksPort, INTERNAL_NAMES[0]!, web.port), 'the SOCKS port is closed when off');
+  await assert.rejects(
+    socksGet(config.socksPort, INTERNAL_NAMES[0]!, web.port, '/', login),
+    'the SOCKS port is closed when off',
+  );
 
   assert.deepEqual(await c.end(), { code: 0, signal: null });
   assert.deepEqual(c.badOutput, []);
@@ -337,18 +349,23 @@ test('full flow: configure, on, passphrase prompt, connected, SOCKS through the 
   const log = fs.readFileSync(c.logFile, 'utf8');
   assert.match(log, /prompt .* answered/);
   assert.ok(!log.includes(KEY_PASSPHRASE), 'the passphrase never reaches the log');
+  assert.ok(!log.includes(login.password), 'the proxy password never reaches the log');
+  assert.ok(!c.stderr().includes(login.password));
+  // statuses never carry it either (they are what gets logged and shown)
+  for (const m of c.messages) if (m.type === 'status') assert.ok(!JSON.stringify(m).includes(login.password));
   assert.ok(!c.stderr().includes(KEY_PASSPHRASE));
 });
 
 test('stdin EOF while connected: everything closes and the host exits at once', { skip: noSshd ?? false }, async () => {
   const c = host();
+  const login = loginOf(resultOf(await c.request('hello', { protocol: PROTOCOL_VERSION, client: 'test' })));
   const config = await configFor(gw.keys.plain);
   resultOf(await c.request('configure', { config }));
   resultOf(await c.request('set-mode', { mode: 'on' }, 30_000));
   await c.waitForStatus((s) => s.state === 'connected', 30_000);
   // an open SOCKS connection must not hold the host up
   const { socket } = await SocksClient.createConnection({
-    proxy: { host: '127.0.0.1', port: config.socksPort, type: 5 },
+    proxy: { host: '127.0.0.1', port: config.socksPort, type: 5, ...login },
     command: 'connect',
     destination: { host: INTERNAL_NAMES[0]!, port: web.port },
   });

@@ -65,6 +65,13 @@ before(async () => {
       ...login,
       // -F: OpenSSH reads the passwd entry's home, not $HOME
       `  ProxyCommand ssh -F ${sshConfig} g5k -W "$(basename %h .g5k):%p"`,
+      // a HostName that would run a command if it reached a shell (the destination grammar cannot
+      // see it: it comes from this file, not from the command line or the settings)
+      'Host trap',
+      `  HostName a$(>${marker})`,
+      `  Port ${gw.port}`,
+      ...login,
+      '  ProxyCommand echo %h',
       // a machine reached through a jump host that itself needs the ProxyCommand
       'Host inner',
       '  HostName 127.0.0.1',
@@ -312,13 +319,18 @@ test('a host name with shell metacharacters never reaches a shell', { skip }, as
   // the command refuses one with a blank as a destination
   const c = tunnel(await freePort(), evil);
   assert.notEqual(await exitOf(c), 0);
-  // and one without, that it takes as a destination, before the ProxyCommand runs
+  // and one without a blank: the destination grammar refuses it as a usage error
   const sneaky = tunnel(await freePort(), `a$(>${marker}).g5k`);
-  assert.equal(await exitOf(sneaky), 255);
+  assert.equal(await exitOf(sneaky), 2);
   assert.ok(!fs.existsSync(marker), `${marker} was created: a shell ran`);
-  assert.match(sneaky.err(), /host name "a\$\(>.*\)\.g5k" cannot be given to ProxyCommand/);
+  assert.match(sneaky.err(), /is not a host name or address/);
+  // a HostName from ~/.ssh/config is checked before the ProxyCommand runs
+  const trap = tunnel(await freePort(), 'trap');
+  assert.equal(await exitOf(trap), 255);
+  assert.ok(!fs.existsSync(marker), `${marker} was created: a shell ran`);
+  assert.match(trap.err(), /host name "a\$\(>.*\)" cannot be given to ProxyCommand/);
   // the tunnel itself (settings from the extension) refuses it before running the ProxyCommand
-  const t = isolatedTunnel({ ...(await gatewayConfig(gw)), gateway: evil, port: 0, user: '' }, home);
+  const t = isolatedTunnel({ ...(await gatewayConfig(gw)), gateway: 'trap', port: 0, user: '' }, home);
   try {
     await t.setMode('on');
     const s = await waitForStatus(t, (x) => x.state === 'error' || x.state === 'reconnecting', 'a failure');

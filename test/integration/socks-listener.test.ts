@@ -551,7 +551,7 @@ test('resets on either side never crash the server and leave nothing open', T, a
 });
 
 test(
-  'garbage, SOCKS4 and HTTP on the port are answered where possible and closed; the next client is served',
+  'garbage, SOCKS4 and HTTP on the port: SOCKS4 is answered, the rest closed without a byte; the next client is served',
   T,
   async () => {
     const target = await startTarget();
@@ -569,7 +569,8 @@ test(
 
         const http = await Peer.connect(srv.port);
         http.socket.write('GET http://intranet.grid5000.fr/ HTTP/1.1\r\nHost: intranet.grid5000.fr\r\n\r\n');
-        assert.match((await http.readToEnd()).toString(), /^HTTP\/1\.1 400 [^]*SOCKS5/);
+        // no readable answer: a website could otherwise detect the tool by its error text
+        assert.equal((await http.readToEnd()).length, 0);
         http.socket.destroy();
 
         const ok = await Peer.connect(srv.port);

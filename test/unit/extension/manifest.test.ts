@@ -32,10 +32,12 @@ describe('manifests', () => {
     assert.equal(m.key, undefined);
   });
 
-  it('asks for the same, minimal permissions in both', () => {
+  it('asks for the same, minimal permissions in both, and Chromium for the proxy auth answer', () => {
+    const base = ['proxy', 'storage', 'nativeMessaging', 'webNavigation'];
     for (const target of ['chromium', 'firefox'] as const) {
       const m = manifestFor(target, '1.0.0');
-      assert.deepEqual(m.permissions, ['proxy', 'storage', 'nativeMessaging', 'webNavigation']);
+      // Chromium has no SOCKS auth: it answers the local HTTP proxy's 407 in webRequest.onAuthRequired
+      assert.deepEqual(m.permissions, target === 'chromium' ? [...base, 'webRequest', 'webRequestAuthProvider'] : base);
       assert.deepEqual(m.host_permissions, ['<all_urls>']);
     }
   });

@@ -386,3 +386,19 @@ test('buildPac refuses a proxy address it cannot write safely', () => {
   assert.throws(() => buildPac([], { host: '127.0.0.1"; x', port: 1080 }), /bad proxy host/);
   assert.throws(() => buildPac([], { host: '127.0.0.1', port: 0 }), /bad proxy port/);
 });
+
+test('with the PROXY scheme (Chromium, HTTP proxy) matching hosts get "PROXY host:port", others DIRECT', () => {
+  const rules = compile(RICH_RULES);
+  const pac = loadPac(buildPac(rules, { host: '127.0.0.1', port: 40123 }, 'PROXY'));
+  const answers = new Set(CORPUS.map((h) => pac('http://x/', h)));
+  assert.deepEqual([...answers].sort(), ['DIRECT', 'PROXY 127.0.0.1:40123']);
+  assert.equal(pac('https://intranet.grid5000.fr/', 'intranet.grid5000.fr'), 'PROXY 127.0.0.1:40123');
+  assert.throws(() => buildPac(rules, PROXY, 'HTTPS' as 'PROXY'), /bad scheme/);
+});
+
+test('the blackhole PAC sends matching hosts to port 9, never DIRECT, and others DIRECT', () => {
+  const rules = compile(['*.grid5000.fr']);
+  const pac = loadPac(buildPac(rules, { host: '127.0.0.1', port: 9 }, 'PROXY'));
+  assert.equal(pac('https://intranet.grid5000.fr/', 'intranet.grid5000.fr'), 'PROXY 127.0.0.1:9');
+  assert.equal(pac('https://www.example.org/', 'www.example.org'), 'DIRECT');
+});

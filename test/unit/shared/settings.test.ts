@@ -59,11 +59,11 @@ test('the defaults are valid and give a tunnel config the host accepts', () => {
   assert.equal(defaultSettings().version, SETTINGS_VERSION);
 });
 
-test('version 1 migrates to version 2 keeping every value', () => {
+test('version 1 migrates to the current version keeping every value', () => {
   const r = migrateSettings(structuredClone(V1));
   assert.equal(r.migratedFrom, 1);
   assert.deepEqual(r.warnings, []);
-  assert.equal(r.settings.version, 2);
+  assert.equal(r.settings.version, SETTINGS_VERSION);
   assert.equal(r.settings.profiles.length, 1);
   const p = activeProfile(r.settings);
   assert.equal(p.user, 'jdoe');
@@ -73,6 +73,8 @@ test('version 1 migrates to version 2 keeping every value', () => {
   assert.deepEqual(p.patterns, ['*.grid5000.fr', '!www.grid5000.fr', '10.0.0.0/8']);
   assert.equal(p.identityFile, '~/.ssh/id_g5k');
   assert.equal(p.idleTimeoutSec, 900);
+  assert.equal(p.restrictToPatterns, true, 'version 1 had no restriction setting: the new default');
+  assert.equal(migrateSettings({ ...V1, socksPort: 1080 }).settings.profiles[0]!.socksPort, 0, '1080 → automatic');
   assert.equal(r.settings.startupMode, 'off');
   assert.equal(migrateSettings({ ...V1, autoStart: true }).settings.startupMode, 'auto');
   assert.deepEqual(validateProfile(p), []);
@@ -81,12 +83,15 @@ test('version 1 migrates to version 2 keeping every value', () => {
 test('a bad field takes its default, with a warning that names it; the good ones are kept', () => {
   const r = migrateSettings({ ...V1, socksPort: 'ten-eighty', login: 'j doe' });
   const p = activeProfile(r.settings);
-  assert.equal(p.socksPort, 1080);
+  assert.equal(p.socksPort, 0);
   assert.equal(p.user, '');
   assert.equal(p.gateway, 'access.grid5000.fr');
   assert.equal(p.port, 2222);
   assert.equal(r.warnings.length, 2);
-  assert.match(r.warnings.join('\n'), /SOCKS port must be a whole number from 1 to 65535; reset to 1080/);
+  assert.match(
+    r.warnings.join('\n'),
+    /SOCKS port must be a whole number from 0 to 65535 \(0 = automatic\); reset to 0/,
+  );
   assert.match(r.warnings.join('\n'), /Login must be/);
 
   const v2 = custom();
@@ -154,12 +159,12 @@ test('bad pattern lines are kept for the options page but warned about', () => {
 });
 
 test('an unknown future version, or garbage, gives defaults and a warning, never a crash', () => {
-  for (const stored of [{ version: 3, profiles: 'new shape' }, { version: '2' }, { login: 'x' }, 'text', 42, [1, 2]]) {
+  for (const stored of [{ version: 4, profiles: 'new shape' }, { version: '2' }, { login: 'x' }, 'text', 42, [1, 2]]) {
     const r = migrateSettings(stored);
     assert.deepEqual(r.settings, defaultSettings(), JSON.stringify(stored));
     assert.equal(r.warnings.length, 1, JSON.stringify(stored));
   }
-  assert.match(migrateSettings({ version: 3 }).warnings[0]!, /newer g5k-tunnel.*Update the extension/);
+  assert.match(migrateSettings({ version: 4 }).warnings[0]!, /newer g5k-tunnel.*Update the extension/);
   assert.match(migrateSettings({ version: 2, profiles: [] }).warnings[0]!, /no profiles/);
 });
 
@@ -168,7 +173,7 @@ test('validateProfile gives one clear message per bad field', () => {
     ...defaultProfile(),
     gateway: 'jdoe@access.grid5000.fr',
     port: 70000,
-    socksPort: 0,
+    socksPort: 70000,
     jumps: ['jdoe@', 'ok.example'],
     patterns: ['*.grid5000.fr', 'grid5000.fr/path'],
     identityFile: 'a\nb',
@@ -179,7 +184,7 @@ test('validateProfile gives one clear message per bad field', () => {
   const text = messages.join('\n');
   assert.match(text, /^Gateway: must not include the login: put it in the Login field$/m);
   assert.match(text, /^Port: must be a whole number from 0 to 65535/m);
-  assert.match(text, /^SOCKS port: must be a whole number from 1 to 65535$/m);
+  assert.match(text, /^SOCKS port: must be a whole number from 0 to 65535 \(0 = automatic\)$/m);
   assert.match(text, /^Jump hosts: “jdoe@” must be written \[login@\]host\[:port\]/m);
   assert.match(text, /^Patterns: line 2: .*path/m);
   assert.match(text, /^Identity file: must be a single-line file path$/m);
@@ -199,7 +204,7 @@ test('validateProfile gives one clear message per bad field', () => {
 test('export then import gives the same settings', () => {
   const s = custom();
   const text = exportSettings(s);
-  assert.match(text, /^\{\n {2}"version": 2,/, 'pretty JSON');
+  assert.match(text, /^\{\n {2}"version": 3,/, 'pretty JSON');
   const r = importSettings(text);
   assert.ok('settings' in r, JSON.stringify(r));
   assert.deepEqual(r.settings, s);
@@ -257,4 +262,45 @@ test('profile and tunnel config share one field table: what a profile accepts, t
   );
   assert.match(checkTunnelConfig({ ...toTunnelConfig(defaultProfile()), jumps: ['@j'] }) ?? '', /^config\.jumps “@j”/);
   assert.equal(checkTunnelConfig([]), 'config must be an object');
+});
+
+test('version 2 moves to 3: the old defaults (port 1080, unrestricted) become automatic and restricted', () => {
+  const old = (over: Record<string, unknown>) => ({
+    version: 2,
+    activeProfileId: 'grid5000',
+    startupMode: 'auto',
+    profiles: [{ ...defaultProfile(), socksPort: 1080, restrictToPatterns: false, ...over }],
+  });
+  const r = migrateSettings(old({}));
+  assert.equal(r.migratedFrom, 2);
+  assert.deepEqual(r.warnings, []);
+  assert.equal(r.settings.version, 3);
+  assert.equal(r.settings.profiles[0]!.socksPort, 0);
+  assert.equal(r.settings.profiles[0]!.restrictToPatterns, true);
+  // a port the user chose stays
+  assert.equal(migrateSettings(old({ socksPort: 1081 })).settings.profiles[0]!.socksPort, 1081);
+  // a version 3 file keeps what it says, the fixed 1080 and no restriction included
+  const v3 = migrateSettings({ ...old({}), version: 3 });
+  assert.equal(v3.migratedFrom, null);
+  assert.equal(v3.settings.profiles[0]!.socksPort, 1080);
+  assert.equal(v3.settings.profiles[0]!.restrictToPatterns, false);
+  const imported = importSettings(JSON.stringify(old({})));
+  assert.ok('settings' in imported);
+  assert.equal(imported.settings.profiles[0]!.socksPort, 0);
+});
+
+test('new profiles: automatic port, destinations restricted to the patterns', () => {
+  assert.equal(defaultProfile().socksPort, 0);
+  assert.equal(defaultProfile().restrictToPatterns, true);
+  assert.deepEqual(toTunnelConfig(defaultProfile()).restrictTo, ['*.grid5000.fr']);
+});
+
+test('a restricted profile never sends the "unrestricted" empty list, even with no pattern line', () => {
+  const none = toTunnelConfig({ ...defaultProfile(), patterns: [] });
+  assert.ok(none.restrictTo.length > 0, 'an empty restrictTo would allow every host');
+  assert.equal(checkTunnelConfig(none), null);
+  assert.deepEqual(toTunnelConfig({ ...defaultProfile(), restrictToPatterns: false }).restrictTo, []);
+  assert.deepEqual(toTunnelConfig({ ...defaultProfile(), patterns: ['# only a comment'] }).restrictTo, [
+    '# only a comment',
+  ]);
 });

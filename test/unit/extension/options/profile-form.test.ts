@@ -39,7 +39,7 @@ describe('options form', () => {
     };
     const { errors } = formToSettings(form, s);
     assert.match(errors.port ?? '', /^Port must be a whole number/);
-    assert.match(errors.socksPort ?? '', /^SOCKS port must be a whole number from 1 to 65535/);
+    assert.match(errors.socksPort ?? '', /^SOCKS port must be a whole number from 0 to 65535/);
     assert.match(errors.gateway ?? '', /^Gateway must be a host name, not a URL/);
     assert.match(errors.patterns ?? '', /URL/);
     assert.match(errors.startupMode ?? '', /off, auto, on/);

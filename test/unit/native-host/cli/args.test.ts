@@ -150,3 +150,15 @@ test('-l takes a login as the destination grammar does: "@" allowed, shell chara
   usage(['-D', '1', '-l', 'a;id', 'h'], /Bad login 'a;id' \(.*not a valid user name\)/);
   usage(['-D', '1', '-l', '-oX', 'h'], /cannot start with "-"/);
 });
+
+test('--socks-auth-file takes a file (attached or separate); the port is open without it', () => {
+  const run = (argv: string[]) => {
+    const c = parseArgs(argv);
+    assert.equal(c.kind, 'run');
+    return c.kind === 'run' ? c.args : (null as never);
+  };
+  assert.equal(run(['-N', '-D', '1080', 'host']).socksAuthFile, null);
+  assert.equal(run(['-N', '-D', '1080', '--socks-auth-file', '/tmp/a', 'host']).socksAuthFile, '/tmp/a');
+  assert.equal(run(['--socks-auth-file=/tmp/b', '-D1080', 'host']).socksAuthFile, '/tmp/b');
+  assert.throws(() => parseArgs(['-D', '1080', 'host', '--socks-auth-file']), /needs a file/);
+});
