@@ -1,6 +1,8 @@
 // The extension in headless Chromium (playwright-core), end to end: the whole suite, browser-suite.ts.
 import { browserSuite } from './browser-suite.js';
 import { frenchSuite } from './french.js';
+import { g5kNamesSuite } from './g5k-names.js';
 
 browserSuite('chromium');
 frenchSuite('chromium');
+g5kNamesSuite('chromium');

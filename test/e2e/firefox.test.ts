@@ -2,6 +2,8 @@
 // suite, browser-suite.ts.
 import { browserSuite } from './browser-suite.js';
 import { frenchSuite } from './french.js';
+import { g5kNamesSuite } from './g5k-names.js';
 
 browserSuite('firefox');
 frenchSuite('firefox');
+g5kNamesSuite('firefox');
