@@ -313,8 +313,16 @@ export function migrateSettings(stored: unknown): {
   }
   // version 1 becomes the version 2 shape, then every step from version 2 on applies
   if (stored.version === 1) return { settings: stepsFrom(2, fromV1(stored, warnings)), migratedFrom: 1, warnings };
-  if (typeof stored.version === 'number' && stored.version >= 2 && stored.version < SETTINGS_VERSION)
-    return { settings: stepsFrom(stored.version, fromV2(stored, warnings)), migratedFrom: stored.version, warnings };
+  if (
+    Number.isInteger(stored.version) &&
+    (stored.version as number) >= 2 &&
+    (stored.version as number) < SETTINGS_VERSION
+  )
+    return {
+      settings: stepsFrom(stored.version as number, fromV2(stored, warnings)),
+      migratedFrom: stored.version as number,
+      warnings,
+    };
   if (stored.version === SETTINGS_VERSION) return { settings: fromV2(stored, warnings), migratedFrom: null, warnings };
   if (typeof stored.version === 'number' && stored.version > SETTINGS_VERSION)
     warnings.push(

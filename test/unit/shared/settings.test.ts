@@ -160,6 +160,7 @@ test('an unknown future version, or garbage, gives defaults and a warning, never
   for (const stored of [
     { version: SETTINGS_VERSION + 1, profiles: 'new shape' },
     { version: '2' },
+    { version: 2.5, profiles: [] },
     { login: 'x' },
     'text',
     42,
