@@ -2,6 +2,8 @@
 // Chromium PAC script and the SOCKS server's restriction, so the three always agree.
 // Pure: never resolves a name (address ranges apply to IP literals only). See docs/PATTERNS.md.
 
+import { gatewayName } from './g5k-names.js';
+
 export interface Rule {
   /** The pattern as written (trimmed, comment removed), `!` included. */
   raw: string;
@@ -336,7 +338,10 @@ export function explainMatch(rules: Rule[], urlOrHost: string): { proxied: boole
       rule: exclude.raw,
       reason: `${host} matches ${include.raw} but is excluded by ${exclude.raw}: it goes direct.`,
     };
-  const dns = ip === null ? ' The gateway resolves the name.' : '';
+  // a `.g5k` name is Grid'5000's SSH-guide shorthand: the host sends it without the suffix
+  const short = ip === null ? gatewayName(host) : host;
+  const dns =
+    ip !== null ? '' : short !== host ? ` It is sent to the gateway as ${short}.` : ' The gateway resolves the name.';
   return {
     proxied: true,
     rule: include.raw,

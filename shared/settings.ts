@@ -12,8 +12,12 @@ import {
 } from './tunnel-config.js';
 import { parseRules } from './patterns.js';
 
-export const SETTINGS_VERSION = 3;
-export const DEFAULT_PATTERNS = ['*.grid5000.fr'];
+export const SETTINGS_VERSION = 4;
+/**
+ * Grid'5000's web names, the `.g5k` names of its SSH guide (the host strips `.g5k`), and the nodes'
+ * addresses: 172.16.0.0/16, a /20 per site. Never 172.16.0.0/12: Docker's bridges live in 172.17–172.31.
+ */
+export const DEFAULT_PATTERNS = ['*.grid5000.fr', '*.g5k', '172.16.0.0/16'];
 /** The customary fixed SOCKS port (`ssh -D 1080`): the default of settings version 2 and of `doctor`. */
 export const DEFAULT_SOCKS_PORT = 1080;
 /** A browser profile's port: 0, a free port chosen by the host each time it starts its listener. */
@@ -38,6 +42,11 @@ export interface Settings {
   /** Mode the tunnel takes when the browser starts. */
   startupMode: Mode;
   profiles: Profile[];
+  /**
+   * Per profile id: default patterns that came with an update but that profile's own (modified) list
+   * lacks. The options page offers to add them until they are added or the note is dismissed.
+   */
+  newDefaultPatterns?: Record<string, string[]>;
 }
 
 export function defaultProfile(): Profile {
@@ -242,7 +251,7 @@ function fromV1(v1: Obj, warnings: string[]): Settings {
   return { ...s, startupMode, profiles: [profile], activeProfileId: profile.id };
 }
 
-/** Versions 2 and 3 share their shape; version 2 still has the old defaults. */
+/** Versions 2 to 4 share their shape; version 2 still has the old port and restriction defaults. */
 function fromV2(v2: Obj, warnings: string[]): Settings {
   const old = v2.version === 2;
   const s = defaultSettings();
@@ -281,7 +290,62 @@ function fromV2(v2: Obj, warnings: string[]): Settings {
     warnings.push(
       `Settings: the active profile “${quote(v2.activeProfileId)}” does not exist; using ${activeProfileId}`,
     );
-  return { version: SETTINGS_VERSION, activeProfileId, startupMode, profiles };
+  const notes = readNewDefaultPatterns(v2.newDefaultPatterns, ids);
+  return {
+    version: SETTINGS_VERSION,
+    activeProfileId,
+    startupMode,
+    profiles,
+    ...(notes ? { newDefaultPatterns: notes } : {}),
+  };
+}
+
+/** The stored “new default patterns” notes, kept for existing profiles only; anything else dropped. */
+function readNewDefaultPatterns(v: unknown, ids: Set<string>): Record<string, string[]> | null {
+  if (!isObj(v)) return null;
+  const out: Record<string, string[]> = {};
+  for (const [id, lines] of Object.entries(v))
+    if (ids.has(id) && Array.isArray(lines) && lines.length > 0 && checkPatternList(lines) === null)
+      out[id] = lines.slice() as string[];
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+// ---------- version steps ----------
+
+/** The default pattern list before version 3. */
+const V2_DEFAULT_PATTERNS = ['*.grid5000.fr'];
+/** What version 3 added to the defaults. */
+export const V3_NEW_PATTERNS = ['*.g5k', '172.16.0.0/16'];
+
+function samePatterns(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.trim().toLowerCase() === b[i]!.toLowerCase());
+}
+
+/**
+ * Version 2 → 3, Grid'5000 `.g5k` names and node addresses: a profile still on the old default list
+ * gets the new entries; a list the user changed is left as it is, and the profile is noted in
+ * `newDefaultPatterns` so that the options page can offer the entries it lacks.
+ */
+export function addG5kNamesAndNodes(s: Settings): Settings {
+  const notes: Record<string, string[]> = { ...s.newDefaultPatterns };
+  const profiles = s.profiles.map((p) => {
+    const have = new Set(p.patterns.map((x) => x.trim().toLowerCase()));
+    const missing = V3_NEW_PATTERNS.filter((x) => !have.has(x));
+    if (missing.length === 0) return p;
+    if (samePatterns(p.patterns, V2_DEFAULT_PATTERNS)) return { ...p, patterns: [...p.patterns, ...missing] };
+    notes[p.id] = missing;
+    return p;
+  });
+  const out: Settings = { ...s, profiles };
+  if (Object.keys(notes).length > 0) out.newDefaultPatterns = notes;
+  return out;
+}
+
+/** The steps from each older stored version, applied in order after the settings are read. */
+const VERSION_STEPS: { from: number; step: (s: Settings) => Settings }[] = [{ from: 3, step: addG5kNamesAndNodes }];
+
+function stepsFrom(version: number, s: Settings): Settings {
+  return VERSION_STEPS.filter((x) => x.from >= version).reduce((acc, x) => x.step(acc), s);
 }
 
 /**
@@ -306,8 +370,18 @@ function migrate(stored: unknown): { settings: Settings; migratedFrom: number | 
     warnings.push('Settings: the stored settings are not an object; using defaults');
     return { settings: defaultSettings(), migratedFrom: null, warnings };
   }
-  if (stored.version === 1) return { settings: fromV1(stored, warnings), migratedFrom: 1, warnings };
-  if (stored.version === 2) return { settings: fromV2(stored, warnings), migratedFrom: 2, warnings };
+  // version 1 becomes the version 2 shape, then every step from version 2 on applies
+  if (stored.version === 1) return { settings: stepsFrom(2, fromV1(stored, warnings)), migratedFrom: 1, warnings };
+  if (
+    Number.isInteger(stored.version) &&
+    (stored.version as number) >= 2 &&
+    (stored.version as number) < SETTINGS_VERSION
+  )
+    return {
+      settings: stepsFrom(stored.version as number, fromV2(stored, warnings)),
+      migratedFrom: stored.version as number,
+      warnings,
+    };
   if (stored.version === SETTINGS_VERSION) return { settings: fromV2(stored, warnings), migratedFrom: null, warnings };
   if (typeof stored.version === 'number' && stored.version > SETTINGS_VERSION)
     warnings.push(
@@ -326,7 +400,7 @@ export function exportSettings(s: Settings): string {
 
 const V1_FIELDS = ['login', 'gateway', 'port', 'socksPort', 'patterns', 'identityFile', 'autoStart', 'idleMinutes'];
 
-/** A settings file (version 1, 2 or 3) → settings. Never throws; an unusable file gives an error to show. */
+/** A settings file (any version up to the current one) → settings. Never throws; an unusable file gives an error to show. */
 export function importSettings(
   text: string,
 ): { settings: Settings; warnings: string[]; migratedFrom: number | null } | { error: string } {
@@ -350,12 +424,9 @@ export function importSettings(
     };
   if (data.version === 1 && !V1_FIELDS.some((f) => data[f] !== undefined))
     return { error: 'This version 1 settings file holds no setting.' };
-  if (
-    (data.version === 2 || data.version === SETTINGS_VERSION) &&
-    (!Array.isArray(data.profiles) || data.profiles.length === 0)
-  )
+  const known = data.version === 1 || (Number.isInteger(data.version) && (data.version as number) >= 2);
+  if (known && data.version !== 1 && (!Array.isArray(data.profiles) || data.profiles.length === 0))
     return { error: 'This settings file holds no profile.' };
-  if (data.version !== 1 && data.version !== 2 && data.version !== SETTINGS_VERSION)
-    return { error: `Unknown settings version ${shown(data.version)}: this file cannot be imported.` };
+  if (!known) return { error: `Unknown settings version ${shown(data.version)}: this file cannot be imported.` };
   return migrateSettings(data);
 }

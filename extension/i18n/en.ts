@@ -219,10 +219,24 @@ const PLAIN = {
   options_routing: m('Routing'),
   options_patterns: m('Hosts that go through the tunnel'),
   options_patterns_help: m(
-    'One per line: `*.grid5000.fr`, `host.example`, `10.0.0.0/8`; `!host` excludes; `#` starts a comment.',
+    'One per line: `*.grid5000.fr`, `host.example`, `172.16.0.0/16`; `!host` excludes; `#` starts a comment.',
   ),
+  options_new_defaults: m(
+    "This version routes more Grid'5000 hosts by default. Your list, which you changed, was left as it is; it lacks:",
+  ),
+  options_new_defaults_add: m('Add them'),
+  options_new_defaults_dismiss: m('Dismiss'),
   options_tester: m('Would this go through the tunnel?'),
   options_tester_empty: m('Type a URL or a host name to see where it would go.'),
+  options_presets: m("Add Grid'5000 ranges"),
+  options_preset_kavlan: m('KaVLAN routed VLANs: one range per site, `10.4.0.0/14` to `10.48.0.0/14`'),
+  options_preset_ipv6: m("Grid'5000 IPv6: `2001:660:4406::/48`"),
+  options_presets_help: m(
+    'Node addresses (`172.16.0.0/16`) are already in the default list. Ticking a box adds its lines to the list; Save keeps them.',
+  ),
+  options_presets_warning: m(
+    "Only the KaVLAN ranges themselves are offered: all of `10.0.0.0/8` would also catch many home and lab networks, which would then be sent to Grid'5000.",
+  ),
   options_socks_port: m('Local SOCKS port'),
   options_idle: m('Idle timeout (seconds)'),
   options_idle_help: m('Auto mode closes SSH after this long unused; 0 = never.'),

@@ -182,10 +182,24 @@ export const fr: Messages = {
   options_routing: m('Routage'),
   options_patterns: m('Hôtes qui passent par le tunnel'),
   options_patterns_help: m(
-    'Un par ligne : `*.grid5000.fr`, `host.example`, `10.0.0.0/8` ; `!host` exclut ; `#` commence un commentaire.',
+    'Un par ligne : `*.grid5000.fr`, `host.example`, `172.16.0.0/16` ; `!host` exclut ; `#` commence un commentaire.',
   ),
+  options_new_defaults: m(
+    "Cette version fait passer par défaut davantage d’hôtes de Grid'5000 par le tunnel. Vous aviez modifié votre liste : elle est restée telle quelle, et il lui manque :",
+  ),
+  options_new_defaults_add: m('Les ajouter'),
+  options_new_defaults_dismiss: m('Ignorer'),
   options_tester: m('Cette adresse passerait-elle par le tunnel ?'),
   options_tester_empty: m('Tapez une URL ou un nom d’hôte pour voir par où elle passerait.'),
+  options_presets: m("Ajouter des plages de Grid'5000"),
+  options_preset_kavlan: m('VLAN routés KaVLAN : une plage par site, de `10.4.0.0/14` à `10.48.0.0/14`'),
+  options_preset_ipv6: m("IPv6 de Grid'5000 : `2001:660:4406::/48`"),
+  options_presets_help: m(
+    'Les adresses des nœuds (`172.16.0.0/16`) sont déjà dans la liste par défaut. Cocher une case ajoute ses lignes à la liste ; Enregistrer les conserve.',
+  ),
+  options_presets_warning: m(
+    "Seules les plages KaVLAN elles-mêmes sont proposées : `10.0.0.0/8` en entier engloberait aussi de nombreux réseaux domestiques et de laboratoire, qui partiraient alors vers Grid'5000.",
+  ),
   options_socks_port: m('Port SOCKS local'),
   options_idle: m('Délai d’inactivité (secondes)'),
   options_idle_help: m('En mode Auto, SSH se ferme après ce délai sans usage ; 0 = jamais.'),

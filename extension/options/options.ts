@@ -1,10 +1,11 @@
 // The options page: the active profile's fields with per-field checks, a live pattern tester,
-// "Test connection" through the host, and settings import/export.
+// Grid'5000 range presets, "Test connection" through the host, and settings import/export.
 
 import { explainMatch, parseRules } from '../../shared/patterns.js';
 import type { ProtocolError, TestResult } from '../../shared/protocol.js';
 import { activeProfile, exportSettings, importSettings, toTunnelConfig, type Settings } from '../../shared/settings.js';
 import { formToSettings, patternLines, settingsToForm, type FormErrors, type ProfileForm } from './profile-form.js';
+import { addLines, dropNote, missingLines, noteEntries, PRESETS, removeLines, settleNote } from './presets.js';
 import { t } from '../i18n/t.js';
 import type { View } from '../lib/messages.js';
 import { describeError } from '../lib/status-view.js';
@@ -40,7 +41,7 @@ function fillForm(s: Settings): void {
   for (const id of TEXT_FIELDS) $<HTMLInputElement>(id).value = f[id];
   $<HTMLInputElement>('useAgent').checked = f.useAgent;
   showErrors({});
-  updateTester();
+  patternsChanged();
 }
 
 function showErrors(errors: FormErrors): void {
@@ -75,6 +76,54 @@ function updateTester(): void {
   out.dataset.proxied = String(r.proxied);
 }
 
+/** The checkboxes and the note follow the pattern list as it is typed. */
+function patternsChanged(): void {
+  const text = $<HTMLTextAreaElement>('patterns').value;
+  for (const preset of PRESETS)
+    $<HTMLInputElement>(`preset-${preset.id}`).checked = missingLines(text, preset.lines).length === 0;
+  const entries = noteEntries(stored, text);
+  $('new-defaults-list').replaceChildren(...entries.map((e) => code(e)));
+  show($('new-defaults'), entries.length > 0);
+  updateTester();
+}
+
+function setPatterns(text: string): void {
+  $<HTMLTextAreaElement>('patterns').value = text;
+  savedMessage('');
+  checkPatterns();
+  patternsChanged();
+}
+
+function togglePreset(id: string): void {
+  const preset = PRESETS.find((p) => p.id === id)!;
+  const text = $<HTMLTextAreaElement>('patterns').value;
+  setPatterns(
+    $<HTMLInputElement>(`preset-${id}`).checked ? addLines(text, preset.lines) : removeLines(text, preset.lines),
+  );
+}
+
+/** "Add them": the new default entries join the list, saved at once (the note then goes). */
+async function addNewDefaults(): Promise<void> {
+  const text = $<HTMLTextAreaElement>('patterns').value;
+  setPatterns(addLines(text, noteEntries(stored, text)));
+  await save();
+}
+
+/** "Dismiss": the note goes for good; the stored settings change only by that. */
+async function dismissNewDefaults(): Promise<void> {
+  stored = dropNote(stored);
+  await saveSettings(stored);
+  show($('new-defaults'), false);
+}
+
+function code(text: string): HTMLLIElement {
+  const li = document.createElement('li');
+  const c = document.createElement('code');
+  c.textContent = text;
+  li.append(c);
+  return li;
+}
+
 function savedMessage(text: string, bad = false): void {
   const el = $('saved');
   el.textContent = text;
@@ -82,7 +131,9 @@ function savedMessage(text: string, bad = false): void {
 }
 
 async function save(): Promise<void> {
-  const { settings, errors } = formToSettings(readForm(), stored);
+  const form = formToSettings(readForm(), stored);
+  const { errors } = form;
+  const settings = settleNote(form.settings);
   showErrors(errors);
   if (Object.keys(errors).length > 0) {
     savedMessage(t('options_not_saved'), true);
@@ -202,8 +253,11 @@ async function main(): Promise<void> {
   $('form').addEventListener('input', () => savedMessage(''));
   $('patterns').addEventListener('input', () => {
     checkPatterns();
-    updateTester();
+    patternsChanged();
   });
+  for (const preset of PRESETS) $(`preset-${preset.id}`).addEventListener('change', () => togglePreset(preset.id));
+  $('new-defaults-add').addEventListener('click', () => void addNewDefaults());
+  $('new-defaults-dismiss').addEventListener('click', () => void dismissNewDefaults());
   $('tester-url').addEventListener('input', updateTester);
   $('test-connection').addEventListener('click', () => void testConnection());
   $('export').addEventListener('click', exportFile);

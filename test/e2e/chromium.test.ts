@@ -2,7 +2,9 @@
 import { browserSuite } from './browser-suite.js';
 import { frenchSuite } from './french.js';
 import { proxyAccessSuite } from './proxy-access.js';
+import { g5kNamesSuite } from './g5k-names.js';
 
 browserSuite('chromium');
 proxyAccessSuite('chromium', { alongside: 'firefox' });
 frenchSuite('chromium');
+g5kNamesSuite('chromium');

@@ -3,7 +3,9 @@
 import { browserSuite } from './browser-suite.js';
 import { frenchSuite } from './french.js';
 import { proxyAccessSuite } from './proxy-access.js';
+import { g5kNamesSuite } from './g5k-names.js';
 
 browserSuite('firefox');
 proxyAccessSuite('firefox');
 frenchSuite('firefox');
+g5kNamesSuite('firefox');

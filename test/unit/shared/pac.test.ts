@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import vm from 'node:vm';
 import { buildPac } from '../../../shared/pac.js';
-import { matchHost, parseRules, type Rule } from '../../../shared/patterns.js';
+import { hostOfUrl, matchHost, matchUrl, parseRules, type Rule } from '../../../shared/patterns.js';
+import { DEFAULT_PATTERNS } from '../../../shared/settings.js';
 
 const PROXY = { host: '127.0.0.1', port: 1080 };
 const TUNNEL = 'SOCKS5 127.0.0.1:1080';
@@ -401,4 +402,26 @@ test('the blackhole PAC sends matching hosts to port 9, never DIRECT, and others
   const pac = loadPac(buildPac(rules, { host: '127.0.0.1', port: 9 }, 'PROXY'));
   assert.equal(pac('https://intranet.grid5000.fr/', 'intranet.grid5000.fr'), 'PROXY 127.0.0.1:9');
   assert.equal(pac('https://www.example.org/', 'www.example.org'), 'DIRECT');
+});
+
+test('the default patterns: .g5k names and node addresses go through the tunnel, Docker bridges do not', () => {
+  const rules = compile(DEFAULT_PATTERNS);
+  const pac = loadPac(buildPac(rules, PROXY));
+  const cases: [string, boolean][] = [
+    ['http://graphite-3.nancy.g5k:8888/', true],
+    ['http://graphite-3.nancy.grid5000.fr/', true],
+    ['http://172.16.64.5:8888/', true], // a Nancy node
+    ['http://172.16.208.1/', true], // Louvain, the last /20 of the range
+    ['http://172.17.0.1/', false], // docker0
+    ['http://172.31.255.1/', false], // still in 172.16.0.0/12, not Grid'5000's
+    ['http://172.15.0.1/', false],
+    ['http://g5k.example.org/', false],
+    ['http://nancy.g5k.example.org/', false],
+  ];
+  for (const [url, through] of cases) {
+    const host = hostOfUrl(url)!;
+    assert.equal(pac(url, host), through ? TUNNEL : 'DIRECT', `PAC for ${url}`);
+    // the Firefox listener decides with matchUrl: the same answer
+    assert.equal(matchUrl(rules, url), through, `matchUrl for ${url}`);
+  }
 });

@@ -246,3 +246,20 @@ test('explainMatch and matchUrl agree', () => {
   ])
     assert.equal(explainMatch(r, u).proxied, matchUrl(r, u), u);
 });
+
+test('explainMatch says what a .g5k name becomes at the gateway', () => {
+  const r = rules('*.grid5000.fr', '*.g5k', '172.16.0.0/16');
+  const g5k = explainMatch(r, 'http://graphite-3.nancy.g5k:8888/');
+  assert.equal(g5k.proxied, true);
+  assert.equal(g5k.rule, '*.g5k');
+  assert.match(g5k.reason, /graphite-3\.nancy\.g5k matches \*\.g5k: it goes through the tunnel\./);
+  assert.match(g5k.reason, /sent to the gateway as graphite-3\.nancy\.$/);
+  assert.match(explainMatch(r, 'Graphite-3.Nancy.G5K.').reason, /as graphite-3\.nancy\./);
+  // other names are resolved by the gateway as they are; addresses need no resolving
+  assert.match(explainMatch(r, 'graphite-3.nancy.grid5000.fr').reason, /gateway resolves the name/);
+  const node = explainMatch(r, 'http://172.16.64.5:8888/');
+  assert.equal(node.rule, '172.16.0.0/16');
+  assert.doesNotMatch(node.reason, /sent to the gateway as|resolves/);
+  // not routed: nothing to say about the gateway
+  assert.doesNotMatch(explainMatch(rules('*.grid5000.fr'), 'a.nancy.g5k').reason, /gateway/);
+});

@@ -9,6 +9,9 @@ import {
   exportSettings,
   importSettings,
   migrateSettings,
+  addG5kNamesAndNodes,
+  DEFAULT_PATTERNS,
+  V3_NEW_PATTERNS,
   profileFieldErrors,
   toTunnelConfig,
   validateProfile,
@@ -130,7 +133,7 @@ test('version 2 is validated: bad top-level values, duplicate ids and non-profil
   assert.match(text, /active profile “gone” does not exist/);
 });
 
-test('a valid version 2 comes back unchanged and warning-free', () => {
+test('valid current settings come back unchanged and warning-free', () => {
   const s = custom();
   const r = migrateSettings(structuredClone(s));
   assert.deepEqual(r.settings, s);
@@ -159,12 +162,23 @@ test('bad pattern lines are kept for the options page but warned about', () => {
 });
 
 test('an unknown future version, or garbage, gives defaults and a warning, never a crash', () => {
-  for (const stored of [{ version: 4, profiles: 'new shape' }, { version: '2' }, { login: 'x' }, 'text', 42, [1, 2]]) {
+  for (const stored of [
+    { version: SETTINGS_VERSION + 1, profiles: 'new shape' },
+    { version: '2' },
+    { version: 2.5, profiles: [] },
+    { login: 'x' },
+    'text',
+    42,
+    [1, 2],
+  ]) {
     const r = migrateSettings(stored);
     assert.deepEqual(r.settings, defaultSettings(), JSON.stringify(stored));
     assert.equal(r.warnings.length, 1, JSON.stringify(stored));
   }
-  assert.match(migrateSettings({ version: 4 }).warnings[0]!, /newer g5k-tunnel.*Update the extension/);
+  assert.match(
+    migrateSettings({ version: SETTINGS_VERSION + 1 }).warnings[0]!,
+    /newer g5k-tunnel.*Update the extension/,
+  );
   assert.match(migrateSettings({ version: 2, profiles: [] }).warnings[0]!, /no profiles/);
 });
 
@@ -204,7 +218,7 @@ test('validateProfile gives one clear message per bad field', () => {
 test('export then import gives the same settings', () => {
   const s = custom();
   const text = exportSettings(s);
-  assert.match(text, /^\{\n {2}"version": 3,/, 'pretty JSON');
+  assert.match(text, new RegExp(`^\\{\\n {2}"version": ${SETTINGS_VERSION},`), 'pretty JSON');
   const r = importSettings(text);
   assert.ok('settings' in r, JSON.stringify(r));
   assert.deepEqual(r.settings, s);
@@ -264,7 +278,7 @@ test('profile and tunnel config share one field table: what a profile accepts, t
   assert.equal(checkTunnelConfig([]), 'config must be an object');
 });
 
-test('version 2 moves to 3: the old defaults (port 1080, unrestricted) become automatic and restricted', () => {
+test('version 2 moves on: the old defaults (port 1080, unrestricted) become automatic and restricted', () => {
   const old = (over: Record<string, unknown>) => ({
     version: 2,
     activeProfileId: 'grid5000',
@@ -274,14 +288,14 @@ test('version 2 moves to 3: the old defaults (port 1080, unrestricted) become au
   const r = migrateSettings(old({}));
   assert.equal(r.migratedFrom, 2);
   assert.deepEqual(r.warnings, []);
-  assert.equal(r.settings.version, 3);
+  assert.equal(r.settings.version, SETTINGS_VERSION);
   assert.equal(r.settings.profiles[0]!.socksPort, 0);
   assert.equal(r.settings.profiles[0]!.restrictToPatterns, true);
   // a port the user chose stays
   assert.equal(migrateSettings(old({ socksPort: 1081 })).settings.profiles[0]!.socksPort, 1081);
   // a version 3 file keeps what it says, the fixed 1080 and no restriction included
   const v3 = migrateSettings({ ...old({}), version: 3 });
-  assert.equal(v3.migratedFrom, null);
+  assert.equal(v3.migratedFrom, 3);
   assert.equal(v3.settings.profiles[0]!.socksPort, 1080);
   assert.equal(v3.settings.profiles[0]!.restrictToPatterns, false);
   const imported = importSettings(JSON.stringify(old({})));
@@ -292,7 +306,7 @@ test('version 2 moves to 3: the old defaults (port 1080, unrestricted) become au
 test('new profiles: automatic port, destinations restricted to the patterns', () => {
   assert.equal(defaultProfile().socksPort, 0);
   assert.equal(defaultProfile().restrictToPatterns, true);
-  assert.deepEqual(toTunnelConfig(defaultProfile()).restrictTo, ['*.grid5000.fr']);
+  assert.deepEqual(toTunnelConfig(defaultProfile()).restrictTo, DEFAULT_PATTERNS);
 });
 
 test('a restricted profile never sends the "unrestricted" empty list, even with no pattern line', () => {
@@ -303,4 +317,75 @@ test('a restricted profile never sends the "unrestricted" empty list, even with 
   assert.deepEqual(toTunnelConfig({ ...defaultProfile(), patterns: ['# only a comment'] }).restrictTo, [
     '# only a comment',
   ]);
+});
+
+// ---------- version 3 → 4: `.g5k` names and node addresses join the defaults ----------
+
+/** Version 2 settings as they were stored, with one profile's patterns. */
+function v2With(patterns: string[], id = 'grid5000'): Record<string, unknown> {
+  const { patterns: _p, ...rest } = defaultProfile();
+  return { version: 2, activeProfileId: id, startupMode: 'auto', profiles: [{ ...rest, id, patterns }] };
+}
+
+test('the defaults route .g5k names and node addresses, never all of 172.16.0.0/12', () => {
+  assert.deepEqual(DEFAULT_PATTERNS, ['*.grid5000.fr', '*.g5k', '172.16.0.0/16']);
+  assert.ok(!DEFAULT_PATTERNS.some((p) => p.endsWith('/12')));
+});
+
+test('to version 4: an unmodified default list gets the new entries, with no note', () => {
+  const r = migrateSettings(v2With(['*.grid5000.fr']));
+  assert.equal(r.migratedFrom, 2);
+  assert.deepEqual(r.warnings, []);
+  assert.equal(r.settings.version, SETTINGS_VERSION);
+  assert.deepEqual(activeProfile(r.settings).patterns, ['*.grid5000.fr', '*.g5k', '172.16.0.0/16']);
+  assert.equal(r.settings.newDefaultPatterns, undefined);
+});
+
+test('to version 4: a modified list is left alone and noted for the options page', () => {
+  const mine = ['*.grid5000.fr', '!www.grid5000.fr', 'intranet.example'];
+  const r = migrateSettings(v2With(mine, 'work'));
+  assert.deepEqual(activeProfile(r.settings).patterns, mine);
+  assert.deepEqual(r.settings.newDefaultPatterns, { work: V3_NEW_PATTERNS });
+  // a list that already has one of them is noted for the other only
+  const some = migrateSettings(v2With(['*.grid5000.fr', '*.G5K']));
+  assert.deepEqual(activeProfile(some.settings).patterns, ['*.grid5000.fr', '*.G5K']);
+  assert.deepEqual(some.settings.newDefaultPatterns, { grid5000: ['172.16.0.0/16'] });
+  // one that has them all needs no note
+  const all = migrateSettings(v2With(['172.16.0.0/16', '*.g5k', '*.inria.fr']));
+  assert.equal(all.settings.newDefaultPatterns, undefined);
+});
+
+test('to version 4 looks at every profile; version 1 goes through it too', () => {
+  const s = addG5kNamesAndNodes({
+    ...defaultSettings(),
+    profiles: [
+      { ...defaultProfile(), id: 'a', patterns: ['*.grid5000.fr'] },
+      { ...defaultProfile(), id: 'b', patterns: ['*.inria.fr'] },
+    ],
+  });
+  assert.deepEqual(s.profiles[0]!.patterns, ['*.grid5000.fr', ...V3_NEW_PATTERNS]);
+  assert.deepEqual(s.profiles[1]!.patterns, ['*.inria.fr']);
+  assert.deepEqual(s.newDefaultPatterns, { b: V3_NEW_PATTERNS });
+  const v1 = migrateSettings({ version: 1, patterns: '*.grid5000.fr\n' });
+  assert.deepEqual(activeProfile(v1.settings).patterns, DEFAULT_PATTERNS);
+  assert.equal(v1.settings.newDefaultPatterns, undefined);
+  assert.deepEqual(migrateSettings(structuredClone(V1)).settings.newDefaultPatterns, { grid5000: V3_NEW_PATTERNS });
+});
+
+test('the note is stored with the settings, and dropped for unknown profiles or bad values', () => {
+  const noted = { ...defaultSettings(), newDefaultPatterns: { grid5000: ['*.g5k'] } };
+  assert.deepEqual(migrateSettings(structuredClone(noted)).settings, noted);
+  const r = importSettings(exportSettings(noted));
+  assert.ok('settings' in r);
+  assert.deepEqual(r.settings.newDefaultPatterns, { grid5000: ['*.g5k'] });
+  for (const bad of [{ gone: ['*.g5k'] }, { grid5000: 'no' }, { grid5000: [] }, 'x', [1]]) {
+    const back = migrateSettings({ ...defaultSettings(), newDefaultPatterns: bad });
+    assert.equal(back.settings.newDefaultPatterns, undefined, JSON.stringify(bad));
+    assert.deepEqual(back.warnings, []);
+  }
+  // a version 2 file still imports, through the same step
+  const old = importSettings(JSON.stringify(v2With(['*.grid5000.fr'])));
+  assert.ok('settings' in old);
+  assert.equal(old.migratedFrom, 2);
+  assert.deepEqual(activeProfile(old.settings).patterns, DEFAULT_PATTERNS);
 });
