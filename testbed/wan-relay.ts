@@ -7,9 +7,14 @@
 //
 // One FIFO queue and ONE timer per direction: a setTimeout per chunk would reorder data (Node
 // groups timers by duration and rounds to whole milliseconds), which breaks an SSH stream's MAC.
+//
+// As a program (its own event loop, so that it never slows the process being measured):
+//   node dist/testbed/wan-relay.js HOST:PORT RTT_MS [RATE_MBIT]
+// prints `{"port":N}` once listening; SIGUSR1 cuts, SIGUSR2 restores; exits on SIGTERM or stdin EOF.
 
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 
 export interface WanRelayOptions {
   /** Where every accepted connection is relayed to. */
@@ -211,4 +216,25 @@ export async function startWanRelay(opts: WanRelayOptions): Promise<WanRelay> {
       await stopped;
     },
   };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [target, rtt, rate] = process.argv.slice(2);
+  const m = /^(.+):(\d+)$/.exec(target ?? '');
+  if (!m || !rtt) {
+    process.stderr.write('usage: wan-relay HOST:PORT RTT_MS [RATE_MBIT]\n');
+    process.exit(2);
+  }
+  const relay = await startWanRelay({
+    target: { host: m[1]!, port: Number(m[2]) },
+    rttMs: Number(rtt),
+    ...(rate ? { rateMbit: Number(rate) } : {}),
+  });
+  process.stdout.write(`${JSON.stringify({ port: relay.port })}\n`);
+  process.on('SIGUSR1', () => relay.cut());
+  process.on('SIGUSR2', () => relay.restore());
+  const stop = () => void relay.close().finally(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.stdin.on('end', stop).resume();
 }

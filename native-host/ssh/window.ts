@@ -1,0 +1,273 @@
+// Receive-window flow control for the channels we open, sized to the path. ssh2 advertises a fixed
+// 2 MiB per channel and tops it up only once half is consumed, so one channel carries at most
+// about 1.5 MiB per round trip (≈ 36 MiB/s at 20 ms). Here each channel's window grows while its
+// reader keeps up and round trips limit the rate (as TCP's receive-buffer autotuning does), up to
+// WINDOW_CAP; it is topped up eagerly (every eighth of the window); and the credit granted plus the
+// bytes the reader has not taken never exceed the window, so a reader that stops (a SOCKS client
+// that does not read) stops the sender and the host's memory stays bounded.
+//
+// This is the ONE module that touches ssh2 internals (see docs/DECISIONS.md, "Channel windows"):
+// `incoming.window`, `outgoing.{id,state}`, `_client._protocol.channelWindowAdjust`,
+// `_waitChanDrain`, and the way ssh2 1.17's CHANNEL_DATA handler calls `push()`. The version and
+// the shape are checked at load and on each channel; on any mismatch channels keep ssh2's own
+// window (slower, still correct) and `ssh2Internals.problem` says why (a unit test asserts it is null).
+
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** The exact ssh2 version whose internals this module was written against (pinned in package.json). */
+export const SSH2_VERSION = '1.17.0';
+/** ssh2's packet size: also the largest data packet it accepts (35000 bytes with headers). */
+export const PACKET = 32 * KiB;
+/** What ssh2 advertises when it opens a channel: every window starts there. */
+export const INITIAL_WINDOW = 2 * MiB;
+/**
+ * The largest window one channel grows to. Measured through a 20 ms stand-in on this sshd
+ * (docs/TUNNEL.md, Flow control): 8 MiB carries one download at about twice `ssh -D`; beyond it the
+ * rate does not rise (sshd's own per-channel buffering and this machine's CPU limit it first)
+ * while a stalled reader could hold twice as much.
+ */
+export const WINDOW_CAP = 8 * MiB;
+
+// ---------- the policy: pure, no ssh2 ----------
+
+export interface WindowPolicyOptions {
+  /** The window advertised at open. */
+  initial: number;
+  cap: number;
+  /** The path's round trip, estimated (an over-estimate only makes growth more eager). */
+  rttMs: number;
+}
+
+/**
+ * How much credit to grant, given the window the sender still has and what the reader has not
+ * taken; and how large the window should be, from the rate data arrives at.
+ */
+export class WindowPolicy {
+  /** The window the channel aims at: credit outstanding + bytes unread ≤ target ≤ cap. */
+  target: number;
+  private readonly cap: number;
+  private readonly rttMs: number;
+  private epochStart = -1;
+  private epochBytes = 0;
+
+  constructor(opts: WindowPolicyOptions) {
+    this.cap = Math.max(opts.cap, opts.initial);
+    this.target = opts.initial;
+    this.rttMs = Math.max(opts.rttMs, 0.05);
+  }
+
+  /** Consumed credit is given back once this much is missing: an eighth of the window, at least 3 packets. */
+  get step(): number {
+    return Math.max(3 * PACKET, Math.floor(this.target / 8));
+  }
+
+  /**
+   * Data arrived. Once per round trip, while the reader keeps up: if more than half the window
+   * arrived in that round trip, the window limits the rate, so it grows to twice what arrived.
+   */
+  received(bytes: number, now: number, unread: number): void {
+    if (this.epochStart < 0) {
+      this.epochStart = now;
+      return; // the first packet opens the first round trip
+    }
+    this.epochBytes += bytes;
+    const elapsed = now - this.epochStart;
+    if (elapsed < this.rttMs) return;
+    const perRtt = (this.epochBytes * this.rttMs) / elapsed;
+    this.epochStart = now;
+    this.epochBytes = 0;
+    if (unread >= this.step || this.target >= this.cap) return; // the reader is behind, or nothing to gain
+    if (2 * perRtt > this.target) {
+      const want = Math.ceil((2 * perRtt) / PACKET) * PACKET;
+      this.target = Math.min(this.cap, want);
+    }
+  }
+
+  /** Credit to send now (0: none): what tops outstanding + unread back up to the target. */
+  grant(window: number, unread: number): number {
+    const room = this.target - window - unread;
+    return room >= this.step ? room : 0;
+  }
+}
+
+// ---------- ssh2's internals, checked ----------
+
+/** The parts of an ssh2 Channel this module reads and writes. */
+interface ChannelInternals {
+  incoming: { window: number; state: string };
+  outgoing: { id: number; state: string };
+  _client: { _protocol: { channelWindowAdjust(id: number, amount: number): void } };
+  _waitChanDrain: boolean;
+  readableLength: number;
+  push(chunk: unknown, encoding?: BufferEncoding): boolean;
+  _read(size: number): void;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Whether the installed ssh2 is the one this module knows; `problem` says what differs. */
+export const ssh2Internals: { version: string | null; problem: string | null } = (() => {
+  let version: string | null = null;
+  try {
+    version = (require('ssh2/package.json') as { version: string }).version;
+    if (version !== SSH2_VERSION)
+      return { version, problem: `ssh2 ${version} installed, window code written for ${SSH2_VERSION}` };
+    const ch = require('ssh2/lib/Channel.js') as {
+      Channel?: { prototype: Record<string, unknown> };
+      MAX_WINDOW?: number;
+      PACKET_SIZE?: number;
+    };
+    if (ch.MAX_WINDOW !== INITIAL_WINDOW)
+      return { version, problem: `ssh2 opens channels with ${ch.MAX_WINDOW}, not ${INITIAL_WINDOW}` };
+    if (ch.PACKET_SIZE !== PACKET)
+      return { version, problem: `ssh2's packet size is ${ch.PACKET_SIZE}, not ${PACKET}` };
+    const read = ch.Channel?.prototype._read;
+    if (typeof read !== 'function' || !String(read).includes('_waitChanDrain'))
+      return { version, problem: "ssh2's Channel._read no longer defers window adjustments with _waitChanDrain" };
+    return { version, problem: null };
+  } catch (err) {
+    return { version, problem: `cannot inspect ssh2: ${(err as Error).message}` };
+  }
+})();
+
+/** What is wrong with this object as an open ssh2 channel, or null. */
+export function channelShapeProblem(stream: unknown): string | null {
+  const c = stream as Partial<ChannelInternals> | null;
+  if (!c || typeof c !== 'object') return 'not an object';
+  if (typeof c.incoming?.window !== 'number' || typeof c.incoming.state !== 'string') return 'no incoming.window/state';
+  if (typeof c.outgoing?.id !== 'number' || typeof c.outgoing.state !== 'string') return 'no outgoing.id/state';
+  if (typeof c._client?._protocol?.channelWindowAdjust !== 'function')
+    return 'no _client._protocol.channelWindowAdjust';
+  if (typeof c._waitChanDrain !== 'boolean') return 'no _waitChanDrain flag';
+  if (typeof c.push !== 'function' || typeof c._read !== 'function') return 'not a Readable';
+  return null;
+}
+
+// ---------- tuning a channel ----------
+
+/** A tuned channel's accounting, for tests and diagnostics. */
+export interface WindowStats {
+  /** Credit the sender has now (ssh2's `incoming.window`). */
+  readonly window: number;
+  /** Bytes received and not yet taken by the reader. */
+  readonly unread: number;
+  /** The window aimed at (grows up to cap). */
+  readonly target: number;
+  readonly cap: number;
+  /** WINDOW_ADJUST messages sent, and the credit they gave. */
+  adjusts: number;
+  granted: number;
+  /** The largest credit ever outstanding. */
+  maxWindow: number;
+  /** The lowest credit left when data arrived while the reader had taken everything before it. */
+  lowestWindowWhileReading: number;
+  /** Bytes received. */
+  received: number;
+}
+
+const stats = new WeakMap<object, WindowStats>();
+/** The smallest channel-open round trip seen per SSH connection: the path's round trip, or more. */
+const rtts = new WeakMap<object, number>();
+let warned = false;
+
+/** The accounting of a channel given to tuneChannel, or undefined. */
+export function windowStats(stream: Duplex): WindowStats | undefined {
+  return stats.get(stream);
+}
+
+/**
+ * Takes over the receive window of a freshly opened ssh2 channel. `openMs` is how long its opening
+ * took (request → confirmation): an upper bound of the round trip. Returns false (and leaves ssh2's
+ * own window) when ssh2's internals are not the expected ones.
+ */
+export function tuneChannel(
+  stream: Duplex,
+  openMs: number,
+  opts: { cap?: number; warn?: (m: string) => void } = {},
+): boolean {
+  const problem = ssh2Internals.problem ?? channelShapeProblem(stream);
+  if (problem) {
+    if (!warned) opts.warn?.(`channel windows left at ssh2's 2 MiB (${problem})`);
+    warned = true;
+    return false;
+  }
+  const ch = stream as unknown as ChannelInternals;
+  const conn = ch._client;
+  const rtt = Math.min(openMs, rtts.get(conn) ?? Number.POSITIVE_INFINITY);
+  rtts.set(conn, rtt);
+  const policy = new WindowPolicy({ initial: ch.incoming.window, cap: opts.cap ?? WINDOW_CAP, rttMs: rtt });
+  const st: WindowStats = {
+    get window() {
+      return ch.incoming.window;
+    },
+    get unread() {
+      return ch.readableLength;
+    },
+    get target() {
+      return policy.target;
+    },
+    cap: opts.cap ?? WINDOW_CAP,
+    adjusts: 0,
+    granted: 0,
+    maxWindow: ch.incoming.window,
+    lowestWindowWhileReading: ch.incoming.window,
+    received: 0,
+  };
+  stats.set(stream, st);
+
+  const topUp = () => {
+    // as ssh2's own windowAdjust: nothing once closed; nothing either once the far side sent EOF
+    if (ch.outgoing.state === 'closed' || ch.incoming.state !== 'open') return;
+    const amount = policy.grant(ch.incoming.window, ch.readableLength);
+    if (amount <= 0) return;
+    ch.incoming.window += amount;
+    st.adjusts++;
+    st.granted += amount;
+    if (ch.incoming.window > st.maxWindow) st.maxWindow = ch.incoming.window;
+    ch._client._protocol.channelWindowAdjust(ch.outgoing.id, amount);
+  };
+
+  // ssh2's CHANNEL_DATA handler has already taken the bytes off incoming.window when it calls
+  // push(); it tops the window up itself only when push() returns true, and its _read() only when
+  // _waitChanDrain is set. So: push() always answers false, _waitChanDrain always reads false, and
+  // _read() (the reader wants more) tops up by this policy instead.
+  const push = ch.push;
+  ch.push = function (this: ChannelInternals, chunk: unknown, encoding?: BufferEncoding): boolean {
+    const wasEmpty = this.readableLength === 0;
+    push.call(this, chunk, encoding);
+    if (chunk && typeof chunk === 'object' && 'length' in chunk) {
+      const n = (chunk as Buffer).length;
+      st.received += n;
+      if (wasEmpty && ch.incoming.window < st.lowestWindowWhileReading)
+        st.lowestWindowWhileReading = ch.incoming.window;
+      policy.received(n, performance.now(), this.readableLength);
+      topUp();
+    }
+    return false;
+  };
+  Object.defineProperty(ch, '_waitChanDrain', { get: () => false, set: () => {}, configurable: true });
+  ch._read = topUp;
+  topUp();
+  return true;
+}
+
+/**
+ * Opens a channel through `open` (which calls ssh2's forwardOut with the callback given) and tunes
+ * it: the one call the connection code makes.
+ */
+export function openTuned(
+  open: (cb: (err: Error | undefined, stream: Duplex) => void) => void,
+  cb: (err: Error | undefined, stream?: Duplex) => void,
+  opts: { warn?: (m: string) => void } = {},
+): void {
+  const t0 = performance.now();
+  open((err, stream) => {
+    if (!err && stream) tuneChannel(stream, performance.now() - t0, opts);
+    cb(err, stream);
+  });
+}
