@@ -105,6 +105,7 @@ interface ChannelInternals {
   _waitChanDrain: boolean;
   readableLength: number;
   push(chunk: unknown, encoding?: BufferEncoding): boolean;
+  read(size?: number): unknown;
   _read(size: number): void;
 }
 
@@ -144,7 +145,8 @@ export function channelShapeProblem(stream: unknown): string | null {
   if (typeof c._client?._protocol?.channelWindowAdjust !== 'function')
     return 'no _client._protocol.channelWindowAdjust';
   if (typeof c._waitChanDrain !== 'boolean') return 'no _waitChanDrain flag';
-  if (typeof c.push !== 'function' || typeof c._read !== 'function') return 'not a Readable';
+  if (typeof c.push !== 'function' || typeof c.read !== 'function' || typeof c._read !== 'function')
+    return 'not a Readable';
   return null;
 }
 
@@ -252,6 +254,14 @@ export function tuneChannel(
   };
   Object.defineProperty(ch, '_waitChanDrain', { get: () => false, set: () => {}, configurable: true });
   ch._read = topUp;
+  // Node calls _read() once and not again until the next push(): a reader draining what piled up
+  // while it was paused is seen here instead, chunk by chunk (flowing mode reads through read()).
+  const read = ch.read;
+  ch.read = function (this: ChannelInternals, size?: number): unknown {
+    const chunk = read.call(this, size);
+    if (chunk !== null) topUp();
+    return chunk;
+  };
   topUp();
   return true;
 }
