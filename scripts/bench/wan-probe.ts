@@ -3,10 +3,15 @@
 // with the same key. Prints MiB/s per run, the medians and their ratio.
 //
 //   node dist/scripts/bench/wan-probe.js [--rounds 3] [--rtt 20] [--rate MBIT] [--mib 192] [--with ENDPOINT,...]
+//                                        [--upload] [--direct]
+//
+// --upload sends the bytes instead (to a sink that answers with the count once it has them all);
+// --direct skips the stand-in (loopback, for comparing with the plain benchmark).
 //
 // Needs root (the test sshd) and a build (npm run build).
 
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -15,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as children from '../../testbed/children.js';
 import { httpGet, openTunnel } from '../../testbed/socks-client.js';
+import { sample } from '../../testbed/proc.js';
 import { canRunSshd, startGateway, type Gateway } from '../../testbed/sshd.js';
 import { ENDPOINT_IDS, LABELS, startEndpoint, type EndpointId } from './endpoints.js';
 
@@ -36,6 +42,38 @@ async function helper(
   return { info: JSON.parse(line) as Record<string, number>, stop: () => children.stop(child) };
 }
 
+/** A TCP sink: reads everything, then answers with the byte count and closes. */
+async function startSink(): Promise<{ port: number; close(): void }> {
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    let n = 0;
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => (n += d.length));
+    s.on('end', () => s.end(`${n}\n`));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
+/** Sends `bytes` through an open tunnel to the sink; resolves once the sink confirmed them all. */
+async function upload(sock: net.Socket, bytes: number): Promise<void> {
+  const chunk = Buffer.alloc(1024 * 1024, 0x61);
+  const answer = new Promise<string>((resolve, reject) => {
+    let text = '';
+    sock.on('data', (d: Buffer) => (text += d.toString()));
+    sock.once('end', () => resolve(text.trim()));
+    sock.once('error', reject);
+  });
+  sock.resume();
+  for (let left = bytes; left > 0; left -= chunk.length) {
+    if (!sock.write(left >= chunk.length ? chunk : chunk.subarray(0, left)))
+      await new Promise((r) => sock.once('drain', r));
+  }
+  sock.end();
+  const got = Number(await answer);
+  sock.destroy();
+  if (got !== bytes) throw new Error(`the sink got ${got} of ${bytes} bytes`);
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -49,6 +87,8 @@ async function main(): Promise<void> {
       rate: { type: 'string' },
       mib: { type: 'string', default: '192' },
       with: { type: 'string', default: 'openssh,g5k-cli' },
+      upload: { type: 'boolean', default: false },
+      direct: { type: 'boolean', default: false },
     },
   });
   const why = canRunSshd();
@@ -63,32 +103,48 @@ async function main(): Promise<void> {
     gw = await startGateway();
     const targets = await helper('scripts/bench/targets.js', []);
     stops.push(targets.stop);
-    const relay = await helper('testbed/wan-relay.js', [
-      `${gw.host}:${gw.port}`,
-      values.rtt,
-      ...(values.rate ? [values.rate] : []),
-    ]);
-    stops.push(relay.stop);
-    const relayPort = relay.info.port!;
-    // the clients reach sshd through the relay: its key, under the relay's port
-    const knownHosts = path.join(scratch, 'known_hosts');
-    fs.writeFileSync(knownHosts, `[${gw.host}]:${relayPort} ${gw.hostKeyPublic}\n`);
-    const viaRelay: Gateway = { ...gw, port: relayPort, knownHosts };
+    const sink = await startSink();
+    stops.push(async () => sink.close());
+    let viaRelay: Gateway = gw;
+    if (!values.direct) {
+      const relay = await helper('testbed/wan-relay.js', [
+        `${gw.host}:${gw.port}`,
+        values.rtt,
+        ...(values.rate ? [values.rate] : []),
+      ]);
+      stops.push(relay.stop);
+      const relayPort = relay.info.port!;
+      // the clients reach sshd through the relay: its key, under the relay's port
+      const knownHosts = path.join(scratch, 'known_hosts');
+      fs.writeFileSync(knownHosts, `[${gw.host}]:${relayPort} ${gw.hostKeyPublic}\n`);
+      viaRelay = { ...gw, port: relayPort, knownHosts };
+    }
+    const path_ = values.direct
+      ? 'loopback (no stand-in)'
+      : `a ${values.rtt} ms round trip${values.rate ? ` at ${values.rate} Mbit/s` : ''}`;
     console.log(
-      `one ${values.mib} MiB download through a ${values.rtt} ms round trip${values.rate ? ` at ${values.rate} Mbit/s` : ''}, ${values.rounds} rounds, interleaved`,
+      `one ${values.mib} MiB ${values.upload ? 'upload' : 'download'} through ${path_}, ${values.rounds} rounds, interleaved`,
     );
     const results = new Map<EndpointId, number[]>(ids.map((id) => [id, []]));
     for (let round = 1; round <= Number(values.rounds); round++) {
       for (const id of ids) {
         const ep = await startEndpoint(id, { root, gw: viaRelay, scratch });
         try {
-          const t = await openTunnel(ep.proxy, '127.0.0.1', targets.info.http!, 30_000);
+          const target = values.upload ? sink.port : targets.info.http!;
+          const t = await openTunnel(ep.proxy, '127.0.0.1', target, 30_000);
+          const cpu0 = ep.pid ? (sample(ep.pid)?.cpuS ?? 0) : 0;
           const t0 = performance.now();
-          const r = await httpGet(t.socket, `/bytes/${bytes}`, 600_000);
-          if (r.bytes !== bytes) throw new Error(`${id}: got ${r.bytes} of ${bytes} bytes`);
-          const mibps = bytes / MiB / ((r.tDone - t0) / 1000);
+          if (values.upload) await upload(t.socket, bytes);
+          else {
+            const r = await httpGet(t.socket, `/bytes/${bytes}`, 600_000);
+            if (r.bytes !== bytes) throw new Error(`${id}: got ${r.bytes} of ${bytes} bytes`);
+          }
+          const tDone = performance.now();
+          const cpuMs = ep.pid ? ((sample(ep.pid)?.cpuS ?? 0) - cpu0) * 1000 : 0;
+          const mibps = bytes / MiB / ((tDone - t0) / 1000);
           results.get(id)!.push(mibps);
-          console.log(`  round ${round}  ${LABELS[id].padEnd(34)} ${mibps.toFixed(1).padStart(7)} MiB/s`);
+          const perMiB = ep.pid ? `, proxy CPU ${(cpuMs / (bytes / MiB)).toFixed(2)} ms/MiB` : '';
+          console.log(`  round ${round}  ${LABELS[id].padEnd(34)} ${mibps.toFixed(1).padStart(7)} MiB/s${perMiB}`);
         } finally {
           await ep.stop();
         }
