@@ -26,12 +26,13 @@ export const PACKET = 32 * KiB;
 /** What ssh2 advertises when it opens a channel: every window starts there. */
 export const INITIAL_WINDOW = 2 * MiB;
 /**
- * The largest window one channel grows to. Measured through a 20 ms stand-in on this sshd
- * (docs/TUNNEL.md, Flow control): 8 MiB carries one download at about twice `ssh -D`; beyond it the
- * rate does not rise (sshd's own per-channel buffering and this machine's CPU limit it first)
- * while a stalled reader could hold twice as much.
+ * The largest window one channel grows to. The gateway's sshd buffers up to the credit we give from
+ * the destination, and its buffer costs more per byte as it grows (copying growth, compaction, a
+ * 16 MiB ceiling per channel): measured through a 20 ms stand-in (docs/DECISIONS.md, "Channel
+ * windows"), 6 MiB gives about twice `ssh -D`'s rate with a steady sshd; 8 MiB and more make sshd
+ * the bottleneck in some runs, and a stalled reader would hold more.
  */
-export const WINDOW_CAP = 8 * MiB;
+export const WINDOW_CAP = 6 * MiB;
 
 // ---------- the policy: pure, no ssh2 ----------
 
