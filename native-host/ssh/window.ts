@@ -178,12 +178,6 @@ const stats = new WeakMap<object, WindowStats>();
 const rtts = new WeakMap<object, number>();
 let warned = false;
 
-/** The accounting of every tuned channel still open. */
-const live = new Set<WindowStats>();
-export function openWindows(): WindowStats[] {
-  return [...live];
-}
-
 /** The accounting of a channel given to tuneChannel, or undefined. */
 export function windowStats(stream: Duplex): WindowStats | undefined {
   return stats.get(stream);
@@ -228,8 +222,6 @@ export function tuneChannel(
     received: 0,
   };
   stats.set(stream, st);
-  live.add(st);
-  stream.once('close', () => live.delete(st));
 
   const topUp = () => {
     // as ssh2's own windowAdjust: nothing once closed; nothing either once the far side sent EOF
