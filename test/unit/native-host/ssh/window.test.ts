@@ -31,7 +31,7 @@ test('the installed ssh2 is the pinned version whose internals window.ts knows',
 });
 
 test('policy: no credit until a step is consumed, then back up to the target', () => {
-  const p = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: 20 });
+  const p = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: () => 20 });
   assert.equal(p.target, INITIAL_WINDOW);
   assert.equal(p.grant(INITIAL_WINDOW, 0), 0);
   assert.equal(p.grant(INITIAL_WINDOW - p.step + 1, 0), 0);
@@ -42,7 +42,7 @@ test('policy: no credit until a step is consumed, then back up to the target', (
 });
 
 test('policy: credit outstanding plus bytes unread never exceed the target', () => {
-  const p = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: 20 });
+  const p = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: () => 20 });
   assert.equal(p.grant(0, INITIAL_WINDOW), 0, 'a reader holding a full window gets nothing more');
   assert.equal(p.grant(0, INITIAL_WINDOW - p.step), p.step);
   for (const window of [0, 1, MiB, INITIAL_WINDOW])
@@ -65,7 +65,7 @@ function feed(p: WindowPolicy, perRtt: number, rtts: number, rttMs: number, unre
 }
 
 test('policy: the window grows while more than half of it arrives per round trip, up to the cap', () => {
-  const p = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: 20 });
+  const p = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: () => 20 });
   let t = 0;
   const seen = [p.target];
   for (let i = 0; i < 10; i++) {
@@ -78,14 +78,46 @@ test('policy: the window grows while more than half of it arrives per round trip
   for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! >= seen[i - 1]!, 'never shrinks');
 });
 
+test('policy: no growth before the round trip is measured', () => {
+  const p = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: () => undefined });
+  feed(p, INITIAL_WINDOW, 20, 20);
+  assert.equal(p.target, INITIAL_WINDOW);
+});
+
+test('a tuned channel measures the path with one SSH ping, answered in order with other global requests', () => {
+  const { ch, pings, client } = channel();
+  tuneChannel(ch);
+  assert.equal(pings.length, 1);
+  assert.equal(client._callbacks.length, 1, 'its answer is expected in ssh2’s queue of global-request answers');
+  tuneChannel(channel().ch); // another connection: its own ping
+  // while the first ping is unanswered, another channel on the same connection sends none
+  const { Channel } = require('ssh2/lib/Channel.js') as { Channel: new (client: unknown, info: unknown) => Internal };
+  const second = new Channel(client, {
+    type: 'direct-tcpip',
+    incoming: { id: 1, window: INITIAL_WINDOW, packetSize: PACKET, state: 'open' },
+    outgoing: { id: 8, window: INITIAL_WINDOW, packetSize: PACKET, state: 'open' },
+  });
+  tuneChannel(second);
+  assert.equal(pings.length, 1);
+  client._callbacks.shift()!(true); // sshd answers keepalive@openssh.com with a failure
+  tuneChannel(
+    new Channel(client, {
+      type: 'direct-tcpip',
+      incoming: { id: 2, window: INITIAL_WINDOW, packetSize: PACKET, state: 'open' },
+      outgoing: { id: 9, window: INITIAL_WINDOW, packetSize: PACKET, state: 'open' },
+    }),
+  );
+  assert.equal(pings.length, 2, 'a few samples per connection');
+});
+
 test('policy: no growth when the rate is not window-limited, or when the reader is behind', () => {
-  const slow = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: 20 });
+  const slow = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: () => 20 });
   feed(slow, INITIAL_WINDOW / 4, 20, 20);
   assert.equal(slow.target, INITIAL_WINDOW, 'a quarter window per round trip: the path, not the window, limits');
-  const behind = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: 20 });
+  const behind = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: () => 20 });
   feed(behind, INITIAL_WINDOW, 20, 20, MiB);
   assert.equal(behind.target, INITIAL_WINDOW, 'a reader that does not keep up does not earn a larger window');
-  const loopback = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: 0.3 });
+  const loopback = new WindowPolicy({ initial: INITIAL_WINDOW, cap: WINDOW_CAP, rttMs: () => 0.3 });
   feed(loopback, 64 * 1024, 1000, 0.3);
   assert.equal(loopback.target, INITIAL_WINDOW, 'on loopback a round trip carries little: the window stays');
 });
@@ -93,6 +125,7 @@ test('policy: no growth when the rate is not window-limited, or when the reader 
 // ---------- a real ssh2 Channel ----------
 
 type Internal = Duplex & {
+  _read(size: number): void;
   incoming: { window: number; state: string };
   outgoing: { id: number; state: string };
   _waitChanDrain: boolean;
@@ -102,13 +135,20 @@ type Internal = Duplex & {
 function channel() {
   const { Channel } = require('ssh2/lib/Channel.js') as { Channel: new (client: unknown, info: unknown) => Internal };
   const adjusts: number[] = [];
-  const client = { _protocol: { channelWindowAdjust: (_id: number, n: number) => void adjusts.push(n) } };
+  const pings: number[] = [];
+  const client = {
+    _protocol: {
+      channelWindowAdjust: (_id: number, n: number) => void adjusts.push(n),
+      ping: () => void pings.push(Date.now()),
+    },
+    _callbacks: [] as ((failed: boolean) => void)[],
+  };
   const ch = new Channel(client, {
     type: 'direct-tcpip',
     incoming: { id: 0, window: INITIAL_WINDOW, packetSize: PACKET, state: 'open' },
     outgoing: { id: 7, window: INITIAL_WINDOW, packetSize: PACKET, state: 'open' },
   });
-  return { ch, adjusts };
+  return { ch, adjusts, pings, client };
 }
 
 /** What ssh2 1.17's CHANNEL_DATA handler does (lib/client.js), with its own top-up rule. */
@@ -125,7 +165,7 @@ function deliver(ch: Internal, data: Buffer, ssh2Adjust: () => void): void {
 test('a tuned ssh2 channel: ssh2 never tops up, we do eagerly; a paused reader stops the credit', async () => {
   const { ch, adjusts } = channel();
   assert.equal(channelShapeProblem(ch), null);
-  assert.equal(tuneChannel(ch, 20, { cap: 4 * MiB }), true);
+  assert.equal(tuneChannel(ch, { cap: 4 * MiB }), true);
   let ssh2Adjusts = 0;
   const packet = Buffer.alloc(PACKET);
   let got = 0;
@@ -148,8 +188,10 @@ test('a tuned ssh2 channel: ssh2 never tops up, we do eagerly; a paused reader s
   assert.equal(adjusts.length, before, 'no credit while nobody reads');
   assert.ok(ch.readableLength <= st.target, `unread ${ch.readableLength} ≤ target ${st.target}`);
   assert.equal(ssh2Adjusts, 0);
-  // ssh2's own drain path (_read with _waitChanDrain) must not top up either
-  assert.equal(ch._waitChanDrain, false);
+  // ssh2's own drain path (_read with _waitChanDrain set) must not top up either
+  assert.equal(ch._waitChanDrain, true, 'ssh2 marked the channel as waiting for its reader');
+  ch._read(0);
+  assert.equal(adjusts.length, before, "ssh2's _read does not top up a tuned channel");
 
   // reading again renews the credit
   ch.resume();
@@ -160,7 +202,7 @@ test('a tuned ssh2 channel: ssh2 never tops up, we do eagerly; a paused reader s
 
 test('no credit after the far side sent EOF, and none once closed', () => {
   const { ch, adjusts } = channel();
-  tuneChannel(ch, 20);
+  tuneChannel(ch);
   ch.on('data', () => {});
   ch.incoming.state = 'eof';
   for (let i = 0; i < 40; i++) deliver(ch, Buffer.alloc(PACKET), () => {});
@@ -176,7 +218,7 @@ test('a stream that is not an ssh2 channel is left alone, with one warning', () 
     },
   });
   assert.notEqual(channelShapeProblem(plain), null);
-  assert.equal(tuneChannel(plain, 20, { warn: (m) => warnings.push(m) }), false);
+  assert.equal(tuneChannel(plain, { warn: (m) => warnings.push(m) }), false);
   assert.equal(windowStats(plain), undefined);
   assert.ok(warnings.length <= 1);
 });
