@@ -1,16 +1,18 @@
 // Receive-window flow control for the channels we open, sized to the path. ssh2 advertises a fixed
 // 2 MiB per channel and tops it up only once half is consumed, so one channel carries at most
 // about 1.5 MiB per round trip (≈ 36 MiB/s at 20 ms). Here each channel's window grows while its
-// reader keeps up and round trips limit the rate (as TCP's receive-buffer autotuning does), up to
-// WINDOW_CAP; once grown it is topped up eagerly (every eighth of the window); and the credit granted plus the
-// bytes the reader has not taken never exceed the window, so a reader that stops (a SOCKS client
-// that does not read) stops the sender and the host's memory stays bounded.
+// reader keeps up and round trips limit the rate (as TCP's receive-buffer autotuning does, with the
+// round trip from SSH pings), up to WINDOW_CAP; once grown it is topped up eagerly (every eighth of
+// the window); and the credit granted plus the bytes the reader has not taken never exceed the
+// window, so a reader that stops (a SOCKS client that does not read) stops the sender and the
+// host's memory stays bounded.
 //
 // This is the ONE module that touches ssh2 internals (see docs/DECISIONS.md, "Channel windows"):
-// `incoming.window`, `outgoing.{id,state}`, `_client._protocol.channelWindowAdjust`,
-// `_waitChanDrain`, and the way ssh2 1.17's CHANNEL_DATA handler calls `push()`. The version and
-// the shape are checked at load and on each channel; on any mismatch channels keep ssh2's own
-// window (slower, still correct) and `ssh2Internals.problem` says why (a unit test asserts it is null).
+// the Channel class's `push`/`read`/`_read`, `incoming.window`, `outgoing.{id,state}`,
+// `_client._protocol.{channelWindowAdjust,ping}`, `_client._callbacks`, and the way ssh2 1.17's
+// CHANNEL_DATA handler calls `push()`. The version and the shape are checked at load and on each
+// channel; on any mismatch channels keep ssh2's own window (slower, still correct) and
+// `ssh2Internals.problem` says why (a unit test asserts it is null).
 
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
@@ -258,8 +260,8 @@ let warned = false;
 
 /**
  * Routes ssh2's Channel through the tuned channels' hooks, once. Patched on the class, not on each
- * object: per-object methods would give every tuned channel its own hidden class and make the hot
- * stream paths polymorphic (measured: about 10 % more CPU per MiB on loopback).
+ * object, so that channels keep one hidden class and the stream code that handles them stays
+ * monomorphic; an untuned channel goes straight to ssh2's own methods.
  *
  * ssh2's CHANNEL_DATA handler has already taken the bytes off `incoming.window` when it calls
  * `push()`; it tops the window up itself only when `push()` returns true, and `Channel._read()`
