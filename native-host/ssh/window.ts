@@ -195,9 +195,9 @@ export interface WindowStats {
   granted: number;
   /** The largest credit ever outstanding. */
   maxWindow: number;
-  /** Once the window has grown: the lowest credit left when data arrived while the reader had taken
-   *  everything before it (how early top-ups come where round trips limit the rate). */
-  lowestWindowOnceGrown: number;
+  /** Once the window has grown: the lowest share of it left as credit when data arrived while the
+   *  reader had taken everything before it (how early top-ups come where round trips limit). */
+  lowestShareOnceGrown: number;
   /** Bytes received. */
   received: number;
 }
@@ -331,7 +331,7 @@ export function tuneChannel(stream: Duplex, opts: { cap?: number; warn?: (m: str
     adjusts: 0,
     granted: 0,
     maxWindow: ch.incoming.window,
-    lowestWindowOnceGrown: Number.POSITIVE_INFINITY,
+    lowestShareOnceGrown: 1,
     received: 0,
   };
   const topUp = () => {
@@ -350,8 +350,8 @@ export function tuneChannel(stream: Duplex, opts: { cap?: number; warn?: (m: str
     topUp,
     received(bytes, wasEmpty) {
       st.received += bytes;
-      if (wasEmpty && policy.target > INITIAL_WINDOW && ch.incoming.window < st.lowestWindowOnceGrown)
-        st.lowestWindowOnceGrown = ch.incoming.window;
+      if (wasEmpty && policy.target > INITIAL_WINDOW)
+        st.lowestShareOnceGrown = Math.min(st.lowestShareOnceGrown, ch.incoming.window / policy.target);
       policy.received(bytes, performance.now(), ch.readableLength);
       topUp();
     },
