@@ -14,6 +14,7 @@
 // channel; on any mismatch channels keep ssh2's own window (slower, still correct) and
 // `ssh2Internals.problem` says why (a unit test asserts it is null).
 
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
@@ -157,6 +158,10 @@ export const ssh2Internals: { version: string | null; problem: string | null } =
     const read = ch.Channel?.prototype._read;
     if (typeof read !== 'function' || !String(read).includes('_waitChanDrain'))
       return { version, problem: "ssh2's Channel._read no longer defers window adjustments with _waitChanDrain" };
+    // the CHANNEL_DATA handler: bytes taken off the window first, its own top-up only on push() true
+    const client = fs.readFileSync(require.resolve('ssh2/lib/client.js'), 'utf8');
+    for (const line of ['channel.incoming.window -= data.length;', 'if (channel.push(data) === false) {'])
+      if (!client.includes(line)) return { version, problem: `ssh2's CHANNEL_DATA handler changed (no "${line}")` };
     return { version, problem: null };
   } catch (err) {
     return { version, problem: `cannot inspect ssh2: ${(err as Error).message}` };
