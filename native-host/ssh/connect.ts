@@ -16,6 +16,7 @@ import { appendKnownHost, checkHostKeyInFiles, readKnownHostsFiles } from './kno
 import { fingerprint, hostKeyFromBlob, knownHostKeyTypes, knownHostsName, type HostKey } from './known-hosts.js';
 import { ProxyCommandError, startProxyCommand } from './proxy-command.js';
 import type { Logger } from '../log.js';
+import { openTuned } from './window.js';
 
 const { Client } = ssh2;
 
@@ -100,7 +101,7 @@ export class SshConnection extends EventEmitter {
     private readonly chain: { client: SshClient; sock: Duplex; label: string }[],
     readonly timings: StageTiming[],
     readonly serverBanner: string | undefined,
-    log: Logger,
+    private readonly log: Logger,
   ) {
     super();
     let lastError: Error | null = null;
@@ -130,7 +131,11 @@ export class SshConnection extends EventEmitter {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('the SSH connection is closed'));
       try {
-        this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => (err ? reject(err) : resolve(stream)));
+        openTuned(
+          (cb) => this.client.forwardOut('127.0.0.1', 0, host, port, cb),
+          (err, stream) => (err ? reject(err) : resolve(stream!)),
+          { warn: (m) => this.log.warn(m) },
+        );
       } catch (err) {
         reject(err as Error);
       }
@@ -299,16 +304,20 @@ function channelTo(hop: Hop, via: SshClient, ctx: ConnectContext): Promise<Duple
     };
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      via.forwardOut('127.0.0.1', 0, hop.host, hop.port, (err, stream) => {
-        if (err)
-          finish(
-            fail(
-              'GATEWAY_UNREACHABLE',
-              `${hop.label}: the jump host cannot reach ${hop.host}:${hop.port}: ${err.message}`,
-            ),
-          );
-        else finish(null, stream);
-      });
+      openTuned(
+        (cb) => via.forwardOut('127.0.0.1', 0, hop.host, hop.port, cb),
+        (err, stream) => {
+          if (err)
+            finish(
+              fail(
+                'GATEWAY_UNREACHABLE',
+                `${hop.label}: the jump host cannot reach ${hop.host}:${hop.port}: ${err.message}`,
+              ),
+            );
+          else finish(null, stream);
+        },
+        { warn: (m) => ctx.log.warn(m) },
+      );
     } catch (err) {
       finish(fail('CONNECTION_LOST', `${hop.label}: the jump host connection closed: ${(err as Error).message}`));
     }
