@@ -9,6 +9,7 @@ import { isOwnPage, parseUiRequest, VIEW_PORT_NAME, type UiReply, type UiRequest
 import { RequestError } from '../lib/pending.js';
 import { showBadge } from './badge.js';
 import { Controller } from './controller.js';
+import { proposeProfile } from './first-run.js';
 import type { ProxyAdapter } from './proxy.js';
 import { chromiumProxy } from './proxy-chromium.js';
 import { firefoxProxy } from './proxy-firefox.js';
@@ -65,6 +66,8 @@ async function handle(req: UiRequest): Promise<unknown> {
       const timeoutMs = (req.config.connectTimeoutSec * (req.config.jumps.length + 1) + 120) * 1000;
       return controller.client.request('test-connection', { config: req.config }, timeoutMs);
     }
+    case 'propose-profile':
+      return proposeProfile(controller);
   }
 }
 

@@ -47,6 +47,7 @@ export class NativeClient {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private openedAt = 0;
   private ready = false;
+  private hello: HelloResult | null = null;
 
   constructor(
     private readonly events: NativeClientEvents,
@@ -55,6 +56,11 @@ export class NativeClient {
 
   get isReady(): boolean {
     return this.ready;
+  }
+
+  /** What the host said it can do in its hello; empty while it is not ready. */
+  get capabilities(): readonly string[] {
+    return this.ready ? (this.hello?.capabilities ?? []) : [];
   }
 
   connect(): void {
@@ -128,6 +134,7 @@ export class NativeClient {
       this.events.problem(hostProblem(checked.problem, checked.detail));
       return;
     }
+    this.hello = checked.hello;
     this.ready = true;
     this.events.problem(null);
     this.events.ready(checked.hello, proxy);

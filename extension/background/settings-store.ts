@@ -11,11 +11,14 @@ import { migrateSettings, type Settings } from '../../shared/settings.js';
 export const SETTINGS_KEY = 'settings';
 const MODE_KEY = 'mode';
 
-/** The stored settings in the current form, and what had to be changed to get there. */
-export async function readSettings(): Promise<{ settings: Settings; warnings: string[] }> {
+/**
+ * The stored settings in the current form, and what had to be changed to get there. `saved` is
+ * false while no settings were ever saved (a first run): nothing under the key, as before any save.
+ */
+export async function readSettings(): Promise<{ settings: Settings; warnings: string[]; saved: boolean }> {
   const stored = (await browser.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY];
   const { settings, warnings } = migrateSettings(stored);
-  return { settings, warnings };
+  return { settings, warnings, saved: stored !== undefined && stored !== null };
 }
 
 export async function saveSettings(settings: Settings): Promise<void> {

@@ -39,7 +39,9 @@ export type UiRequest =
   | { type: 'set-mode'; mode: Mode }
   | { type: 'retry' }
   | { type: 'answer'; promptId: string; value: string | boolean | null }
-  | { type: 'test-connection'; config: TunnelConfig };
+  | { type: 'test-connection'; config: TunnelConfig }
+  /** While nothing was saved: a first profile from the host's ~/.ssh/config (null when it cannot). */
+  | { type: 'propose-profile' };
 
 export type UiReply = { ok: true; result: unknown } | { ok: false; error: ProtocolError };
 
@@ -54,6 +56,7 @@ export function parseUiRequest(v: unknown): Parsed<UiRequest> {
   switch (m.type) {
     case 'get-view':
     case 'retry':
+    case 'propose-profile':
       return { ok: true, value: { type: m.type } };
     case 'set-mode':
       if (!(MODES as readonly unknown[]).includes(m.mode))

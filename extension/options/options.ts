@@ -11,6 +11,7 @@ import type { View } from '../lib/messages.js';
 import { describeError } from '../lib/status-view.js';
 import { readSettings, saveSettings } from '../background/settings-store.js';
 import { $, send, show } from '../ui/page.js';
+import { proposeInForm } from './first-run.js';
 
 const TEXT_FIELDS = [
   'user',
@@ -241,9 +242,10 @@ async function importFile(file: File): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { settings, warnings } = await readSettings();
+  const { settings, warnings, saved } = await readSettings();
   stored = settings;
   fillForm(stored);
+  if (!saved) void proposeInForm(stored, fillForm);
   $('settings-warnings-list').replaceChildren(...list(warnings).children);
   show($('settings-warnings'), warnings.length > 0);
   $('form').addEventListener('submit', (e) => {

@@ -16,6 +16,7 @@ import {
 import { ALL_SITES } from '../background/proxy.js';
 import { t } from '../i18n/t.js';
 import { $, send, setWords, show, watchView } from '../ui/page.js';
+import { firstRun } from './first-run.js';
 
 let current: View | null = null;
 let shownPromptId = '';
@@ -150,3 +151,5 @@ $('open-options').addEventListener('click', (e) => {
 setInterval(() => current && renderDetails(current, current.status), 1000);
 // the background restarts (a worker stopped while idle): show nothing stale meanwhile
 watchView(render, () => showPill(pill({ status: null, prompt: null, hostProblem: null })));
+// nothing saved yet: propose a profile from ~/.ssh/config, or ask for the login
+void firstRun();

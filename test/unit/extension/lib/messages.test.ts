@@ -14,6 +14,7 @@ describe('page messages', () => {
       value: { type: 'answer', promptId: 'p', value: true },
     });
     assert.deepEqual(parseUiRequest({ type: 'retry', extra: 1 }), { ok: true, value: { type: 'retry' } });
+    assert.deepEqual(parseUiRequest({ type: 'propose-profile' }), { ok: true, value: { type: 'propose-profile' } });
     const config = { ...toTunnelConfig(defaultProfile()), user: 'jdoe' };
     assert.deepEqual(parseUiRequest({ type: 'test-connection', config }), {
       ok: true,

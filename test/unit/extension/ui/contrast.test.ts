@@ -44,6 +44,8 @@ const PAIRS: [string, string][] = [
   ['muted', 'panel'],
   ['accent', 'bg'], // links
   ['bad', 'bg'], // field errors
+  ['bad', 'panel'], // the popup's first-run login error, in its box
+  ['accent', 'panel'], // the popup's first-run link, in its box
   ['good', 'panel'], // the pattern tester's verdict
   // pills, the primary button and the pressed mode button
   ['on-color', 'info'],
