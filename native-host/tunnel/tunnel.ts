@@ -10,15 +10,14 @@
 // Fatal failures (host key, login, passphrase, settings) wait for the user; transient ones
 // (unreachable, timeout, lost) retry with capped exponential backoff, forever in On mode and in
 // Auto mode while the tunnel is in use. A waiting CONNECT, the browser going online or a wake from
-// sleep tries before the backoff timer, rate-limited (next-try.ts). The parts it drives: the SSH
-// connections live in a pool (pool.ts), opened by the dialer (dialer.ts); a CONNECT takes one or
-// waits in a queue (connects.ts, waiting.ts). Data does not pass through here: the SOCKS relay
-// (socks/relay.ts) joins each channel to its client socket. Every change is a 'status' event; the
-// host throttles its pushes.
+// sleep tries before the backoff timer, rate-limited (next-try.ts). The parts it drives, joined in
+// parts.ts: the SSH connections live in a pool (pool.ts), opened by the dialer (dialer.ts); a CONNECT
+// takes one or waits in a queue (connects.ts, waiting.ts). What the mode and settings decide is in
+// policy.ts and access.ts, the status snapshot in status.ts. Data does not pass through here: the
+// SOCKS relay (socks/relay.ts) joins each channel to its client socket. Every change is a 'status'
+// event; the host throttles its pushes.
 
 import { EventEmitter } from 'node:events';
-import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff.js';
-import { matchHost, type Rule } from '../../shared/patterns.js';
 import type {
   Mode,
   ProtocolError,
@@ -30,43 +29,24 @@ import type {
   TunnelStatus,
 } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import { type ProxyCredentials, REPLY, SocksConnectError } from '../socks/listener.js';
-import type { Interaction, SshConnection } from '../ssh/connect.js';
-import { connectionChanged, type Display, displayOf, errorOf, restrictRules, type RouteSources } from './config.js';
-import { Connects } from './connects.js';
-import { Dialer } from './dialer.js';
-import { type AttemptReason, EARLY_WHY, type EarlyReason, NextTry, type NextTryOptions } from './next-try.js';
-import { ConnectionPool, type PoolEntry } from './pool.js';
-import { SocksSlot } from './socks-slot.js';
-import { WaitingConnects } from './waiting.js';
+import type { SshConnection } from '../ssh/connect.js';
+import { accessOf } from './access.js';
+import { Attempts } from './attempts.js';
+import { connectionChanged, type Display, displayOf, errorOf } from './config.js';
+import type { Connects } from './connects.js';
+import type { Dialer } from './dialer.js';
+import type { AttemptReason, EarlyReason, NextTry } from './next-try.js';
+import { EARLY_WHY } from './next-try.js';
+import type { AttemptEvent, TunnelOptions } from './options.js';
+import { joinParts } from './parts.js';
+import { wantsConnection } from './policy.js';
+import type { ConnectionPool, PoolEntry } from './pool.js';
+import { Serial } from './serial.js';
+import type { SocksSlot } from './socks-slot.js';
+import { snapshot } from './status.js';
+import type { WaitingConnects } from './waiting.js';
 
-export type { Interaction } from '../ssh/connect.js';
-
-export interface TunnelOptions extends RouteSources {
-  config: TunnelConfig;
-  interaction: Interaction;
-  log: Logger;
-  /** Where the SOCKS listener binds: 127.0.0.1 (default), ::1 or localhost. */
-  socksHost?: string;
-  /** Credentials the listener requires (SOCKS5 username/password and HTTP proxy); none = open port. */
-  proxyCredentials?: ProxyCredentials;
-  /** Pool: open another connection when every open one carries this many channels (default 8). */
-  channelsPerConnection?: number;
-  /** Pool: a connection beyond the first closes after this long without a channel (default 30 s). */
-  poolIdleMs?: number;
-  backoff?: BackoffPolicy;
-  /** Early tries (a waiting CONNECT, network-changed, a wake): their gap, and the sleep watch. */
-  nextTry?: Omit<NextTryOptions, 'backoff' | 'fire'>;
-}
-
-/** The 'attempt' event: an SSH attempt (not an extra pool connection) starts. */
-export interface AttemptEvent {
-  reason: AttemptReason;
-  /** Failed attempts since the last connection. */
-  retries: number;
-}
-
-type Entry = PoolEntry<SshConnection>;
+export type { AttemptEvent, Interaction, TunnelOptions } from './options.js';
 
 export class Tunnel extends EventEmitter {
   private config: TunnelConfig;
@@ -79,132 +59,79 @@ export class Tunnel extends EventEmitter {
   private retries = 0;
   private timings: StageTiming[] = [];
   private display: Display;
-  private rules: Rule[] = [];
-  /** restrictTo holds lines: only the hosts its rules match are served (no rule: none is). */
-  private restricted = false;
+  private allows: (host: string) => boolean;
+  private lastActivity = 0;
 
   private readonly socks: SocksSlot;
   private readonly pool: ConnectionPool<SshConnection>;
-  private readonly waiting: WaitingConnects<Entry>;
+  private readonly waiting: WaitingConnects<PoolEntry<SshConnection>>;
   private readonly connects: Connects;
   private readonly dialer: Dialer;
-  /** Bumped whenever connections are torn down: results of older attempts are dropped. */
-  private generation = 0;
-  private attempt: AbortController | null = null;
+  private readonly attempts = new Attempts();
   private readonly nextTry: NextTry;
-  private lastActivity = 0;
-  private ops: Promise<unknown> = Promise.resolve();
-  private closed = false;
-
+  private readonly ops = new Serial();
   private readonly log: Logger;
 
   constructor(opts: TunnelOptions) {
     super();
     this.config = opts.config;
     this.log = opts.log;
-    this.nextTry = new NextTry({
-      ...opts.nextTry,
-      backoff: opts.backoff ?? DEFAULT_BACKOFF,
-      fire: (reason) => this.retryDue(reason),
-      moved: (reason) => {
-        this.log.debug(`${EARLY_WHY[reason]}: trying at ${new Date(this.nextTry.nextAt ?? 0).toISOString()}`);
-        this.emitNow(); // nextRetryAt moved
-      },
-    });
     this.display = displayOf(opts.config);
-    this.rules = restrictRules(opts.config, this.log);
-    this.restricted = opts.config.restrictTo.length > 0;
-    this.pool = new ConnectionPool<SshConnection>({
-      log: this.log,
-      channelsPerConnection: opts.channelsPerConnection ?? 8,
-      poolIdleMs: opts.poolIdleMs ?? 30_000,
-      maxConnections: () => this.config.maxConnections,
-      lastIdleMs: () =>
-        this.mode === 'auto' && this.config.idleTimeoutSec > 0 ? this.config.idleTimeoutSec * 1000 : 0,
+    this.allows = accessOf(opts.config, this.log);
+    const parts = joinParts(opts, {
+      config: () => this.config,
+      mode: () => this.mode,
+      state: () => this.state,
+      lastError: () => this.lastError,
+      gateway: () => this.display.gateway,
       openExtra: (signal) => this.open(signal, false),
       changed: () => this.emitNow(),
       counters: () => this.countersChanged(),
       activity: () => (this.lastActivity = Date.now()),
       lost: (error, remaining) => this.onLost(error, remaining),
       lastIdle: () => this.onLastIdle(),
-      extraSettled: (failure) => {
-        if (failure)
-          this.log.warn(
-            `extra SSH connection failed: ${errorOf(failure.error).error.detail ?? (failure.error as Error).message}`,
-          );
-        this.connects.serveWaiters(); // after a failure, the CONNECTs held for it take the connections there are
-      },
-    });
-    this.waiting = new WaitingConnects<Entry>({
-      log: this.log,
-      fallback: () => {
-        const busy = this.pool.pick();
-        return busy && this.pool.claim(busy);
-      },
-      timeoutError: (ms) =>
-        new SocksConnectError(
-          `no SSH connection to ${this.display.gateway} after ${Math.round(ms / 1000)} s (${this.state})`,
-          REPLY.GENERAL_FAILURE,
-        ),
-    });
-    this.connects = new Connects(this.pool, this.waiting, {
-      refusal: () =>
-        this.mode === 'off'
-          ? 'the tunnel is off'
-          : this.state === 'error'
-            ? `the tunnel needs attention: ${this.lastError?.message ?? 'error'}`
-            : null,
       wantConnection: () => {
-        if (this.attempt) return;
+        if (this.attempts.busy) return;
         if (this.nextTry.pending) this.tryEarly('connect');
         else this.startConnect('first');
       },
-      activity: () => (this.lastActivity = Date.now()),
-      waitMs: () => this.config.connectTimeoutSec * 1000,
+      allows: (host) => this.allows(host),
+      retryDue: (reason) => this.retryDue(reason),
     });
-    this.dialer = new Dialer(opts, this.waiting.counting(opts.interaction), this.log);
-    this.socks = new SocksSlot({
-      host: opts.socksHost ?? '127.0.0.1',
-      connect: this.connects.connector,
-      allow: (dest) => this.allow(dest),
-      log: this.log,
-      ...(opts.proxyCredentials ? { credentials: opts.proxyCredentials } : {}),
-      counters: () => this.countersChanged(),
-    });
+    this.pool = parts.pool;
+    this.waiting = parts.waiting;
+    this.connects = parts.connects;
+    this.dialer = parts.dialer;
+    this.socks = parts.socks;
+    this.nextTry = parts.nextTry;
   }
 
   // ---------- public API ----------
 
   status(): TunnelStatus {
-    const bytes = this.socks.bytes();
-    const s: TunnelStatus = {
-      state: this.state,
-      mode: this.mode,
-      gateway: this.display.gateway,
-      jumps: [...this.display.jumps],
-      socks: this.socks.address,
-      since: this.since,
-      connections: this.pool.size,
-      channels: this.pool.channels,
-      bytesUp: bytes.up,
-      bytesDown: bytes.down,
-      timings: this.timings.map((t) => ({ ...t })),
-    };
-    if (this.state === 'connecting' && this.stage) s.stage = this.stage;
-    if (this.connectedAt !== undefined && this.pool.size) s.connectedAt = this.connectedAt;
-    if (this.retries > 0 && (this.state === 'reconnecting' || this.state === 'connecting')) s.attempt = this.retries;
+    const { state, mode, display, since, timings, stage, connectedAt, retries, lastError, pool, socks } = this;
+    const live = { socks: socks.address, bytes: socks.bytes(), connections: pool.size, channels: pool.channels };
     const nextRetryAt = this.nextTry.nextAt;
-    if (this.state === 'reconnecting' && nextRetryAt !== undefined) s.nextRetryAt = nextRetryAt;
-    if (this.lastError) s.lastError = { ...this.lastError };
-    return s;
+    return snapshot({
+      state,
+      mode,
+      display,
+      since,
+      timings,
+      stage,
+      connectedAt,
+      retries,
+      lastError,
+      nextRetryAt,
+      ...live,
+    });
   }
 
   configure(config: TunnelConfig): Promise<TunnelStatus> {
     return this.serial(async () => {
       const old = this.config;
       this.config = config;
-      this.rules = restrictRules(config, this.log);
-      this.restricted = config.restrictTo.length > 0;
+      this.allows = accessOf(config, this.log);
       const connChanged = connectionChanged(old, config);
       if (connChanged || !this.pool.size) this.display = displayOf(config);
       if (this.mode === 'off') return this.status();
@@ -271,29 +198,22 @@ export class Tunnel extends EventEmitter {
   }
 
   testConnection(config: TunnelConfig): Promise<TestResult> {
-    return this.dialer.test(config, this.closed);
+    return this.dialer.test(config, this.ops.closed);
   }
 
   close(): Promise<void> {
-    const run = this.ops.then(async () => {
-      if (this.closed) return;
+    return this.ops.close(async () => {
       this.mode = 'off';
       this.dialer.cancelTests();
       await this.shutdown();
-      this.closed = true;
     });
-    this.ops = run.catch(() => {});
-    return run;
   }
 
   // ---------- control ----------
 
-  /** Runs control operations one at a time, so that listeners and connections never race. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    // after close() every operation is a no-op answering the (off) status
-    const run = this.ops.then(() => (this.closed ? (this.status() as T) : fn()));
-    this.ops = run.catch(() => {});
-    return run;
+  /** Runs control operations one at a time; after close() each is a no-op answering the (off) status. */
+  private serial(fn: () => Promise<TunnelStatus>): Promise<TunnelStatus> {
+    return this.ops.run(fn, () => this.status());
   }
 
   /** Brings the tunnel where its mode wants it, from wherever it is (not off). */
@@ -302,7 +222,7 @@ export class Tunnel extends EventEmitter {
     if (this.pool.size) {
       this.setState('connected');
       this.pool.rearmIdle();
-    } else if (this.attempt || this.nextTry.pending) {
+    } else if (this.attempts.busy || this.nextTry.pending) {
       this.emitNow(); // already on its way
     } else if (this.mode === 'on' || this.waiting.size) {
       this.startConnect('first');
@@ -331,9 +251,7 @@ export class Tunnel extends EventEmitter {
 
   /** Closes every connection and cancels attempts and retries; waiters keep waiting. */
   private dropConnections(): void {
-    this.generation++;
-    this.attempt?.abort();
-    this.attempt = null;
+    this.attempts.cancel();
     this.nextTry.cancel();
     this.pool.closeAll();
     this.connectedAt = undefined;
@@ -365,20 +283,18 @@ export class Tunnel extends EventEmitter {
   }
 
   private startConnect(reason: AttemptReason): void {
-    if (this.attempt || this.mode === 'off') return;
+    if (this.attempts.busy || this.mode === 'off') return;
     this.nextTry.started();
     if (reason !== 'first' && reason !== 'timer' && reason !== 'user')
       this.log.info(`retrying now: ${EARLY_WHY[reason]} (attempt ${this.retries})`);
     this.emit('attempt', { reason, retries: this.retries } satisfies AttemptEvent);
-    const gen = this.generation;
-    const ac = new AbortController();
-    this.attempt = ac;
+    const attempt = this.attempts.start();
     this.stage = 'tcp';
     this.setState('connecting');
-    this.open(ac.signal, true).then(
+    this.open(attempt.signal, true).then(
       (conn) => {
-        if (gen !== this.generation || this.mode === 'off') return conn.close();
-        this.attempt = null;
+        if (attempt.stale() || this.mode === 'off') return conn.close();
+        this.attempts.settled();
         this.retries = 0;
         this.lastError = undefined;
         this.connectedAt = Date.now();
@@ -390,8 +306,8 @@ export class Tunnel extends EventEmitter {
         this.connects.serveWaiters();
       },
       (err: unknown) => {
-        if (gen !== this.generation) return;
-        this.attempt = null;
+        if (attempt.stale()) return;
+        this.attempts.settled();
         const { error, fatal } = errorOf(err);
         this.log.warn(`connection failed: ${error.code}${error.detail ? `: ${error.detail}` : ''}`);
         if (fatal) return this.fail(error);
@@ -401,12 +317,8 @@ export class Tunnel extends EventEmitter {
     );
   }
 
-  /** Auto mode keeps trying while CONNECTs wait or the tunnel was used within the idle timeout. */
   private wantsConnection(): boolean {
-    if (this.mode === 'on') return true;
-    if (this.mode !== 'auto') return false;
-    if (this.waiting.size > 0 || this.config.idleTimeoutSec === 0) return true;
-    return Date.now() - this.lastActivity < this.config.idleTimeoutSec * 1000;
+    return wantsConnection(this.mode, this.config, this.waiting.size, this.lastActivity);
   }
 
   private afterTransientFailure(): void {
@@ -432,7 +344,7 @@ export class Tunnel extends EventEmitter {
 
   /** A reason to think the network is back: try before the timer, rate-limited; never two at once. */
   private tryEarly(reason: EarlyReason): void {
-    if (this.attempt || this.state !== 'reconnecting') return;
+    if (this.attempts.busy || this.state !== 'reconnecting') return;
     this.nextTry.early(reason);
   }
 
@@ -453,13 +365,6 @@ export class Tunnel extends EventEmitter {
     this.setState('idle');
   }
 
-  // ---------- SOCKS side ----------
-
-  private allow(dest: { host: string }): boolean {
-    // a list whose lines all are comments or mistakes allows nothing, not everything
-    return !this.restricted || matchHost(this.rules, dest.host);
-  }
-
   // ---------- status ----------
 
   private setState(state: TunnelState): void {
@@ -478,6 +383,6 @@ export class Tunnel extends EventEmitter {
 
   /** Channel and byte counters changed; the host throttles what it pushes. */
   private countersChanged(): void {
-    if (!this.closed) this.emitNow();
+    if (!this.ops.closed) this.emitNow();
   }
 }

@@ -13,6 +13,7 @@ import {
   type Check,
   type DoctorOptions,
   formatCheck,
+  parseDoctorArgs,
 } from '../../native-host/setup/doctor/main.js';
 import { nodeVersionOk } from '../../native-host/setup/doctor/local.js';
 import { installMain } from '../../native-host/setup/install.js';
@@ -505,6 +506,124 @@ test('a gateway on a port other than 22 with only a bare-name known_hosts line: 
     assert.doesNotMatch(find(checks, /known_hosts matches/).text, /bare name/);
   } finally {
     await gw.stop();
+    h.done();
+  }
+});
+
+test("Grid'5000's guide config (Host *.g5k with a ProxyCommand): the first machine is reached through its ProxyCommand, as the tunnel reaches it", {
+  skip: skipSshd ?? false,
+}, async () => {
+  const h = makeHome();
+  // `nancy` is a name the gateway resolves (to itself): `ssh g5k -W nancy:port` lands on the same sshd
+  const gw = await startGateway({ extraHosts: ['127.0.0.1 nancy'] });
+  const ssh = path.join(h.home, '.ssh');
+  fs.mkdirSync(ssh, { mode: 0o700 });
+  const config = path.join(ssh, 'config');
+  const kh = path.join(ssh, 'known_hosts_test');
+  fs.writeFileSync(kh, `[127.0.0.1]:${gw.port},[nancy.g5k]:${gw.port} ${gw.hostKeyPublic}\n`);
+  const pidFile = path.join(h.root, 'silent.pid');
+  const login = [
+    `  User ${gw.user}`,
+    `  IdentityFile ${gw.keys.plain}`,
+    '  IdentitiesOnly yes',
+    `  UserKnownHostsFile ${kh}`,
+    '  StrictHostKeyChecking yes',
+  ];
+  fs.writeFileSync(
+    config,
+    [
+      'Host g5k',
+      '  HostName 127.0.0.1',
+      `  Port ${gw.port}`,
+      ...login,
+      // ssh's own failure: a message on stderr, status 255
+      'Host broken.g5k',
+      `  ProxyCommand sh -c 'echo "debug noise" >&2; echo "ssh: connect to host g5k port 22: Connection refused" >&2; exit 255'`,
+      // a command that never speaks: its pid kept, to see that it is ended
+      'Host silent.g5k',
+      `  ProxyCommand sh -c 'echo $$ > ${pidFile}; exec sleep 600'`,
+      'Host *.g5k',
+      `  Port ${gw.port}`,
+      ...login,
+      // -F: OpenSSH reads the passwd entry's home, not $HOME
+      `  ProxyCommand ssh -F ${config} g5k -W "$(basename %h .g5k):%p"`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  try {
+    const base = {
+      port: 0,
+      socksPort: await freePort(),
+      systemSshConfigFile: null,
+      // the ProxyCommand runs with this environment: OpenSSH's ssh must be on its PATH
+      env: { PATH: `${h.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, SSH_AUTH_SOCK: '', SHELL: '/bin/sh' },
+    };
+    let checks = await runDoctor(h.opts({ ...base, gateway: 'nancy.g5k' }));
+    const route = find(checks, /^SSH route to nancy\.g5k: /);
+    assert.equal(route.mark, 'ok');
+    assert.equal(
+      route.text,
+      `SSH route to nancy.g5k: ${gw.user}@nancy.g5k:${gw.port}, reached through ProxyCommand: ssh -F ${config} g5k -W "$(basename nancy.g5k .g5k):${gw.port}"`,
+    );
+    const banner = find(
+      checks,
+      new RegExp(`^gateway nancy\\.g5k:${gw.port} answers through its ProxyCommand: SSH-2\\.0-`),
+    );
+    assert.equal(banner.mark, 'ok');
+    // the key came through the ProxyCommand too, and is compared under the name the tunnel checks
+    const known = find(checks, /^known_hosts matches \[nancy\.g5k\]:\d+'s host key ssh-ed25519/);
+    assert.equal(known.mark, 'ok');
+    assert.ok(
+      !checks.some((c) => /does not resolve|unreachable|key exchange/.test(c.text)),
+      checks.map(formatCheck).join('\n'),
+    );
+
+    // a ProxyCommand that fails: ✗ with its exit status and its last stderr line
+    checks = await runDoctor(h.opts({ ...base, gateway: 'broken.g5k' }));
+    const broken = find(checks, /^gateway broken\.g5k:\d+ unreachable through its ProxyCommand/);
+    assert.equal(broken.mark, 'fail');
+    assert.match(
+      broken.text,
+      /: ProxyCommand exited with status 255: ssh: connect to host g5k port 22: Connection refused$/,
+    );
+    assert.match(broken.fix!, /run the ProxyCommand of your ssh config by hand/);
+
+    // one that never answers: ✗ after the timeout, and the command is ended
+    checks = await runDoctor(h.opts({ ...base, gateway: 'silent.g5k', timeoutMs: 1000 }));
+    const silent = find(checks, /^gateway silent\.g5k:\d+ unreachable through its ProxyCommand/);
+    assert.equal(silent.mark, 'fail');
+    assert.match(silent.text, /no answer within 1000 ms/);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    const gone = async () => {
+      for (let i = 0; i < 50; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          return true;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return false;
+    };
+    assert.ok(await gone(), `the ProxyCommand (pid ${pid}) still runs after the probe`);
+  } finally {
+    await gw.stop();
+    h.done();
+  }
+});
+
+test('SOCKS port 0 (automatic, the options page default): nothing to check; --socks-port takes it', async () => {
+  const h = makeHome();
+  try {
+    const checks = await runDoctor(h.opts({ port: await freePort(), socksPort: 0 }));
+    const c = find(checks, /^SOCKS port automatic \(0\)/);
+    assert.equal(c.mark, 'ok');
+    assert.match(c.text, /nothing to check/);
+    const o = parseDoctorArgs(['--socks-port', '0'], h.opts().env, 'linux');
+    assert.equal(typeof o === 'string' ? o : o.socksPort, 0);
+    assert.equal(typeof parseDoctorArgs(['--socks-port', '65536'], h.opts().env, 'linux'), 'string');
+  } finally {
     h.done();
   }
 });

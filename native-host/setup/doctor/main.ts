@@ -1,3 +1,6 @@
+// `g5k-tunnel doctor`: runs every check in order (local files, the SSH route, keys, the first hop,
+// the SOCKS port, the host log), parses its command line and prints one line per check.
+
 import path from 'node:path';
 import { currentOs, type Env } from '../browser-paths.js';
 import {
@@ -129,8 +132,8 @@ export function parseDoctorArgs(args: string[], env: Env, platform: string): Doc
         break;
       }
       case '--socks-port': {
-        const n = int(value(), 1, 65535);
-        if (n === null) return '--socks-port needs a number 1-65535';
+        const n = int(value(), 0, 65535);
+        if (n === null) return '--socks-port needs a number 1-65535 (0: automatic, as the options page)';
         o.socksPort = n;
         break;
       }

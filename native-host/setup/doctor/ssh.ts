@@ -219,10 +219,12 @@ export function routeFor(o: DoctorOptions): { route: Route | null; checks: Check
   // --known-hosts stands for the options page's known_hosts file: every hop reads it
   if (o.knownHosts.length) for (const hop of route.hops) hop.userKnownHostsFiles = [...o.knownHosts];
   const chain = [...route.jumps, route.gateway].join(' → ');
+  // the first hop only: the tunnel ignores (and warns about) a ProxyCommand further on
+  const proxy = route.hops[0]?.proxyCommand;
   return {
     route,
     checks: [
-      ok(`SSH route to ${o.gateway}: ${chain}`),
+      ok(`SSH route to ${o.gateway}: ${chain}${proxy ? `, reached through ProxyCommand: ${proxy}` : ''}`),
       ...[...new Set(warnings)].map((w) => warn(w, 'fix that line of your ssh config')),
     ],
   };
