@@ -102,7 +102,8 @@ export function parseProxyHead(buf: Buffer): Parsed<ProxyRequest> {
   for (const line of lines) {
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon) : '';
-    if (!TOKEN.test(name)) {
+    // a bare CR or LF would end the line early at the origin, smuggling a header past the rewrite
+    if (!TOKEN.test(name) || /[\r\n\0]/.test(line)) {
       problem = 'malformed header line';
       break;
     }
