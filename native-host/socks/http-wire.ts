@@ -4,7 +4,8 @@
 // proxy request (a website's own `GET / HTTP/1.1` sent to this port) gets no answer at all.
 
 import net from 'node:net';
-import type { Destination, Parsed } from './wire.js';
+import { parseIPv6 } from '../../shared/patterns.js';
+import { formatIPv6, type Destination, type Parsed } from './wire.js';
 
 /** A head bigger than this is refused: the head is kept in memory until it is complete. */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -46,7 +47,11 @@ export function httpFailure(socksReply: number): Buffer {
 
 const silent = (reason: string): Parsed<never> => ({ kind: 'error', reason, reply: SILENT });
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/1\.([01])$/;
+// The partial line and the complete one are judged by the same method rule and length limit, so
+// that the verdict does not depend on how the line was cut into chunks.
+const MAX_REQUEST_LINE = 8192;
+const METHOD_SO_FAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{0,16}( |$)/;
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,16}) (\S+) HTTP\/1\.([01])$/;
 const HOP_HEADERS = new Set(['proxy-authorization', 'proxy-connection', 'connection', 'keep-alive']);
 
 /**
@@ -58,9 +63,12 @@ const HOP_HEADERS = new Set(['proxy-authorization', 'proxy-connection', 'connect
 export function parseProxyHead(buf: Buffer): Parsed<ProxyRequest> {
   // the request line alone tells a proxy request from anything else, before the head is complete
   const lineEnd = buf.indexOf('\r\n');
-  const firstLine = buf.subarray(0, lineEnd < 0 ? Math.min(buf.length, 8192) : lineEnd).toString('latin1');
+  // (one byte more than the limit may be the CR of a line that fits)
+  if (lineEnd < 0 ? buf.length > MAX_REQUEST_LINE + 1 : lineEnd > MAX_REQUEST_LINE)
+    return silent('not an HTTP proxy request (request line too long)');
+  const firstLine = buf.subarray(0, lineEnd < 0 ? buf.length : lineEnd).toString('latin1');
   if (lineEnd < 0) {
-    if (!/^[A-Z]{0,16}( |$)/.test(firstLine) || buf.length > 8192) return silent('not an HTTP proxy request');
+    if (!METHOD_SO_FAR.test(firstLine)) return silent('not an HTTP proxy request');
     return { kind: 'more' };
   }
   const m = REQUEST_LINE.exec(firstLine);
@@ -94,7 +102,8 @@ export function parseProxyHead(buf: Buffer): Parsed<ProxyRequest> {
   for (const line of lines) {
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon) : '';
-    if (!TOKEN.test(name)) {
+    // a bare CR or LF would end the line early at the origin, smuggling a header past the rewrite
+    if (!TOKEN.test(name) || /[\r\n\0]/.test(line)) {
       problem = 'malformed header line';
       break;
     }
@@ -146,9 +155,11 @@ export function parseAuthority(s: string, defaultPort: number | null): Destinati
   let portText: string | undefined;
   const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d*))?$/.exec(s);
   if (v6) {
-    host = v6[1]!;
+    // the canonical text, as SOCKS gives it (wire.ts), so host patterns see one spelling
+    const words = net.isIPv6(v6[1]!) ? parseIPv6(v6[1]!) : null;
+    if (!words) return null;
+    host = formatIPv6(Uint8Array.from(words.flatMap((w) => [w >> 8, w & 0xff])));
     portText = v6[2];
-    if (net.isIPv6(host) === false) return null;
   } else {
     const colon = s.lastIndexOf(':');
     host = colon < 0 ? s : s.slice(0, colon);
@@ -165,5 +176,5 @@ export function parseAuthority(s: string, defaultPort: number | null): Destinati
   }
   if (port < 1 || port > 65535) return null;
   const type = v6 ? 'ipv6' : net.isIPv4(host) ? 'ipv4' : 'domain';
-  return { host: type === 'ipv6' ? host.toLowerCase() : host, port, type };
+  return { host, port, type };
 }

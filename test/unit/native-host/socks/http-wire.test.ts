@@ -139,3 +139,47 @@ test('authorities', () => {
   for (const bad of ['a.b', 'a.b:0', 'a.b:x', ':80', '[zz::1]:80', 'a b:1', 'u@a:1'])
     assert.equal(parseAuthority(bad, null), null, bad);
 });
+
+test('an IPv6 destination comes out in canonical form, however the client spelled it', () => {
+  assert.deepEqual(done('CONNECT [FD00:0:0:0::0001]:443 HTTP/1.1\n\n').value.dest, {
+    host: 'fd00::1',
+    port: 443,
+    type: 'ipv6',
+  });
+  assert.equal(done('CONNECT [ffff:0:0:0:0:0:0:0]:1 HTTP/1.1\n\n').value.dest.host, 'ffff::');
+  assert.equal(done('CONNECT [0:0:0:0:0:ffff:102:304]:1 HTTP/1.1\n\n').value.dest.host, '::ffff:1.2.3.4');
+  assert.deepEqual(done('GET http://[0:0::1]:8080/ HTTP/1.1\n\n').value.dest, {
+    host: '::1',
+    port: 8080,
+    type: 'ipv6',
+  });
+});
+
+test('a request line gets the same verdict whether it came whole or byte by byte', () => {
+  /** The first verdict over growing prefixes, as bytes arrive one at a time. */
+  const byteByByte = (buf: Buffer) => {
+    for (let n = 1; n <= buf.length; n++) {
+      const r = parseProxyHead(buf.subarray(0, n));
+      if (r.kind !== 'more') return r.kind;
+    }
+    return 'more';
+  };
+  const long = (n: number) => head(`GET http://a/${'p'.repeat(n - 'GET http://a/ HTTP/1.1'.length)} HTTP/1.1\n\n`);
+  for (const wire of [
+    head('_A http://a/ HTTP/1.1\n\n'), // a method any token may spell
+    head('get http://a/ HTTP/1.1\n\n'),
+    long(8192), // the longest request line served
+    long(8193),
+    head(`${'A'.repeat(17)} http://a/ HTTP/1.1\n\n`), // a method longer than any served
+  ])
+    assert.equal(byteByByte(wire), parseProxyHead(wire).kind, wire.subarray(0, 30).toString());
+  assert.equal(parseProxyHead(long(8192)).kind, 'done');
+  assert.equal(parseProxyHead(long(8193)).kind, 'error');
+});
+
+test('a header line holding a bare CR, LF or NUL is a bad request, never forwarded', () => {
+  for (const line of ['X: a\nProxy-Authorization: Basic eDp5', 'X: a\rb', 'X: a\0b', 'X: a\n']) {
+    const r = done(Buffer.from(`GET http://a/ HTTP/1.1\r\n${line}\r\n\r\n`, 'latin1'));
+    assert.match(r.value.problem?.reply.toString() ?? '', /^HTTP\/1\.1 400 /, JSON.stringify(line));
+  }
+});
