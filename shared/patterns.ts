@@ -280,7 +280,7 @@ export function validatePattern(raw: string): string | null {
 
 /**
  * True for an include rule that catches every host rather than a domain: an address range of prefix
- * 0 (`0.0.0.0/0`, `::/0`), or a host pattern with no letter or digit (`*`, `*.*`, `?*`): every site
+ * 0 (`0.0.0.0/0`, `::/0`), or a host pattern made only of wildcards and dots (`*`, `*.*`, `?*`): every site
  * would then go through Grid'5000. Such a rule is valid (it may be meant); callers warn about it.
  */
 export function isCatchAll(r: Rule): boolean {
