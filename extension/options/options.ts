@@ -31,9 +31,15 @@ const CHECKBOXES = ['useAgent', 'restrictToPatterns'] as const;
 let stored: Settings;
 
 function readForm(): ProfileForm {
-  const text = Object.fromEntries(TEXT_FIELDS.map((id) => [id, $<HTMLInputElement>(id).value]));
-  const checks = Object.fromEntries(CHECKBOXES.map((id) => [id, $<HTMLInputElement>(id).checked]));
-  return { ...text, ...checks } as unknown as ProfileForm;
+  const text = Object.fromEntries(TEXT_FIELDS.map((id) => [id, $<HTMLInputElement>(id).value])) as Record<
+    (typeof TEXT_FIELDS)[number],
+    string
+  >;
+  const checks = Object.fromEntries(CHECKBOXES.map((id) => [id, $<HTMLInputElement>(id).checked])) as Record<
+    (typeof CHECKBOXES)[number],
+    boolean
+  >;
+  return { ...text, ...checks };
 }
 
 function fillForm(s: Settings): void {
