@@ -224,6 +224,8 @@ function compile(text: string): Rule | string {
   }
 
   let host = body.toLowerCase();
+  // `*.` would otherwise lose its dot below and become `*`, which matches every host
+  if (/^\*+\.$/.test(host)) return '*. needs a domain after it, e.g. *.grid5000.fr';
   if (host.length > 1 && host.charAt(host.length - 1) === '.') host = host.slice(0, -1); // `a.example.` = `a.example`
   if (host.charAt(0) === '[') {
     const m = /^\[([^\]]*)\](.*)$/.exec(host);
@@ -274,6 +276,24 @@ export function validatePattern(raw: string): string | null {
   if (text === '') return null;
   const r = compile(text);
   return typeof r === 'string' ? r : null;
+}
+
+/**
+ * True for an include rule that catches every host rather than a domain: an address range of prefix
+ * 0 (`0.0.0.0/0`, `::/0`), or a host pattern made only of wildcards and dots (`*`, `*.*`, `?*`): every site
+ * would then go through Grid'5000. Such a rule is valid (it may be meant); callers warn about it.
+ */
+export function isCatchAll(r: Rule): boolean {
+  if (r.exclude) return false;
+  if (r.kind === 'cidr') return r.prefix === 0;
+  return r.pattern.indexOf('*') >= 0 && /^[*?.]+$/.test(r.pattern);
+}
+
+/** The lines (as written, comment removed) whose rule catches every host; bad lines are not listed. */
+export function catchAllLines(lines: string[]): string[] {
+  return parseRules(lines)
+    .rules.filter(isCatchAll)
+    .map((r) => r.raw);
 }
 
 // ---------- matching ----------

@@ -17,7 +17,7 @@ import { buildPac } from '../../shared/pac.js';
 import {
   BLACKHOLE,
   NO_PROBLEMS,
-  proxyControlledByOther,
+  proxyControl,
   SOCKS_HOST,
   type ProxyAdapter,
   type ProxyEndpoint,
@@ -87,6 +87,6 @@ export function chromiumProxy(): ProxyAdapter {
       applied = pac;
     },
     // a PAC needs no site access, and incognito windows follow the regular scope
-    checks: async () => ({ ...NO_PROBLEMS, proxyConflict: await proxyControlledByOther() }),
+    checks: async () => ({ ...NO_PROBLEMS, ...(await proxyControl()) }),
   };
 }

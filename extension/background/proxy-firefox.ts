@@ -15,7 +15,7 @@
 
 import browser, { type Proxy } from 'webextension-polyfill';
 import { firefoxProxyInfo } from './endpoint.js';
-import { ALL_SITES, proxyControlledByOther, type ProxyAdapter, type Routing } from './proxy.js';
+import { ALL_SITES, proxyControl, type ProxyAdapter, type Routing } from './proxy.js';
 
 /**
  * Registers the request listener now. `routing` resolves once the settings are loaded;
@@ -38,7 +38,7 @@ export function firefoxProxy(hooks: { routing(): Promise<Routing>; listenerUp():
     // nothing to set: the listener reads the routing on every request
     apply: async () => {},
     checks: async () => ({
-      proxyConflict: await proxyControlledByOther(),
+      ...(await proxyControl()),
       privateWindowsExcluded: !(await browser.extension.isAllowedIncognitoAccess()),
       siteAccessMissing: !(await browser.permissions.contains(ALL_SITES)),
     }),

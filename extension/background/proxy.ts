@@ -8,11 +8,14 @@ import browser from 'webextension-polyfill';
 
 export { BLACKHOLE, type ProxyEndpoint, type Routing, SOCKS_HOST } from './endpoint.js';
 import type { Routing } from './endpoint.js';
+import { proxyHolder } from '../lib/proxy-control.js';
 
 /** What the browser may change behind the extension's back, each a reason pages may go direct. */
 export interface BrowserChecks {
   /** Another extension holds the browser's proxy settings (ours may then be ignored). */
   proxyConflict: boolean;
+  /** An enterprise policy holds the browser's proxy settings: no extension can route pages. */
+  proxyPolicy: boolean;
   /** Firefox: the user has not let the extension run in private windows (they go direct). */
   privateWindowsExcluded: boolean;
   /** Firefox: the user withdrew the access to websites; proxy.onRequest then sees no request at all. */
@@ -21,6 +24,7 @@ export interface BrowserChecks {
 
 export const NO_PROBLEMS: BrowserChecks = {
   proxyConflict: false,
+  proxyPolicy: false,
   privateWindowsExcluded: false,
   siteAccessMissing: false,
 };
@@ -31,10 +35,11 @@ export interface ProxyAdapter {
   checks(): Promise<BrowserChecks>;
 }
 
-/** `levelOfControl` says it in both browsers. */
-export async function proxyControlledByOther(): Promise<boolean> {
+/** Who holds the proxy settings: `levelOfControl` says it in both browsers. */
+export async function proxyControl(): Promise<Pick<BrowserChecks, 'proxyConflict' | 'proxyPolicy'>> {
   const s = await browser.proxy.settings.get({}).catch(() => null);
-  return s?.levelOfControl === 'controlled_by_other_extensions';
+  const holder = proxyHolder(s?.levelOfControl);
+  return { proxyConflict: holder === 'other-extension', proxyPolicy: holder === 'policy' };
 }
 
 /** The host permission that lets Firefox call proxy.onRequest (and that the user can withdraw). */

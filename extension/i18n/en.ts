@@ -111,6 +111,13 @@ const PLAIN = {
     'The browser sent this page through another extension’s proxy, not through the tunnel.',
   ),
   reason_PROXY_CONFLICT_hint: m('Disable the other proxy extension, or remove its proxy settings, then Retry.'),
+  reason_PROXY_POLICY_title: m('The proxy is set by a policy'),
+  reason_PROXY_POLICY_message: m(
+    "Your browser's proxy is set by a policy (administrator): g5k-tunnel cannot route pages, so this page did not go through the tunnel.",
+  ),
+  reason_PROXY_POLICY_hint: m(
+    'Ask your administrator, or use the command line `g5k-tunnel -N -D` with another program.',
+  ),
   reason_TARGET_title: m('Address unreachable from the gateway'),
   reason_TARGET_message: m('The tunnel is up, but the gateway could not reach this address.'),
   reason_TARGET_hint: m(
@@ -144,6 +151,10 @@ const PLAIN = {
   popup_proxy_conflict_title: m('Another extension controls the proxy'),
   popup_proxy_conflict_text: m(
     "The browser's proxy settings are held by another extension, so Grid'5000 pages may not go through the tunnel. Disable the other proxy extension, or remove its proxy settings.",
+  ),
+  popup_proxy_policy_title: m('The proxy is set by a policy'),
+  popup_proxy_policy_text: m(
+    "Your browser's proxy is set by a policy (administrator): g5k-tunnel cannot route pages. Ask your administrator, or use the command line `g5k-tunnel -N -D` with another program.",
   ),
   popup_passphrase_title: m('Passphrase needed'),
   popup_passphrase_key: m(
@@ -263,6 +274,15 @@ const PLAIN = {
     "Only the KaVLAN ranges themselves are offered: all of `10.0.0.0/8` would also catch many home and lab networks, which would then be sent to Grid'5000.",
   ),
   options_socks_port: m('Local SOCKS port'),
+  options_socks_port_help: m(
+    '0 = automatic (the default): the host picks a free port when it starts. A fixed port is for a program of your own.',
+  ),
+  options_socks_port_in_use: p('In use now: port $port$.', 'port'),
+  options_restrict: m('Only allow pattern hosts'),
+  options_restrict_help: m(
+    'The browser’s port then serves only the hosts the patterns match; the browser never needs any other.',
+  ),
+  options_catch_all: p("“$pattern$” matches every host: every site would go through Grid'5000.", 'pattern'),
   options_idle: m('Idle timeout (seconds)'),
   options_idle_help: m('Auto mode closes SSH after this long unused; 0 = never.'),
   options_connections: m('SSH connections'),

@@ -76,6 +76,13 @@ export const fr: Messages = {
   reason_PROXY_CONFLICT_hint: m(
     'Désactivez l’autre extension de proxy, ou retirez ses paramètres de proxy, puis cliquez sur Réessayer.',
   ),
+  reason_PROXY_POLICY_title: m('Le proxy est fixé par une stratégie'),
+  reason_PROXY_POLICY_message: m(
+    'Le proxy de votre navigateur est fixé par une stratégie (administrateur) : g5k-tunnel ne peut pas router les pages, et cette page n’est pas passée par le tunnel.',
+  ),
+  reason_PROXY_POLICY_hint: m(
+    'Demandez à votre administrateur, ou utilisez la ligne de commande `g5k-tunnel -N -D` avec un autre programme.',
+  ),
   reason_TARGET_title: m('Adresse injoignable depuis la passerelle'),
   reason_TARGET_message: m('Le tunnel est ouvert, mais la passerelle n’a pas pu joindre cette adresse.'),
   reason_TARGET_hint: m(
@@ -108,6 +115,10 @@ export const fr: Messages = {
   popup_proxy_conflict_title: m('Une autre extension contrôle le proxy'),
   popup_proxy_conflict_text: m(
     "Les paramètres de proxy du navigateur sont tenus par une autre extension : les pages de Grid'5000 risquent de ne pas passer par le tunnel. Désactivez l’autre extension de proxy, ou retirez ses paramètres de proxy.",
+  ),
+  popup_proxy_policy_title: m('Le proxy est fixé par une stratégie'),
+  popup_proxy_policy_text: m(
+    'Le proxy de votre navigateur est fixé par une stratégie (administrateur) : g5k-tunnel ne peut pas router les pages. Demandez à votre administrateur, ou utilisez la ligne de commande `g5k-tunnel -N -D` avec un autre programme.',
   ),
   popup_passphrase_title: m('Phrase de passe requise'),
   popup_passphrase_key: m('Votre clé SSH'),
@@ -227,6 +238,18 @@ export const fr: Messages = {
     "Seules les plages KaVLAN elles-mêmes sont proposées : `10.0.0.0/8` en entier engloberait aussi de nombreux réseaux domestiques et de laboratoire, qui partiraient alors vers Grid'5000.",
   ),
   options_socks_port: m('Port SOCKS local'),
+  options_socks_port_help: m(
+    '0 = automatique (par défaut) : l’hôte choisit un port libre à son démarrage. Un port fixe sert à un programme à vous.',
+  ),
+  options_socks_port_in_use: p('En service : port $port$.', 'port'),
+  options_restrict: m('N’autoriser que les hôtes des motifs'),
+  options_restrict_help: m(
+    'Le port du navigateur ne sert alors que les hôtes que les motifs désignent ; le navigateur n’en demande jamais d’autre.',
+  ),
+  options_catch_all: p(
+    "« $pattern$ » correspond à tous les hôtes : tous les sites passeraient par Grid'5000.",
+    'pattern',
+  ),
   options_idle: m('Délai d’inactivité (secondes)'),
   options_idle_help: m('En mode Auto, SSH se ferme après ce délai sans usage ; 0 = jamais.'),
   options_connections: m('Connexions SSH'),

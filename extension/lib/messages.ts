@@ -22,6 +22,8 @@ export interface View {
   hostProblem: HostProblem | null;
   /** Another extension controls the browser's proxy settings. */
   proxyConflict: boolean;
+  /** An enterprise policy holds the browser's proxy settings. */
+  proxyPolicy: boolean;
   /** Firefox: the extension may not run in private windows, so they are not routed. */
   privateWindowsExcluded: boolean;
   /** Firefox: the user withdrew the access to websites, so no page is routed. */

@@ -136,7 +136,7 @@ export function currentError(v: Pick<View, 'status' | 'requestError' | 'hostProb
 }
 
 export interface Reason {
-  /** An error code, or `OFF` `SITE_ACCESS` `PROXY_CONFLICT` `TARGET` `NO_TUNNEL`. */
+  /** An error code, or `OFF` `SITE_ACCESS` `PROXY_POLICY` `PROXY_CONFLICT` `TARGET` `NO_TUNNEL`. */
   code: string;
   title: string;
   message: string;
@@ -151,6 +151,8 @@ export function failureReason(v: View): Reason {
   }
   if (v.mode === 'off') return reason('OFF');
   if (v.siteAccessMissing) return reason('SITE_ACCESS');
+  // a policy-held proxy never lets a page reach the tunnel, whatever the tunnel's state
+  if (v.proxyPolicy) return reason('PROXY_POLICY');
   const err = currentError(v);
   if (err) return { code: err.code, ...describeError(err) };
   if (v.proxyConflict) return reason('PROXY_CONFLICT');
@@ -158,7 +160,7 @@ export function failureReason(v: View): Reason {
   return reason('NO_TUNNEL');
 }
 
-function reason(code: 'OFF' | 'SITE_ACCESS' | 'PROXY_CONFLICT' | 'TARGET' | 'NO_TUNNEL'): Reason {
+function reason(code: 'OFF' | 'SITE_ACCESS' | 'PROXY_POLICY' | 'PROXY_CONFLICT' | 'TARGET' | 'NO_TUNNEL'): Reason {
   return {
     code,
     title: t(`reason_${code}_title`),

@@ -1,7 +1,7 @@
 // The options page: the active profile's fields with per-field checks, a live pattern tester,
 // Grid'5000 range presets, "Test connection" through the host, and settings import/export.
 
-import { explainMatch, parseRules } from '../../shared/patterns.js';
+import { catchAllLines, explainMatch, parseRules } from '../../shared/patterns.js';
 import type { ProtocolError, TestResult } from '../../shared/protocol.js';
 import { activeProfile, exportSettings, importSettings, toTunnelConfig, type Settings } from '../../shared/settings.js';
 import { formToSettings, patternLines, settingsToForm, type FormErrors, type ProfileForm } from './profile-form.js';
@@ -9,8 +9,9 @@ import { addLines, dropNote, missingLines, noteEntries, PRESETS, removeLines, se
 import { t } from '../i18n/t.js';
 import type { View } from '../lib/messages.js';
 import { describeError } from '../lib/status-view.js';
+import { portInUseNote } from '../lib/port-in-use.js';
 import { readSettings, saveSettings } from '../background/settings-store.js';
-import { $, send, show } from '../ui/page.js';
+import { $, send, show, watchView } from '../ui/page.js';
 import { proposeInForm } from './first-run.js';
 
 const TEXT_FIELDS = [
@@ -26,27 +27,32 @@ const TEXT_FIELDS = [
   'maxConnections',
   'startupMode',
 ] as const;
+const CHECKBOXES = ['useAgent', 'restrictToPatterns'] as const;
 
 let stored: Settings;
 
 function readForm(): ProfileForm {
-  const text = Object.fromEntries(TEXT_FIELDS.map((id) => [id, $<HTMLInputElement>(id).value])) as Omit<
-    ProfileForm,
-    'useAgent'
+  const text = Object.fromEntries(TEXT_FIELDS.map((id) => [id, $<HTMLInputElement>(id).value])) as Record<
+    (typeof TEXT_FIELDS)[number],
+    string
   >;
-  return { ...text, useAgent: $<HTMLInputElement>('useAgent').checked };
+  const checks = Object.fromEntries(CHECKBOXES.map((id) => [id, $<HTMLInputElement>(id).checked])) as Record<
+    (typeof CHECKBOXES)[number],
+    boolean
+  >;
+  return { ...text, ...checks };
 }
 
 function fillForm(s: Settings): void {
   const f = settingsToForm(s);
   for (const id of TEXT_FIELDS) $<HTMLInputElement>(id).value = f[id];
-  $<HTMLInputElement>('useAgent').checked = f.useAgent;
+  for (const id of CHECKBOXES) $<HTMLInputElement>(id).checked = f[id];
   showErrors({});
   patternsChanged();
 }
 
 function showErrors(errors: FormErrors): void {
-  for (const id of [...TEXT_FIELDS, 'useAgent'] as const) {
+  for (const id of [...TEXT_FIELDS, ...CHECKBOXES]) {
     const el = $(`error-${id}`);
     el.textContent = errors[id] ?? '';
     show(el, !!errors[id]);
@@ -85,7 +91,35 @@ function patternsChanged(): void {
   const entries = noteEntries(stored, text);
   $('new-defaults-list').replaceChildren(...entries.map((e) => code(e)));
   show($('new-defaults'), entries.length > 0);
+  warnCatchAll();
   updateTester();
+}
+
+/** A rule that matches every host is valid but almost never meant: say what it would do. */
+function warnCatchAll(): void {
+  const lines = catchAllLines(patternLines($<HTMLTextAreaElement>('patterns').value));
+  const el = $('warning-patterns');
+  el.textContent = lines.map((l) => t('options_catch_all', l)).join('\n');
+  show(el, lines.length > 0);
+}
+
+/** The same warning for the rules an imported file brings, every profile's. */
+function catchAllNotes(s: Settings): HTMLParagraphElement[] {
+  const lines = new Set(s.profiles.flatMap((p) => catchAllLines(p.patterns)));
+  return [...lines].map((l) => para(t('options_catch_all', l), 'warn-text'));
+}
+
+/** Under the SOCKS port: the port the host listens on now (with port 0, known only once it runs). */
+function watchPortInUse(): void {
+  const el = $('socks-port-in-use');
+  const render = (text: string) => {
+    el.textContent = text;
+    show(el, text !== '');
+  };
+  watchView(
+    (v) => render(portInUseNote(v.status)),
+    () => render(''),
+  );
 }
 
 function setPatterns(text: string): void {
@@ -238,6 +272,7 @@ async function importFile(file: File): Promise<void> {
   out.replaceChildren(
     para(result.warnings.length ? t('options_imported_changes') : t('options_imported')),
     ...(result.warnings.length ? [list(result.warnings)] : []),
+    ...catchAllNotes(result.settings),
   );
 }
 
@@ -272,6 +307,7 @@ async function main(): Promise<void> {
   });
   const reply = await send({ type: 'get-view' });
   if (reply.ok) show($('private-note'), (reply.result as View).privateWindowsExcluded);
+  watchPortInUse();
   document.body.dataset.ready = 'true';
 }
 

@@ -6,7 +6,7 @@ import { MODES, type Mode } from '../../shared/protocol.js';
 import { activeProfile, fieldLabel, profileFieldErrors, type Profile, type Settings } from '../../shared/settings.js';
 import { t } from '../i18n/t.js';
 
-/** Every input of the form, as text (checkbox as boolean). The keys are the inputs' ids. */
+/** Every input of the form, as text (checkboxes as booleans). The keys are the inputs' ids. */
 export interface ProfileForm {
   user: string;
   gateway: string;
@@ -17,6 +17,7 @@ export interface ProfileForm {
   knownHostsFile: string;
   socksPort: string;
   patterns: string;
+  restrictToPatterns: boolean;
   idleTimeoutSec: string;
   maxConnections: string;
   startupMode: string;
@@ -36,6 +37,7 @@ export function settingsToForm(s: Settings): ProfileForm {
     knownHostsFile: p.knownHostsFile,
     socksPort: String(p.socksPort),
     patterns: p.patterns.join('\n'),
+    restrictToPatterns: p.restrictToPatterns,
     idleTimeoutSec: String(p.idleTimeoutSec),
     maxConnections: String(p.maxConnections),
     startupMode: s.startupMode,
@@ -98,6 +100,7 @@ export function formToSettings(f: ProfileForm, base: Settings): { settings: Sett
     knownHostsFile: f.knownHostsFile.trim(),
     socksPort: toInt(f.socksPort),
     patterns: patternLines(f.patterns),
+    restrictToPatterns: f.restrictToPatterns,
     idleTimeoutSec: toInt(f.idleTimeoutSec),
     maxConnections: toInt(f.maxConnections),
   };

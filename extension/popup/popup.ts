@@ -13,6 +13,7 @@ import {
   retryLabel,
   stageLabel,
 } from '../lib/status-view.js';
+import { proxyWarnings } from '../lib/proxy-control.js';
 import { ALL_SITES } from '../background/proxy.js';
 import { t } from '../i18n/t.js';
 import { $, send, setWords, show, watchView } from '../ui/page.js';
@@ -31,7 +32,9 @@ function render(v: View): void {
 
   renderHostProblem(v.hostProblem);
   show($('site-access'), v.siteAccessMissing);
-  show($('proxy-conflict'), v.proxyConflict);
+  const proxy = proxyWarnings(v);
+  show($('proxy-conflict'), proxy.conflict);
+  show($('proxy-policy'), proxy.policy);
   show($('private-note'), v.privateWindowsExcluded);
   renderPrompt(v.prompt);
   renderError(v);

@@ -76,7 +76,7 @@ function g5kNamesTests(ctx: () => Ctx): void {
       await setMode(c, 'on', 'connected');
       if (c.kind === 'chromium') {
         const pac = (await chromiumProxyValue(c)).pacScript?.data ?? '';
-        const tunnel = `PROXY 127.0.0.1:${c.socksPort}`;
+        const tunnel = `PROXY 127.0.0.1:${c.socksPort}`; // the host port's HTTP proxy: Chromium cannot authenticate to SOCKS
         assert.equal(pacAnswer(pac, `http://${NODE_IP}:8888/`), tunnel);
         assert.equal(pacAnswer(pac, `http://${G5K_NAME}/`), tunnel);
         assert.equal(pacAnswer(pac, 'http://172.17.0.1/'), 'DIRECT', 'docker0 stays direct');

@@ -318,7 +318,7 @@ function generatedRuleSets(count: number, seed: number): string[][] {
     'fc00::/7',
     '172.16.0.0/16',
     'localhost',
-    '*.',
+    '*.*.', // a wildcard before the trailing dot (`*.` alone is refused)
     'GRID5000.FR.',
     '2001:db8::/32',
     '255.255.255.255/32',

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  catchAllLines,
   explainMatch,
   hostOfUrl,
+  isCatchAll,
   matchHost,
   matchUrl,
   parseIPv4,
@@ -156,6 +158,9 @@ test('bad patterns get a message that says what is wrong and what to write', () 
     ['a..b', /empty label/],
     ['host,other', /“,” cannot appear/],
     ['a'.repeat(300), /too long/],
+    ['*.', /^\*\. needs a domain after it, e.g\. \*\.grid5000\.fr$/],
+    ['!*.', /\*\. needs a domain after it/],
+    ['**.', /\*\. needs a domain after it/],
   ];
   for (const [raw, expected] of cases) {
     const message = validatePattern(raw);
@@ -262,4 +267,52 @@ test('explainMatch says what a .g5k name becomes at the gateway', () => {
   assert.doesNotMatch(node.reason, /sent to the gateway as|resolves/);
   // not routed: nothing to say about the gateway
   assert.doesNotMatch(explainMatch(rules('*.grid5000.fr'), 'a.nancy.g5k').reason, /gateway/);
+});
+
+test('*. is refused, never read as * (which would match every host)', () => {
+  const { rules: r, errors } = parseRules(['*.', '*.grid5000.fr']);
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0]!.index, 0);
+  assert.deepEqual(
+    r.map((x) => x.raw),
+    ['*.grid5000.fr'],
+  );
+  assert.equal(matchHost(r, 'www.google.com'), false);
+  // a trailing dot after a real domain is still the same domain
+  assert.equal(validatePattern('*.grid5000.fr.'), null);
+});
+
+test('rules that match every host are valid but flagged; domains, narrow ranges and exclusions are not', () => {
+  const all = ['*', '**', '*.*', '*.*.*', '?*', '*?', '0.0.0.0/0', '::/0', '[::]/0'];
+  for (const raw of all) {
+    assert.equal(validatePattern(raw), null, `${raw} is accepted`);
+    const { rules: r } = parseRules([raw]);
+    assert.equal(isCatchAll(r[0]!), true, raw);
+  }
+  assert.equal(matchHost(rules('*'), 'www.google.com'), true);
+  assert.equal(matchHost(rules('0.0.0.0/0'), '8.8.8.8'), true);
+  assert.equal(matchHost(rules('::/0'), '2001:db8::1'), true);
+  const narrow = [
+    '*.grid5000.fr',
+    '*.g5k',
+    'node-?',
+    '?',
+    '*a*',
+    '0.0.0.0/1',
+    '::/1',
+    '172.16.0.0/16',
+    '!*',
+    '!0.0.0.0/0',
+  ];
+  for (const raw of narrow) {
+    const { rules: r } = parseRules([raw]);
+    assert.equal(r.length, 1, raw);
+    assert.equal(isCatchAll(r[0]!), false, raw);
+  }
+});
+
+test('catchAllLines names the catch-all lines as written, without comments, and skips bad lines', () => {
+  assert.deepEqual(catchAllLines(['*.grid5000.fr', '*  # everything', '::/0', '*.', 'http://x/', '!*']), ['*', '::/0']);
+  assert.deepEqual(catchAllLines(['*.grid5000.fr', '*.g5k', '172.16.0.0/16']), []);
+  assert.deepEqual(catchAllLines([]), []);
 });

@@ -62,6 +62,7 @@ function view(over: Partial<View> = {}): View {
     status: status(),
     hostProblem: null,
     proxyConflict: false,
+    proxyPolicy: false,
     privateWindowsExcluded: false,
     siteAccessMissing: false,
     prompt: null,
@@ -184,6 +185,22 @@ test('failureReason: why the error page is shown', () => {
     ).code,
     'AUTH_FAILED',
   );
+});
+
+test('failureReason: a proxy held by a policy is named as such, before any tunnel error', () => {
+  const policy = failureReason(view({ proxyPolicy: true }));
+  assert.equal(policy.code, 'PROXY_POLICY');
+  assert.equal(policy.title, 'The proxy is set by a policy');
+  assert.match(policy.message, /set by a policy \(administrator\): g5k-tunnel cannot route pages/);
+  assert.match(policy.hint, /ask your administrator/i);
+  assert.match(policy.hint, /`g5k-tunnel -N -D` with another program/);
+  assert.notEqual(policy.title, failureReason(view({ proxyConflict: true })).title);
+  assert.equal(
+    failureReason(view({ proxyPolicy: true, status: status({ state: 'error', lastError: makeError('AUTH_FAILED') }) }))
+      .code,
+    'PROXY_POLICY',
+  );
+  assert.equal(failureReason(view({ proxyPolicy: true, mode: 'off' })).code, 'OFF');
 });
 
 test('codeSpans marks the `commands` of the error table', () => {

@@ -67,4 +67,15 @@ describe('options form', () => {
     const { settings } = formToSettings({ ...settingsToForm(s), startupMode: 'on' }, s);
     assert.equal(settings.startupMode, 'on');
   });
+
+  it('carries the "Only allow pattern hosts" box both ways (ticked by default)', () => {
+    const s = defaultSettings();
+    assert.equal(settingsToForm(s).restrictToPatterns, true);
+    const off = formToSettings({ ...settingsToForm(s), restrictToPatterns: false }, s);
+    assert.deepEqual(off.errors, {});
+    assert.equal(activeProfile(off.settings).restrictToPatterns, false);
+    assert.equal(settingsToForm(off.settings).restrictToPatterns, false);
+    const on = formToSettings({ ...settingsToForm(off.settings), restrictToPatterns: true }, off.settings);
+    assert.equal(activeProfile(on.settings).restrictToPatterns, true);
+  });
 });
