@@ -117,7 +117,7 @@ export interface ProfileProposal {
   identityFile?: string;
   /** Its ProxyJump hosts, outermost first. */
   jumps?: string[];
-  /** Its ProxyCommand, which the tunnel does not run (ProxyJump does the same). */
+  /** Its ProxyCommand, which the tunnel runs as ssh does. */
   proxyCommand?: string;
   /** Other Hosts that reach an access machine too. */
   others?: string[];

@@ -5,7 +5,6 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
@@ -18,7 +17,7 @@ import {
 } from '../../testbed/browsers.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
 import { startGateway, type Gateway } from '../../testbed/sshd.js';
-import { activeProfile, DEFAULT_SOCKS_PORT, type Settings } from '../../shared/settings.js';
+import { activeProfile, type Settings } from '../../shared/settings.js';
 import { ARTIFACTS, cannotRun, type El, waitVisible } from './context.js';
 
 declare const document: { querySelector(s: string): (El & { value: string }) | null };
@@ -43,64 +42,6 @@ Host *.g5k
   ProxyCommand ssh g5k -W "$(basename %h .g5k):%p"
   ForwardAgent no
 `;
-}
-
-const LOCK = path.join(os.tmpdir(), `g5k-tunnel-e2e-socks-${DEFAULT_SOCKS_PORT}.lock`);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Runs `fn` while this process alone, among the test runs of this machine, uses the default SOCKS
- * port: "Use this" keeps the default (1080), and both browsers' suites run at the same time.
- */
-async function withDefaultSocksPort<T>(fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 150_000;
-  for (;;) {
-    try {
-      fs.mkdirSync(LOCK);
-      fs.writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let holder = 0;
-      try {
-        holder = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8'));
-      } catch {
-        // just created, or left by a process that died before writing its pid
-        const age = Date.now() - (fs.statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? 0);
-        if (age > 10_000) fs.rmSync(LOCK, { recursive: true, force: true });
-      }
-      if (holder && !alive(holder)) fs.rmSync(LOCK, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`${LOCK} still held by process ${holder}`);
-      await sleep(250);
-    }
-  }
-  try {
-    while (!(await portFree(DEFAULT_SOCKS_PORT))) {
-      if (Date.now() > deadline) throw new Error(`port ${DEFAULT_SOCKS_PORT} is in use by another program`);
-      await sleep(250);
-    }
-    return await fn();
-  } finally {
-    fs.rmSync(LOCK, { recursive: true, force: true });
-  }
 }
 
 async function storedSettings(session: BrowserSession): Promise<Settings | undefined> {
@@ -176,8 +117,16 @@ async function steps(kind: BrowserKind, session: BrowserSession, gw: Gateway, we
   assert.ok(saved, '“Use this” saved the settings');
   const p = activeProfile(saved);
   assert.deepEqual(
-    { gateway: p.gateway, user: p.user, port: p.port, identityFile: p.identityFile, jumps: p.jumps },
-    { gateway: 'g5k', user: '', port: 0, identityFile: '', jumps: [] },
+    {
+      gateway: p.gateway,
+      user: p.user,
+      port: p.port,
+      identityFile: p.identityFile,
+      jumps: p.jumps,
+      socksPort: p.socksPort,
+    },
+    // the port is automatic: two browsers (and an ssh -D) never compete for one
+    { gateway: 'g5k', user: '', port: 0, identityFile: '', jumps: [], socksPort: 0 },
   );
   // the saved settings reach the options page too: its note goes
   await options.waitFor(() => document.querySelector('#proposal-note')?.hidden === true, undefined, {
@@ -221,20 +170,17 @@ export function firstRunSuite(kind: BrowserKind): void {
       const launcherPath = writeHostLauncher(path.join(dir, 'bin'), {
         env: { HOME: home, XDG_STATE_HOME: path.join(dir, 'state'), SSH_AUTH_SOCK: '' },
       });
-      // a fresh profile's default settings listen on the default SOCKS port at once (Auto)
-      await withDefaultSocksPort(async () => {
-        const session = await launchBrowser(kind, {
-          extensionDir: path.join(repoRoot(), 'dist', 'browser', kind),
-          profileDir: path.join(dir, 'browser'),
-          nativeHost: { launcherPath },
-        });
-        try {
-          await steps(kind, session, gw, web, home);
-        } finally {
-          // the host, and its SOCKS port, go with the browser: before the port is handed on
-          await session.close();
-        }
+      // a fresh profile's default settings listen at once (Auto), on a port of their own
+      const session = await launchBrowser(kind, {
+        extensionDir: path.join(repoRoot(), 'dist', 'browser', kind),
+        profileDir: path.join(dir, 'browser'),
+        nativeHost: { launcherPath },
       });
+      try {
+        await steps(kind, session, gw, web, home);
+      } finally {
+        await session.close();
+      }
     } finally {
       for (const close of closers.reverse()) await close();
       const log = path.join(dir, 'state', 'g5k-tunnel', 'host.log');
