@@ -296,9 +296,6 @@ export function parseProxyAuth(v: unknown): ProxyAuth | null {
   return { username: v.username, password: v.password };
 }
 
-/** True when `v` is a well-formed TunnelStatus (for a response's result). */
-export const isTunnelStatus = checkStatus;
-
 /** True when `v` is a well-formed ProfileProposal (a `propose-profile` result). */
 export function isProfileProposal(v: unknown): v is ProfileProposal {
   if (!isObj(v)) return false;

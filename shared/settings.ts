@@ -21,7 +21,7 @@ export const DEFAULT_PATTERNS = ['*.grid5000.fr', '*.g5k', '172.16.0.0/16'];
 /** The customary fixed SOCKS port (`ssh -D 1080`): the default of settings version 2 and of `doctor`. */
 export const DEFAULT_SOCKS_PORT = 1080;
 /** A browser profile's port: 0, a free port chosen by the host each time it starts its listener. */
-export const AUTO_SOCKS_PORT = 0;
+const AUTO_SOCKS_PORT = 0;
 
 /**
  * A named set of tunnel settings: the TunnelConfig fields (same meaning, same limits, see
@@ -120,7 +120,7 @@ export function fieldLabel(field: keyof Profile): string {
 }
 
 /** One message per bad pattern line: `line 3: …`. */
-export function patternProblems(patterns: string[]): string[] {
+function patternProblems(patterns: string[]): string[] {
   return parseRules(patterns).errors.map((e) => `line ${e.index + 1}: ${e.message}`);
 }
 

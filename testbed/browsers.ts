@@ -43,7 +43,7 @@ declare const Event: new (type: string, init?: { bubbles?: boolean }) => unknown
 export const CHROMIUM_BIN = '/usr/lib/chromium/chromium';
 export const FIREFOX_BIN = '/usr/bin/firefox-esr';
 
-export interface LaunchOptions {
+interface LaunchOptions {
   /** The unpacked build: dist/browser/chromium or dist/browser/firefox. */
   extensionDir: string;
   /** Other unpacked extensions, installed after ours (so that they win where precedence matters). */
@@ -72,7 +72,7 @@ export interface LaunchOptions {
   viewport?: { width: number; height: number };
 }
 
-export interface NavResult {
+interface NavResult {
   /** True when the main document loaded with an HTTP status below 400. */
   ok: boolean;
   status?: number;
@@ -138,7 +138,7 @@ export function writeHostLauncher(
 }
 
 /** The native-messaging host manifest for one browser: the one `g5k-tunnel install` writes. */
-export function hostManifest(kind: BrowserKind, launcherPath: string): HostManifest {
+function hostManifest(kind: BrowserKind, launcherPath: string): HostManifest {
   return installedManifest(kind === 'chromium' ? 'chromium' : 'gecko', launcherPath);
 }
 
@@ -244,7 +244,7 @@ export async function launchChromium(opts: LaunchOptions): Promise<BrowserSessio
   };
 }
 
-export async function launchFirefox(opts: LaunchOptions): Promise<BrowserSession> {
+async function launchFirefox(opts: LaunchOptions): Promise<BrowserSession> {
   const ext = path.resolve(opts.extensionDir);
   const home = path.join(opts.profileDir, 'home');
   const profile = path.join(opts.profileDir, 'profile');

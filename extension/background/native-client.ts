@@ -26,7 +26,7 @@ import {
 } from '../lib/host-problem.js';
 import { PendingRequests, RequestError } from '../lib/pending.js';
 
-export interface NativeClientEvents {
+interface NativeClientEvents {
   /** hello succeeded: the host can take requests; `proxy` its proxy credentials (null: it gave none). */
   ready(hello: HelloResult, proxy: ProxyAuth | null): void;
   event(e: HostEvent): void;

@@ -14,8 +14,8 @@ import {
 } from '../../shared/destination.js';
 import { TUNNEL_FIELDS } from '../../shared/tunnel-config.js';
 
-export const SUBCOMMANDS = ['install', 'uninstall', 'doctor'] as const;
-export type Subcommand = (typeof SUBCOMMANDS)[number];
+const SUBCOMMANDS = ['install', 'uninstall', 'doctor'] as const;
+type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export const USAGE = `usage: g5k-tunnel [-Nqv] -D [bind_address:]port [-F configfile] [-i identity_file]
                   [-J destination] [-l login_name] [-o option] [-p port]
@@ -24,7 +24,7 @@ export const USAGE = `usage: g5k-tunnel [-Nqv] -D [bind_address:]port [-F config
        g5k-tunnel --help | --version`;
 
 /** -o keys the command understands (matched without regard to case, as ssh does). */
-export const SSH_OPTION_KEYS = [
+const SSH_OPTION_KEYS = [
   'Port',
   'User',
   'IdentityFile',
@@ -45,7 +45,7 @@ export const SSH_OPTION_KEYS = [
 ] as const;
 
 /** Addresses the SOCKS listener may use: other machines must never reach it (by default it has no password). */
-export const LOOPBACK_BIND = ['127.0.0.1', '::1', 'localhost'];
+const LOOPBACK_BIND = ['127.0.0.1', '::1', 'localhost'];
 
 export interface RunArgs {
   /** Where the SOCKS listener binds (a loopback address). */
@@ -72,7 +72,7 @@ export interface RunArgs {
   socksAuthFile: string | null;
 }
 
-export type Command =
+type Command =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'subcommand'; name: Subcommand; args: string[] }

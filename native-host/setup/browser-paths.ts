@@ -26,7 +26,7 @@ export const BROWSER_NAMES: Record<Browser, string> = {
 
 export const familyOf = (b: Browser): Family => (b === 'firefox' ? 'gecko' : 'chromium');
 
-export const MANIFEST_FILE = `${HOST_NAME}.json`;
+const MANIFEST_FILE = `${HOST_NAME}.json`;
 
 export interface Env {
   [name: string]: string | undefined;
@@ -127,7 +127,7 @@ export function installDir(os: Os, scope: Scope, home: string, env: Env = {}): s
 }
 
 /** File name of the launcher script the manifests point at. */
-export function launcherName(os: Os): string {
+function launcherName(os: Os): string {
   return os === 'win32' ? 'g5k-tunnel-host.bat' : 'g5k-tunnel-host';
 }
 

@@ -28,9 +28,9 @@ import { systemInstallRefusal } from './system-safety.js';
 import { homeDir } from '../home.js';
 import { HOST_NAME } from '../../shared/protocol.js';
 
-export const RECEIPT_FILE = 'installed.json';
+const RECEIPT_FILE = 'installed.json';
 
-export interface InstallOptions {
+interface InstallOptions {
   os: Os;
   scope: Scope;
   home: string;
@@ -47,7 +47,7 @@ export interface InstallOptions {
 }
 
 /** What install created, kept beside the launcher. */
-export interface Receipt {
+interface Receipt {
   version: 1;
   launcher: string;
   /** Manifest path per browser. */
@@ -92,7 +92,7 @@ function mkdirRecorded(o: InstallOptions, dir: string, receipt: Receipt): void {
   }
 }
 
-export function install(o: InstallOptions): void {
+function install(o: InstallOptions): void {
   const verb = o.dryRun ? 'would write' : 'wrote';
   const launcher = launcherPath(o.os, o.scope, o.home, o.env);
   const rfile = receiptPath(o);
@@ -143,7 +143,7 @@ function isOurManifest(files: FileOps, file: string): boolean {
   }
 }
 
-export function uninstall(o: InstallOptions): void {
+function uninstall(o: InstallOptions): void {
   const verb = o.dryRun ? 'would remove' : 'removed';
   const rfile = receiptPath(o);
   // Without a receipt (deleted by hand), fall back to our manifests at the known places.
@@ -221,7 +221,7 @@ export interface Context {
 }
 
 /** Parses the options shared by install and uninstall. */
-export function parseArgs(
+function parseArgs(
   args: string[],
 ): { ok: true; browsers: Browser[]; scope: Scope; dryRun: boolean } | { ok: false; error: string } {
   let browsers: Browser[] = [...BROWSERS];

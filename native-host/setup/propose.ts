@@ -9,10 +9,10 @@ import { splitArgs, type SshConfigBlock } from '../ssh/config-parse.js';
 import { resolveHostConfig, type HostConfig, type ResolveContext } from '../ssh/config-resolve.js';
 
 /** Grid'5000's access machines: the main one, and the north and south ones. */
-export const ACCESS_MACHINE = /^access(-north|-south)?\.grid5000\.fr$/i;
-export const DEFAULT_ACCESS = 'access.grid5000.fr';
+const ACCESS_MACHINE = /^access(-north|-south)?\.grid5000\.fr$/i;
+const DEFAULT_ACCESS = 'access.grid5000.fr';
 
-export interface Choice {
+interface Choice {
   /** The Host alias to connect through; absent when only a wildcard block names the access machine. */
   alias?: string;
   /** The access machine. */
@@ -27,7 +27,7 @@ export interface Choice {
   others: string[];
 }
 
-export interface Facts {
+interface Facts {
   agentHasKey: boolean;
   gatewayKnown: boolean;
 }

@@ -32,7 +32,7 @@ export function httpResponse(status: number, text: string, extra: string[] = [])
   );
 }
 
-export const REALM = 'g5k-tunnel';
+const REALM = 'g5k-tunnel';
 export const PROXY_AUTH_REQUIRED = httpResponse(407, 'Proxy Authentication Required', [
   `Proxy-Authenticate: Basic realm="${REALM}"`,
 ]);

@@ -26,7 +26,7 @@ import { basicMatches, credentialsMatch, type ProxyCredentials } from './credent
 import { CONNECT_ESTABLISHED, httpFailure, parseProxyHead, PROXY_AUTH_REQUIRED } from './http-wire.js';
 import { discard, relay, type RelayedConn } from './relay.js';
 
-export { REPLY, SocksConnectError, formatDestination, type AddressType, type Destination } from './wire.js';
+export { REPLY, SocksConnectError, type Destination } from './wire.js';
 export type { ProxyCredentials } from './credentials.js';
 
 /**

@@ -33,9 +33,9 @@ export class SocksConnectError extends Error {
   }
 }
 
-export const VERSION = 5;
-export const METHOD_NO_AUTH = 0x00;
-export const METHOD_USERNAME_PASSWORD = 0x02;
+const VERSION = 5;
+const METHOD_NO_AUTH = 0x00;
+const METHOD_USERNAME_PASSWORD = 0x02;
 export const METHOD_NONE_ACCEPTABLE = 0xff;
 /** RFC 1929: the subnegotiation's own version byte, and its status replies. */
 const AUTH_VERSION = 0x01;

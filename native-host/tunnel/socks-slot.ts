@@ -12,7 +12,7 @@ import {
 } from '../socks/listener.js';
 import { listenError } from './config.js';
 
-export interface SocksSlotOptions {
+interface SocksSlotOptions {
   host: string;
   connect: Connector;
   allow(dest: Destination): boolean;

@@ -52,14 +52,14 @@ export function cannotRun(kind: BrowserKind): string | null {
   return null;
 }
 
-export interface PublicWeb {
+interface PublicWeb {
   port: number;
   hits: { viaGateway: boolean }[];
   close(): Promise<void>;
 }
 
 /** A site on 127.0.0.1 under a name only the browser resolves: it must be reached directly. */
-export function startPublicWeb(): Promise<PublicWeb> {
+function startPublicWeb(): Promise<PublicWeb> {
   const gatewayUid = Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).trim());
   const hits: PublicWeb['hits'] = [];
   const server = http.createServer((req, res) => {

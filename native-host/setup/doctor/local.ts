@@ -24,7 +24,7 @@ import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../../../shared/ids.js';
 import { HOST_NAME } from '../../../shared/protocol.js';
 import { fail, ok, tilde, warn, type Check, type DoctorOptions } from './check.js';
 
-export const MIN_NODE = [20, 19] as const;
+const MIN_NODE = [20, 19] as const;
 
 // ---------- node ----------
 
@@ -71,7 +71,7 @@ const isExecutable = (file: string) => {
 };
 
 /** Is the browser installed? (a binary on PATH, or the app on macOS) */
-export function browserInstalled(b: Browser, osName: Os, env: Env): boolean {
+function browserInstalled(b: Browser, osName: Os, env: Env): boolean {
   if (osName === 'darwin')
     return [path.join('/Applications', MAC_APPS[b]), path.join(homeDir(env), 'Applications', MAC_APPS[b])].some((p) =>
       fs.existsSync(p),
@@ -103,7 +103,7 @@ interface ManifestVerdict {
 }
 
 /** Checks one manifest: readable JSON, our name, an executable absolute path, our extension ids. */
-export function checkManifest(b: Browser, file: string, env: Env): ManifestVerdict {
+function checkManifest(b: Browser, file: string, env: Env): ManifestVerdict {
   const name = BROWSER_NAMES[b];
   const where = tilde(file, env);
   const reinstall = `run \`g5k-tunnel install --browser ${b}\``;
