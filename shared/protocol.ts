@@ -7,7 +7,7 @@ import { checkTunnelConfig, type TunnelConfig } from './tunnel-config.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Native-messaging host name (lowercase [a-z0-9_.], equal to the manifest's file name). */
-export const HOST_NAME = 'g5k_tunnel';
+export const NATIVE_HOST_NAME = 'g5k_tunnel';
 /** Chrome refuses host → browser messages over 1 MB; we stay well below on both directions. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Page as PwPage, type Worker } from 'playwright-core';
 import puppeteer, { type Browser as PpBrowser, type Page as PpPage } from 'puppeteer-core';
 import { CHROMIUM_ID, GECKO_ID } from '../shared/ids.js';
-import { HOST_NAME } from '../shared/protocol.js';
+import { NATIVE_HOST_NAME } from '../shared/protocol.js';
 import * as proc from './proc.js';
 
 export type BrowserKind = 'chromium' | 'firefox';
@@ -154,7 +154,7 @@ export async function launchChromium(opts: LaunchOptions): Promise<BrowserSessio
   const ext = path.resolve(opts.extensionDir);
   const all = [ext, ...(opts.extraExtensions ?? []).map((d) => path.resolve(d))].join(',');
   fs.mkdirSync(opts.profileDir, { recursive: true });
-  const nativeManifestPath = path.join(opts.profileDir, 'NativeMessagingHosts', `${HOST_NAME}.json`);
+  const nativeManifestPath = path.join(opts.profileDir, 'NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`);
   if (opts.nativeHost) writeJson(nativeManifestPath, hostManifest('chromium', opts.nativeHost.launcherPath));
   // the toolbar button in sight, not behind the extensions menu (a fresh profile pins nothing)
   const prefs = path.join(opts.profileDir, 'Default', 'Preferences');
@@ -250,7 +250,7 @@ async function launchFirefox(opts: LaunchOptions): Promise<BrowserSession> {
   const profile = path.join(opts.profileDir, 'profile');
   fs.mkdirSync(home, { recursive: true });
   fs.mkdirSync(profile, { recursive: true });
-  const nativeManifestPath = path.join(home, '.mozilla', 'native-messaging-hosts', `${HOST_NAME}.json`);
+  const nativeManifestPath = path.join(home, '.mozilla', 'native-messaging-hosts', `${NATIVE_HOST_NAME}.json`);
   if (opts.nativeHost) writeJson(nativeManifestPath, hostManifest('firefox', opts.nativeHost.launcherPath));
   const extras = (opts.extraExtensions ?? []).map((d) => path.resolve(d));
   if (opts.privateBrowsing) {

@@ -316,8 +316,8 @@ class IsolatedHost extends HostClient {
   }
 }
 
-export type NativeClient = IsolatedHost;
+export type StartedHost = IsolatedHost;
 
-export function startHost(opts: { env?: NodeJS.ProcessEnv } = {}): NativeClient {
+export function startHost(opts: { env?: NodeJS.ProcessEnv } = {}): StartedHost {
   return new IsolatedHost(opts);
 }

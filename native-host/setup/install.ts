@@ -26,7 +26,7 @@ import { regAdd, regDelete } from './registry.js';
 import { extensionBuilds, extensionLines, packageRoot, packageVersionAt } from './package-layout.js';
 import { systemInstallRefusal } from './system-safety.js';
 import { homeDir } from '../home.js';
-import { HOST_NAME } from '../../shared/protocol.js';
+import { NATIVE_HOST_NAME } from '../../shared/protocol.js';
 
 const RECEIPT_FILE = 'installed.json';
 
@@ -137,7 +137,7 @@ function install(o: InstallOptions): void {
 /** Is `file` a host manifest of ours (so removing it is safe without a receipt)? */
 function isOurManifest(files: FileOps, file: string): boolean {
   try {
-    return (JSON.parse(files.readFile(file)) as { name?: unknown }).name === HOST_NAME;
+    return (JSON.parse(files.readFile(file)) as { name?: unknown }).name === NATIVE_HOST_NAME;
   } catch {
     return false;
   }
@@ -207,7 +207,7 @@ const USAGE = `usage: g5k-tunnel install|uninstall [--browser NAME,...|all] [--s
   --system   for every user (needs root): /usr/local/lib/g5k-tunnel and the browsers' system folders
   --dry-run  print what would be written or removed, change nothing`;
 
-export interface Context {
+export interface InstallContext {
   env?: Env;
   platform?: string;
   nodePath?: string;
@@ -243,7 +243,7 @@ function parseArgs(
   return { ok: true, browsers, scope, dryRun };
 }
 
-async function run(verb: 'install' | 'uninstall', args: string[], ctx: Context = {}): Promise<number> {
+async function run(verb: 'install' | 'uninstall', args: string[], ctx: InstallContext = {}): Promise<number> {
   const print = ctx.print ?? ((l: string) => process.stdout.write(`${l}\n`));
   const printError = ctx.printError ?? ((l: string) => process.stderr.write(`g5k-tunnel ${verb}: ${l}\n`));
   if (args.includes('--help') || args.includes('-h')) {
@@ -304,11 +304,11 @@ async function run(verb: 'install' | 'uninstall', args: string[], ctx: Context =
   }
 }
 
-export const installMain = (args: string[], ctx?: Context) => run('install', args, ctx);
-export const uninstallMain = (args: string[], ctx?: Context) => run('uninstall', args, ctx);
+export const installMain = (args: string[], ctx?: InstallContext) => run('install', args, ctx);
+export const uninstallMain = (args: string[], ctx?: InstallContext) => run('uninstall', args, ctx);
 
 /** `main(['install', ...options])` or `main(['uninstall', ...options])`. */
-export async function main(args: string[], ctx?: Context): Promise<number> {
+export async function main(args: string[], ctx?: InstallContext): Promise<number> {
   const [verb, ...rest] = args;
   if (verb === 'install' || verb === 'uninstall') return run(verb, rest, ctx);
   process.stderr.write(`g5k-tunnel: expected install or uninstall, got ${verb ?? 'nothing'}\n${USAGE}\n`);

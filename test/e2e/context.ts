@@ -239,7 +239,7 @@ export async function importText(page: Page, text: string): Promise<void> {
 }
 
 /** Loads `url` in a fresh tab (a tab whose load failed is not reused) and returns the tab. */
-export async function load(c: Ctx, url: string): Promise<{ page: Page; ok: boolean; error?: string }> {
+export async function loadPage(c: Ctx, url: string): Promise<{ page: Page; ok: boolean; error?: string }> {
   const page = await c.session.newPage();
   const r = await page.goto(url, { timeoutMs: 45_000 });
   return { page, ok: r.ok, ...(r.error ? { error: r.error } : {}) };

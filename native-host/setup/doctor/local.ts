@@ -21,7 +21,7 @@ import { regQueryDefault } from '../registry.js';
 import { homeDir } from '../../home.js';
 import { defaultLogFile } from '../../log.js';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../../../shared/ids.js';
-import { HOST_NAME } from '../../../shared/protocol.js';
+import { NATIVE_HOST_NAME } from '../../../shared/protocol.js';
 import { fail, ok, tilde, warn, type Check, type DoctorOptions } from './check.js';
 
 const MIN_NODE = [20, 19] as const;
@@ -113,8 +113,8 @@ function checkManifest(b: Browser, file: string, env: Env): ManifestVerdict {
   } catch (e) {
     return { check: fail(`${name}: ${where} is not valid JSON (${(e as Error).message})`, reinstall) };
   }
-  if (m.name !== HOST_NAME)
-    return { check: fail(`${name}: ${where} names "${String(m.name)}", not "${HOST_NAME}"`, reinstall) };
+  if (m.name !== NATIVE_HOST_NAME)
+    return { check: fail(`${name}: ${where} names "${String(m.name)}", not "${NATIVE_HOST_NAME}"`, reinstall) };
   if (m.type !== 'stdio')
     return { check: fail(`${name}: ${where} has type "${String(m.type)}", not "stdio"`, reinstall) };
   const launcher = typeof m.path === 'string' ? m.path : '';

@@ -202,8 +202,7 @@ test('every well-formed host message is accepted with the same content', () => {
   check(
     fc.property(hostMessage, (msg) => {
       assert.deepEqual(parseHostMessage(wire(msg)), { ok: true, value: wire(msg) });
-      if (msg.type === 'status')
-        assert.equal(parseHostMessage({ type: 'status', status: wire(msg.status) }).ok, true);
+      if (msg.type === 'status') assert.equal(parseHostMessage({ type: 'status', status: wire(msg.status) }).ok, true);
     }),
   );
 });
