@@ -3,6 +3,7 @@
 // pushes `status` and `prompt` events unasked. See docs/PROTOCOL.md.
 
 import { ERROR_CODES, type ErrorCode } from './errors.js';
+import type { Parsed } from './parsed.js';
 import { checkTunnelConfig, type TunnelConfig } from './tunnel-config.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -168,8 +169,6 @@ export type HostEvent = { type: 'status'; status: TunnelStatus } | { type: 'prom
 export type HostMessage = Response | HostEvent;
 
 // ---------- validation ----------
-
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -95,14 +95,11 @@ function checkLogin(v: unknown): string | null {
 
 /** One jump host as ssh -J writes it: `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
 function jumpProblem(j: string): string | null {
-  try {
-    parseDestination(j);
-    return null;
-  } catch (e) {
-    // quoted short: a settings file may hold very long lines, and each becomes a warning
-    const shown = j.length > 60 ? `${j.slice(0, 60)}…` : j;
-    return `“${shown}” must be written [login@]host[:port], e.g. login@access.grid5000.fr (${destinationReason(e)})`;
-  }
+  const d = parseDestination(j);
+  if (d.ok) return null;
+  // quoted short: a settings file may hold very long lines, and each becomes a warning
+  const shown = j.length > 60 ? `${j.slice(0, 60)}…` : j;
+  return `“${shown}” must be written [login@]host[:port], e.g. login@access.grid5000.fr (${destinationReason(d.error)})`;
 }
 
 function checkJumps(v: unknown): string | null {

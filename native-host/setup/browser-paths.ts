@@ -7,6 +7,7 @@
 
 import path from 'node:path';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../../shared/ids.js';
+import type { Parsed } from '../../shared/parsed.js';
 import { NATIVE_HOST_NAME } from '../../shared/protocol.js';
 
 export const BROWSERS = ['firefox', 'chrome', 'chromium', 'brave', 'edge', 'vivaldi'] as const;
@@ -170,13 +171,13 @@ export function hostManifest(family: Family, launcher: string): HostManifest {
     : { ...base, allowed_origins: CHROMIUM_ALLOWED_IDS.map(chromiumOrigin) };
 }
 
-/** Parses `--browser` values: a comma list of names, or `all`. Returns an error text for bad names. */
-export function parseBrowserList(value: string): { ok: true; browsers: Browser[] } | { ok: false; error: string } {
+/** Parses `--browser` values: a comma list of names, or `all`; a bad name is refused with what to write. */
+export function parseBrowserList(value: string): Parsed<Browser[]> {
   const names = value
     .split(',')
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
-  if (names.length === 0 || names.includes('all')) return { ok: true, browsers: [...BROWSERS] };
+  if (names.length === 0 || names.includes('all')) return { ok: true, value: [...BROWSERS] };
   const aliases: Record<string, Browser> = {
     'google-chrome': 'chrome',
     'firefox-esr': 'firefox',
@@ -189,5 +190,5 @@ export function parseBrowserList(value: string): { ok: true; browsers: Browser[]
     if (!b) return { ok: false, error: `unknown browser "${n}": use one of ${BROWSERS.join(', ')} or all` };
     if (!out.includes(b)) out.push(b);
   }
-  return { ok: true, browsers: out };
+  return { ok: true, value: out };
 }

@@ -26,6 +26,7 @@ import { regAdd, regDelete } from './registry.js';
 import { extensionBuilds, extensionLines, packageRoot, packageVersionAt } from './package-layout.js';
 import { systemInstallRefusal } from './system-safety.js';
 import { homeDir } from '../home.js';
+import type { Parsed } from '../../shared/parsed.js';
 import { NATIVE_HOST_NAME } from '../../shared/protocol.js';
 
 const RECEIPT_FILE = 'installed.json';
@@ -220,10 +221,14 @@ export interface InstallContext {
   files?: FileOps;
 }
 
+interface InstallArgs {
+  browsers: Browser[];
+  scope: Scope;
+  dryRun: boolean;
+}
+
 /** Parses the options shared by install and uninstall. */
-function parseArgs(
-  args: string[],
-): { ok: true; browsers: Browser[]; scope: Scope; dryRun: boolean } | { ok: false; error: string } {
+function parseInstallArgs(args: string[]): Parsed<InstallArgs> {
   let browsers: Browser[] = [...BROWSERS];
   let scope: Scope = 'user';
   let dryRun = false;
@@ -237,10 +242,10 @@ function parseArgs(
       if (v === undefined) return { ok: false, error: `${a} needs a value, e.g. --browser firefox,chromium` };
       const r = parseBrowserList(v);
       if (!r.ok) return r;
-      browsers = r.browsers;
+      browsers = r.value;
     } else return { ok: false, error: `unknown option ${a}` };
   }
-  return { ok: true, browsers, scope, dryRun };
+  return { ok: true, value: { browsers, scope, dryRun } };
 }
 
 async function run(verb: 'install' | 'uninstall', args: string[], ctx: InstallContext = {}): Promise<number> {
@@ -250,19 +255,19 @@ async function run(verb: 'install' | 'uninstall', args: string[], ctx: InstallCo
     print(USAGE);
     return 0;
   }
-  const p = parseArgs(args);
-  if (!p.ok) {
-    printError(`${p.error}\n${USAGE}`);
+  const parsed = parseInstallArgs(args);
+  if (!parsed.ok) {
+    printError(`${parsed.error}\n${USAGE}`);
     return 2;
   }
   const env = ctx.env ?? process.env;
   const o: InstallOptions = {
     os: currentOs(ctx.platform ?? process.platform),
-    scope: p.scope,
+    scope: parsed.value.scope,
     home: homeDir(env, (ctx.platform ?? process.platform) as NodeJS.Platform),
     env,
-    browsers: p.browsers,
-    dryRun: p.dryRun,
+    browsers: parsed.value.browsers,
+    dryRun: parsed.value.dryRun,
     nodePath: ctx.nodePath ?? process.execPath,
     hostMain: ctx.hostMain ?? defaultHostMain(),
     print,

@@ -61,11 +61,8 @@ function fromAlias(alias: string, cfg: HostConfig): Choice {
   if (cfg.user) c.login = cfg.user;
   if (cfg.identityFilesFromConfig && cfg.identityFiles[0]) c.identityFile = cfg.identityFiles[0];
   if (cfg.proxyJump) {
-    try {
-      c.jumps = parseJumpList(cfg.proxyJump).map(formatDestination);
-    } catch {
-      c.jumps = [];
-    }
+    const jumps = parseJumpList(cfg.proxyJump);
+    c.jumps = jumps.ok ? jumps.value.map(formatDestination) : [];
   }
   if (cfg.proxyCommand) c.proxyCommand = cfg.proxyCommand;
   return c;
@@ -87,12 +84,9 @@ function fromWildcards(blocks: SshConfigBlock[]): { gateway: string; login?: str
         continue;
       }
       for (const w of words) {
-        let d: { user?: string; host: string };
-        try {
-          d = parseDestination(w.trim());
-        } catch {
-          continue;
-        }
+        const parsed = parseDestination(w.trim());
+        if (!parsed.ok) continue;
+        const d = parsed.value;
         if (!ACCESS_MACHINE.test(d.host)) continue;
         const login = d.user ?? (user !== undefined ? splitArgs(user)[0] : undefined);
         return { gateway: d.host.toLowerCase(), ...(login ? { login } : {}) };

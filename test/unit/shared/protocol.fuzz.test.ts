@@ -11,8 +11,8 @@ import {
   checkTunnelConfig,
   parseHostMessage,
   parseRequest,
-  type Parsed,
 } from '../../../shared/protocol.js';
+import type { Parsed } from '../../../shared/parsed.js';
 import { check, fc } from '../../support/fuzz.js';
 
 const text = (maxLength: number, minLength = 0) =>

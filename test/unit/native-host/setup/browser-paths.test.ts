@@ -144,10 +144,10 @@ test('manifests: Firefox allows the gecko id; Chromium allows each id as an orig
 });
 
 test('--browser lists: names, aliases, all, and a clear error for an unknown name', () => {
-  assert.deepEqual(parseBrowserList('all'), { ok: true, browsers: [...BROWSERS] });
+  assert.deepEqual(parseBrowserList('all'), { ok: true, value: [...BROWSERS] });
   assert.deepEqual(parseBrowserList('firefox-esr, Chromium,google-chrome,chromium'), {
     ok: true,
-    browsers: ['firefox', 'chromium', 'chrome'],
+    value: ['firefox', 'chromium', 'chrome'],
   });
   const bad = parseBrowserList('firefox,netscape');
   assert.equal(bad.ok, false);
