@@ -350,7 +350,7 @@ function stepsFrom(version: number, s: Settings): Settings {
 }
 
 /** Current settings made from stored ones, with what could not be used. */
-export interface MigratedSettings {
+interface MigratedSettings {
   settings: Settings;
   /** The older version converted, or null. */
   migratedFrom: number | null;

@@ -54,7 +54,7 @@ export interface SocksServerOptions {
   log?: Logger;
 }
 
-export interface SocksStats {
+interface SocksStats {
   /** Client connections open now (in handshake, waiting for the connector, or relaying). */
   open: number;
   /** Client connections accepted since the start. */

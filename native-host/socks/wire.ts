@@ -1,7 +1,7 @@
 // SOCKS5 (RFC 1928) wire format, pure: parse the greeting and the request from the bytes received
 // so far, build the replies. No sockets here, so every byte layout is unit-tested on its own.
 
-export type AddressType = 'ipv4' | 'ipv6' | 'domain';
+type AddressType = 'ipv4' | 'ipv6' | 'domain';
 
 /** ipv6: canonical compressed text, no brackets; domain: as sent, never resolved locally. */
 export interface SocksTarget {
