@@ -2,7 +2,7 @@
 
 import { CHROMIUM_KEY, GECKO_ID } from '../shared/ids.js';
 
-export type Target = 'chromium' | 'firefox';
+type Target = 'chromium' | 'firefox';
 
 const ICONS = { 16: 'icons/icon-16.png', 32: 'icons/icon-32.png', 48: 'icons/icon-48.png', 128: 'icons/icon-128.png' };
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { homeDir } from './home.js';
 
-export type Level = 'debug' | 'info' | 'warn' | 'error';
+type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
@@ -16,7 +16,7 @@ export interface Logger {
   error(msg: string): void;
 }
 
-export interface LoggerOptions {
+interface LoggerOptions {
   level?: Level;
   /** Also append to this file (created 0600). */
   file?: string;

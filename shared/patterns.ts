@@ -17,7 +17,7 @@ export interface Rule {
   prefix?: number;
 }
 
-export interface RuleError {
+interface RuleError {
   /** Index of the line in the input. */
   index: number;
   raw: string;
@@ -110,7 +110,7 @@ function formatIP(parts: number[]): string {
 // ---------- host names ----------
 
 /** The form every matcher compares: lowercase, no IPv6 brackets, no trailing dot. */
-export function normalizeHost(host: string): string {
+function normalizeHost(host: string): string {
   let h = String(host).toLowerCase();
   if (h.charAt(0) === '[' && h.charAt(h.length - 1) === ']') h = h.slice(1, -1);
   if (h.charAt(h.length - 1) === '.') h = h.slice(0, -1);

@@ -3,11 +3,12 @@
 // pushes `status` and `prompt` events unasked. See docs/PROTOCOL.md.
 
 import { ERROR_CODES, type ErrorCode } from './errors.js';
+import type { Parsed } from './parsed.js';
 import { checkTunnelConfig, type TunnelConfig } from './tunnel-config.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Native-messaging host name (lowercase [a-z0-9_.], equal to the manifest's file name). */
-export const HOST_NAME = 'g5k_tunnel';
+export const NATIVE_HOST_NAME = 'g5k_tunnel';
 /** Chrome refuses host → browser messages over 1 MB; we stay well below on both directions. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
@@ -169,8 +170,6 @@ export type HostMessage = Response | HostEvent;
 
 // ---------- validation ----------
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
-
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown, min: number, max: number): v is number =>
@@ -295,9 +294,6 @@ export function parseProxyAuth(v: unknown): ProxyAuth | null {
   if (!isObj(v) || !isCredential(v.username) || !isCredential(v.password) || v.username.includes(':')) return null;
   return { username: v.username, password: v.password };
 }
-
-/** True when `v` is a well-formed TunnelStatus (for a response's result). */
-export const isTunnelStatus = checkStatus;
 
 /** True when `v` is a well-formed ProfileProposal (a `propose-profile` result). */
 export function isProfileProposal(v: unknown): v is ProfileProposal {

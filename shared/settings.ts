@@ -1,6 +1,7 @@
 // Settings: the stored shape (versioned, a list of profiles), defaults, and the profile → tunnel
 // config mapping. Pure: no storage API here; the extension reads and writes, this module checks.
 
+import type { Parsed } from './parsed.js';
 import { MODES, type Mode } from './protocol.js';
 import {
   bool,
@@ -21,7 +22,7 @@ export const DEFAULT_PATTERNS = ['*.grid5000.fr', '*.g5k', '172.16.0.0/16'];
 /** The customary fixed SOCKS port (`ssh -D 1080`): the default of settings version 2 and of `doctor`. */
 export const DEFAULT_SOCKS_PORT = 1080;
 /** A browser profile's port: 0, a free port chosen by the host each time it starts its listener. */
-export const AUTO_SOCKS_PORT = 0;
+const AUTO_SOCKS_PORT = 0;
 
 /**
  * A named set of tunnel settings: the TunnelConfig fields (same meaning, same limits, see
@@ -120,7 +121,7 @@ export function fieldLabel(field: keyof Profile): string {
 }
 
 /** One message per bad pattern line: `line 3: …`. */
-export function patternProblems(patterns: string[]): string[] {
+function patternProblems(patterns: string[]): string[] {
   return parseRules(patterns).errors.map((e) => `line ${e.index + 1}: ${e.message}`);
 }
 
@@ -348,16 +349,20 @@ function stepsFrom(version: number, s: Settings): Settings {
   return VERSION_STEPS.filter((x) => x.from >= version).reduce((acc, x) => x.step(acc), s);
 }
 
+/** Current settings made from stored ones, with what could not be used. */
+interface MigratedSettings {
+  settings: Settings;
+  /** The older version converted, or null. */
+  migratedFrom: number | null;
+  warnings: string[];
+}
+
 /**
  * Stored settings of any version → current settings. Never throws: anything unusable becomes its
  * default with a warning (at most MAX_WARNINGS of them, each of bounded length). `migratedFrom` is
  * the older version converted, or null.
  */
-export function migrateSettings(stored: unknown): {
-  settings: Settings;
-  migratedFrom: number | null;
-  warnings: string[];
-} {
+export function migrateSettings(stored: unknown): MigratedSettings {
   const r = migrate(stored);
   return { ...r, warnings: boundWarnings(r.warnings) };
 }
@@ -401,32 +406,34 @@ export function exportSettings(s: Settings): string {
 const V1_FIELDS = ['login', 'gateway', 'port', 'socksPort', 'patterns', 'identityFile', 'autoStart', 'idleMinutes'];
 
 /** A settings file (any version up to the current one) → settings. Never throws; an unusable file gives an error to show. */
-export function importSettings(
-  text: string,
-): { settings: Settings; warnings: string[]; migratedFrom: number | null } | { error: string } {
-  if (typeof text !== 'string') return { error: 'Nothing to import: choose a settings file.' };
-  if (text.length > 1_000_000) return { error: 'This file is too large (over 1 MB) to be g5k-tunnel settings.' };
+export function importSettings(text: string): Parsed<MigratedSettings> {
+  if (typeof text !== 'string') return { ok: false, error: 'Nothing to import: choose a settings file.' };
+  if (text.length > 1_000_000)
+    return { ok: false, error: 'This file is too large (over 1 MB) to be g5k-tunnel settings.' };
   const body = text.replace(/^\uFEFF/, '').trim();
-  if (body === '') return { error: 'This file is empty: choose a file saved with “Export settings”.' };
+  if (body === '') return { ok: false, error: 'This file is empty: choose a file saved with “Export settings”.' };
   let data: unknown;
   try {
     data = JSON.parse(body);
   } catch (e) {
     return {
+      ok: false,
       error: `This file is not valid JSON (${(e as Error).message}): choose a file saved with “Export settings”.`,
     };
   }
   if (!isObj(data) || data.version === undefined)
-    return { error: 'This is not a g5k-tunnel settings file (no “version” field).' };
+    return { ok: false, error: 'This is not a g5k-tunnel settings file (no “version” field).' };
   if (typeof data.version === 'number' && data.version > SETTINGS_VERSION)
     return {
+      ok: false,
       error: `This file comes from a newer g5k-tunnel (settings version ${data.version}): update the extension first.`,
     };
   if (data.version === 1 && !V1_FIELDS.some((f) => data[f] !== undefined))
-    return { error: 'This version 1 settings file holds no setting.' };
+    return { ok: false, error: 'This version 1 settings file holds no setting.' };
   const known = data.version === 1 || (Number.isInteger(data.version) && (data.version as number) >= 2);
   if (known && data.version !== 1 && (!Array.isArray(data.profiles) || data.profiles.length === 0))
-    return { error: 'This settings file holds no profile.' };
-  if (!known) return { error: `Unknown settings version ${shown(data.version)}: this file cannot be imported.` };
-  return migrateSettings(data);
+    return { ok: false, error: 'This settings file holds no profile.' };
+  if (!known)
+    return { ok: false, error: `Unknown settings version ${shown(data.version)}: this file cannot be imported.` };
+  return { ok: true, value: migrateSettings(data) };
 }

@@ -40,14 +40,14 @@ export interface TunnelConfig {
 }
 
 /** A field's check: null when the value is good, else what is wrong (to follow the label). */
-export type Check = (v: unknown) => string | null;
+type Check = (v: unknown) => string | null;
 
 export interface FieldSpec {
   label: string;
   check: Check;
 }
 
-export const int =
+const int =
   (min: number, max: number, unit = ''): Check =>
   (v) =>
     typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
@@ -57,7 +57,7 @@ export const int =
 export const bool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
 
 /** The longest pattern list, and pattern line, anything accepts (settings and `restrictTo` alike). */
-export const MAX_PATTERNS = 1000;
+const MAX_PATTERNS = 1000;
 const MAX_PATTERN_LENGTH = 1024;
 const MAX_JUMPS = 16;
 
@@ -94,15 +94,12 @@ function checkLogin(v: unknown): string | null {
 }
 
 /** One jump host as ssh -J writes it: `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
-export function jumpProblem(j: string): string | null {
-  try {
-    parseDestination(j);
-    return null;
-  } catch (e) {
-    // quoted short: a settings file may hold very long lines, and each becomes a warning
-    const shown = j.length > 60 ? `${j.slice(0, 60)}…` : j;
-    return `“${shown}” must be written [login@]host[:port], e.g. login@access.grid5000.fr (${destinationReason(e)})`;
-  }
+function jumpProblem(j: string): string | null {
+  const d = parseDestination(j);
+  if (d.ok) return null;
+  // quoted short: a settings file may hold very long lines, and each becomes a warning
+  const shown = j.length > 60 ? `${j.slice(0, 60)}…` : j;
+  return `“${shown}” must be written [login@]host[:port], e.g. login@access.grid5000.fr (${destinationReason(d.error)})`;
 }
 
 function checkJumps(v: unknown): string | null {

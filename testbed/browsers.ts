@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Page as PwPage, type Worker } from 'playwright-core';
 import puppeteer, { type Browser as PpBrowser, type Page as PpPage } from 'puppeteer-core';
 import { CHROMIUM_ID, GECKO_ID } from '../shared/ids.js';
-import { HOST_NAME } from '../shared/protocol.js';
+import { NATIVE_HOST_NAME } from '../shared/protocol.js';
 import * as proc from './proc.js';
 
 export type BrowserKind = 'chromium' | 'firefox';
@@ -43,7 +43,7 @@ declare const Event: new (type: string, init?: { bubbles?: boolean }) => unknown
 export const CHROMIUM_BIN = '/usr/lib/chromium/chromium';
 export const FIREFOX_BIN = '/usr/bin/firefox-esr';
 
-export interface LaunchOptions {
+interface LaunchOptions {
   /** The unpacked build: dist/browser/chromium or dist/browser/firefox. */
   extensionDir: string;
   /** Other unpacked extensions, installed after ours (so that they win where precedence matters). */
@@ -72,7 +72,7 @@ export interface LaunchOptions {
   viewport?: { width: number; height: number };
 }
 
-export interface NavResult {
+interface NavResult {
   /** True when the main document loaded with an HTTP status below 400. */
   ok: boolean;
   status?: number;
@@ -138,7 +138,7 @@ export function writeHostLauncher(
 }
 
 /** The native-messaging host manifest for one browser: the one `g5k-tunnel install` writes. */
-export function hostManifest(kind: BrowserKind, launcherPath: string): HostManifest {
+function hostManifest(kind: BrowserKind, launcherPath: string): HostManifest {
   return installedManifest(kind === 'chromium' ? 'chromium' : 'gecko', launcherPath);
 }
 
@@ -154,7 +154,7 @@ export async function launchChromium(opts: LaunchOptions): Promise<BrowserSessio
   const ext = path.resolve(opts.extensionDir);
   const all = [ext, ...(opts.extraExtensions ?? []).map((d) => path.resolve(d))].join(',');
   fs.mkdirSync(opts.profileDir, { recursive: true });
-  const nativeManifestPath = path.join(opts.profileDir, 'NativeMessagingHosts', `${HOST_NAME}.json`);
+  const nativeManifestPath = path.join(opts.profileDir, 'NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`);
   if (opts.nativeHost) writeJson(nativeManifestPath, hostManifest('chromium', opts.nativeHost.launcherPath));
   // the toolbar button in sight, not behind the extensions menu (a fresh profile pins nothing)
   const prefs = path.join(opts.profileDir, 'Default', 'Preferences');
@@ -244,13 +244,13 @@ export async function launchChromium(opts: LaunchOptions): Promise<BrowserSessio
   };
 }
 
-export async function launchFirefox(opts: LaunchOptions): Promise<BrowserSession> {
+async function launchFirefox(opts: LaunchOptions): Promise<BrowserSession> {
   const ext = path.resolve(opts.extensionDir);
   const home = path.join(opts.profileDir, 'home');
   const profile = path.join(opts.profileDir, 'profile');
   fs.mkdirSync(home, { recursive: true });
   fs.mkdirSync(profile, { recursive: true });
-  const nativeManifestPath = path.join(home, '.mozilla', 'native-messaging-hosts', `${HOST_NAME}.json`);
+  const nativeManifestPath = path.join(home, '.mozilla', 'native-messaging-hosts', `${NATIVE_HOST_NAME}.json`);
   if (opts.nativeHost) writeJson(nativeManifestPath, hostManifest('firefox', opts.nativeHost.launcherPath));
   const extras = (opts.extraExtensions ?? []).map((d) => path.resolve(d));
   if (opts.privateBrowsing) {

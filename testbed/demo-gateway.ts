@@ -7,12 +7,12 @@
 import net from 'node:net';
 import ssh2 from 'ssh2';
 
-export interface Target {
+interface Target {
   host: string;
   port: number;
 }
 
-export interface DemoGatewayOptions {
+interface DemoGatewayOptions {
   /** Private host key (OpenSSH or PEM text). */
   hostKey: string | Buffer;
   /** The only public key accepted (`ssh-ed25519 AAAA…`). */

@@ -10,7 +10,7 @@ export const DASHBOARD = 'dashboard.nancy.grid5000.fr';
 export const JUPYTER = 'jupyter.nancy.grid5000.fr';
 export const INTRANET = 'intranet.grid5000.fr';
 
-export interface Site {
+interface Site {
   name: string;
   port: number;
   /** Requests served, by path. */

@@ -12,7 +12,7 @@ import { generateEd25519Pair } from './keys.js';
 
 const { Server, utils } = ssh2;
 
-export interface FaultServer {
+interface FaultServer {
   host: string;
   port: number;
   /** known_hosts holding this server's key under [127.0.0.1]:port. */

@@ -22,12 +22,12 @@ import {
 } from '../shared/protocol.js';
 import * as children from './children.js';
 
-export const HOST_MAIN = fileURLToPath(new URL('../native-host/messaging/host-main.js', import.meta.url));
+const HOST_MAIN = fileURLToPath(new URL('../native-host/messaging/host-main.js', import.meta.url));
 
 type Json = Record<string, unknown>;
 
 /** One frame: a 32-bit length in this machine's byte order, then that many bytes of UTF-8 JSON. */
-export function frame(message: unknown): Buffer {
+function frame(message: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(message), 'utf8');
   const head = Buffer.alloc(4);
   if (os.endianness() === 'LE') head.writeUInt32LE(body.length);
@@ -76,12 +76,12 @@ class FrameReader {
   }
 }
 
-export interface Exit {
+interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
 
-export interface HostOptions {
+interface HostOptions {
   /** The host's script (default: the built host-main.js); `-e` with args [code] runs code instead. */
   script?: string;
   /** node arguments before the script (profiling flags). */
@@ -301,7 +301,7 @@ export class HostClient {
  * The built host with a HOME and state folder of its own (removed by close()), no agent: what the
  * tests run. `env` adds to the environment.
  */
-export class IsolatedHost extends HostClient {
+class IsolatedHost extends HostClient {
   /** The folder holding the host's HOME and log. */
   readonly home: string;
   readonly logFile: string;
@@ -316,8 +316,8 @@ export class IsolatedHost extends HostClient {
   }
 }
 
-export type NativeClient = IsolatedHost;
+export type StartedHost = IsolatedHost;
 
-export function startHost(opts: { env?: NodeJS.ProcessEnv } = {}): NativeClient {
+export function startHost(opts: { env?: NodeJS.ProcessEnv } = {}): StartedHost {
   return new IsolatedHost(opts);
 }

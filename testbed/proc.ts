@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
-export interface ProcSample {
+interface ProcSample {
   rssKiB: number;
   hwmKiB: number;
   /** The private part of RSS; the rest is mostly the executable's pages, shared with its siblings. */
@@ -26,7 +26,7 @@ function clockTicks(): number {
 }
 
 /** Parses /proc/PID/stat and /proc/PID/status texts (pure, for tests). */
-export function parseProc(statText: string, statusText: string, clk = 100): ProcSample {
+function parseProc(statText: string, statusText: string, clk = 100): ProcSample {
   // the command name may hold spaces and parentheses: fields start after the last ')'
   const f = statText.slice(statText.lastIndexOf(')') + 2).split(' ');
   const kib = (key: string) => {
@@ -91,7 +91,7 @@ export const kibToMiB = (k: number) => k / 1024;
 // ---------- the process table ----------
 
 /** Pids of every process visible in /proc. */
-export function pids(): number[] {
+function pids(): number[] {
   return fs
     .readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
@@ -110,13 +110,13 @@ function statFields(pid: number): string[] | null {
 }
 
 /** The parent's pid, or -1 when the process is gone. */
-export function parentOf(pid: number): number {
+function parentOf(pid: number): number {
   const f = statFields(pid);
   return f ? Number(f[1]) : -1;
 }
 
 /** True for a zombie, and for a process already gone. */
-export function isZombie(pid: number): boolean {
+function isZombie(pid: number): boolean {
   const f = statFields(pid);
   return f ? f[0] === 'Z' : true;
 }

@@ -22,7 +22,7 @@ export interface Tunnel {
   tReply: number;
 }
 
-export interface SocksResult extends Tunnel {
+interface SocksResult extends Tunnel {
   /** The SOCKS5 reply code (0 = succeeded), or null when the proxy gave none (closed, refused the method). */
   reply: number | null;
   /** Why there is no reply code, when there is none. */
@@ -51,7 +51,7 @@ function encodeAddress(host: string): Buffer {
 }
 
 /** The CONNECT request for host:port. */
-export function connectRequest(host: string, port: number): Buffer {
+function connectRequest(host: string, port: number): Buffer {
   const p = Buffer.alloc(2);
   p.writeUInt16BE(port);
   return Buffer.concat([Buffer.from([0x05, 0x01, 0x00]), encodeAddress(host), p]);
@@ -61,7 +61,7 @@ export function connectRequest(host: string, port: number): Buffer {
  * Length of a complete CONNECT reply (whatever its code) at the start of `buf`, or 0 when more bytes
  * are needed. Throws on a malformed reply.
  */
-export function socksReplyLength(buf: Buffer): number {
+function socksReplyLength(buf: Buffer): number {
   if (buf.length < 4) return 0;
   if (buf[0] !== 0x05) throw new Error(`SOCKS reply version ${buf[0]}`);
   const atyp = buf[3];
@@ -77,7 +77,7 @@ export function socksReplyLength(buf: Buffer): number {
 }
 
 /** A reply code in words. */
-export function replyText(code: number): string {
+function replyText(code: number): string {
   return REPLIES[code] ?? 'unknown';
 }
 
@@ -200,7 +200,7 @@ function openDirect(host: string, port: number, timeoutMs: number): Promise<Tunn
   });
 }
 
-export interface HttpResult {
+interface HttpResult {
   status: number;
   /** Body bytes received. */
   bytes: number;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { freePort, waitForPort } from './ports.js';
 import { descendants } from './proc.js';
 
-export const SSHD = '/usr/sbin/sshd';
+const SSHD = '/usr/sbin/sshd';
 export const TEST_USER = 'g5ktest';
 export const KEY_PASSPHRASE = 'correct horse battery staple';
 
@@ -25,9 +25,9 @@ export const INTERNAL_NAMES = [
 /** A short name the gateway resolves too (to INTERNAL_IP), as Grid'5000's resolves `graphite-3.nancy`. */
 export const INTERNAL_SHORT_NAME = 'graphite-3.nancy';
 /** A name that resolves on the gateway to the IPv6 loopback. */
-export const INTERNAL_NAME_V6 = 'v6only.grid5000.fr';
+const INTERNAL_NAME_V6 = 'v6only.grid5000.fr';
 
-export interface Keys {
+interface Keys {
   dir: string;
   /** Unencrypted ed25519, authorized. */
   plain: string;
@@ -98,7 +98,7 @@ export function makeKeys(dir: string): Keys {
   return keys;
 }
 
-export interface GatewayOptions {
+interface GatewayOptions {
   /** More sshd_config lines, written after the defaults. sshd keeps the FIRST value of a keyword,
    *  so to override a default, put it in a block: ['Match all', 'AllowTcpForwarding no']. */
   extraConfig?: string[];
@@ -269,7 +269,7 @@ function safeRead(file: string): string {
   }
 }
 
-export interface Agent {
+interface Agent {
   socket: string;
   stop(): void;
 }

@@ -8,7 +8,7 @@ import type { Controller } from './controller.js';
 const HOST_WAIT_MS = 10_000;
 
 /** The host's proposal, or null when the host is away or too old to make one. */
-export async function proposeProfile(controller: Controller): Promise<ProfileProposal | null> {
+export async function askProfileProposal(controller: Controller): Promise<ProfileProposal | null> {
   await hostSettled(controller);
   const client = controller.client;
   if (!client.capabilities.includes('propose-profile')) return null;

@@ -9,7 +9,7 @@ import { isOwnPage, parseUiRequest, VIEW_PORT_NAME, type UiReply, type UiRequest
 import { RequestError } from '../lib/pending.js';
 import { showBadge } from './badge.js';
 import { Controller } from './controller.js';
-import { proposeProfile } from './first-run.js';
+import { askProfileProposal } from './first-run.js';
 import type { ProxyAdapter } from './proxy.js';
 import { chromiumProxy } from './proxy-chromium.js';
 import { firefoxProxy } from './proxy-firefox.js';
@@ -67,7 +67,7 @@ async function handle(req: UiRequest): Promise<unknown> {
       return controller.client.request('test-connection', { config: req.config }, timeoutMs);
     }
     case 'propose-profile':
-      return proposeProfile(controller);
+      return askProfileProposal(controller);
   }
 }
 

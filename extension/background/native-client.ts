@@ -6,7 +6,7 @@ import browser, { type Runtime } from 'webextension-polyfill';
 import { backoffDelay, PORT_BACKOFF } from '../../shared/backoff.js';
 import { makeError } from '../../shared/errors.js';
 import {
-  HOST_NAME,
+  NATIVE_HOST_NAME,
   PROTOCOL_VERSION,
   parseHostMessage,
   parseProxyAuth,
@@ -20,13 +20,13 @@ import {
 import {
   checkHello,
   classifyDisconnect,
-  hostProblem,
+  describeHostProblem,
   type HostProblem,
   type HostProblemCode,
 } from '../lib/host-problem.js';
 import { PendingRequests, RequestError } from '../lib/pending.js';
 
-export interface NativeClientEvents {
+interface NativeClientEvents {
   /** hello succeeded: the host can take requests; `proxy` its proxy credentials (null: it gave none). */
   ready(hello: HelloResult, proxy: ProxyAuth | null): void;
   event(e: HostEvent): void;
@@ -70,7 +70,7 @@ export class NativeClient {
     this.openedAt = Date.now();
     let port: Runtime.Port;
     try {
-      port = browser.runtime.connectNative(HOST_NAME);
+      port = browser.runtime.connectNative(NATIVE_HOST_NAME);
     } catch (e) {
       // Firefox throws at once when the permission is missing; Chromium reports through onDisconnect
       this.closed(String((e as Error)?.message ?? e));
@@ -131,7 +131,7 @@ export class NativeClient {
       this.pending.failAll(
         makeError(checked.problem === 'HOST_OUTDATED' ? 'HOST_OUTDATED' : 'PROTOCOL_MISMATCH', checked.detail),
       );
-      this.events.problem(hostProblem(checked.problem, checked.detail));
+      this.events.problem(describeHostProblem(checked.problem, checked.detail));
       return;
     }
     this.hello = checked.hello;
@@ -165,7 +165,7 @@ export class NativeClient {
     this.ready = false;
     const detail = message || (wasReady ? 'the native host exited' : 'the native host exited before answering');
     this.pending.failAll(makeError(code, detail));
-    this.events.problem(hostProblem(code, detail));
+    this.events.problem(describeHostProblem(code, detail));
     if (Date.now() - this.openedAt > STABLE_MS) this.attempt = 0;
     const delay = backoffDelay(++this.attempt, PORT_BACKOFF);
     this.timer = setTimeout(() => {

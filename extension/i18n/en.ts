@@ -317,7 +317,7 @@ const PLAIN = {
 } satisfies Record<string, Message>;
 
 export type ErrorPart = 'title' | 'message' | 'hint';
-export type ErrorKey = `err_${ErrorCode}_${ErrorPart}`;
+type ErrorKey = `err_${ErrorCode}_${ErrorPart}`;
 export type MessageKey = keyof typeof PLAIN | ErrorKey;
 /** A whole language: every key, no other. */
 export type Messages = Record<MessageKey, Message>;

@@ -4,7 +4,7 @@
 import { matchUrl, type Rule } from '../../shared/patterns.js';
 import type { Mode } from '../../shared/protocol.js';
 
-export interface NavError {
+interface NavError {
   frameId: number;
   url: string;
   /** Chromium: `net::ERR_…`; Firefox: `Error code 2152398861` or `NS_ERROR_…`. */

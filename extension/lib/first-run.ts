@@ -17,7 +17,7 @@ export interface FactLine {
   tone: 'good' | 'info' | 'warn';
 }
 
-export interface ProposalView {
+interface ProposalView {
   /** A Host of ~/.ssh/config was found: "Use this"; else the login alone is asked. */
   found: boolean;
   /** "Found in ~/.ssh/config: login jdoe, through g5k", or what to do when nothing was found. */

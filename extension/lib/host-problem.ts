@@ -80,7 +80,7 @@ export function checkHello(
 }
 
 /** The words the popup shows for a host problem. */
-export function hostProblem(code: HostProblemCode, detail?: string): HostProblem {
+export function describeHostProblem(code: HostProblemCode, detail?: string): HostProblem {
   const { message, hint } = describe(code);
   return { code, message, hint, ...(detail ? { detail } : {}), install: INSTALL_COMMANDS };
 }

@@ -6,14 +6,14 @@ import type { MessageKey } from '../i18n/en.js';
 import { codeSpans } from './status-view.js';
 
 /** Which data attribute fills which attribute of the element. */
-export const I18N_ATTRIBUTES = {
+const I18N_ATTRIBUTES = {
   'data-i18n-title': 'title',
   'data-i18n-placeholder': 'placeholder',
   'data-i18n-aria-label': 'aria-label',
 } as const;
 
 /** The text attribute; the others are in I18N_ATTRIBUTES. */
-export const I18N_TEXT = 'data-i18n';
+const I18N_TEXT = 'data-i18n';
 
 /** What localizing needs of an element: its attributes and a way to set its words. */
 export interface Localizable {

@@ -5,12 +5,12 @@ import {
   checkTunnelConfig,
   MODES,
   type Mode,
-  type Parsed,
   type ProtocolError,
   type Prompt,
   type TunnelConfig,
   type TunnelStatus,
 } from '../../shared/protocol.js';
+import type { Parsed } from '../../shared/parsed.js';
 import type { HostProblem } from './host-problem.js';
 
 export const VIEW_PORT_NAME = 'view';

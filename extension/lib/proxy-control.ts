@@ -6,7 +6,7 @@
  * `policy`: an enterprise policy holds it; no extension can change it, only the administrator.
  * null: ours to set (`controllable_by_this_extension`, `controlled_by_this_extension`), or unknown.
  */
-export type ProxyHolder = 'other-extension' | 'policy' | null;
+type ProxyHolder = 'other-extension' | 'policy' | null;
 
 export function proxyHolder(levelOfControl: unknown): ProxyHolder {
   if (levelOfControl === 'controlled_by_other_extensions') return 'other-extension';

@@ -8,7 +8,7 @@ import { t } from '../i18n/t.js';
 import type { Prompt, ProtocolError, Stage, TunnelState, TunnelStatus } from '../../shared/protocol.js';
 import type { View } from './messages.js';
 
-export interface Badge {
+interface Badge {
   text: string;
   /** Badge background, as #rrggbb. */
   color: string;
@@ -16,7 +16,7 @@ export interface Badge {
   title: string;
 }
 
-export interface ErrorView {
+interface ErrorView {
   title: string;
   message: string;
   hint: string;
@@ -135,7 +135,7 @@ export function currentError(v: Pick<View, 'status' | 'requestError' | 'hostProb
   return tunnel ?? v.requestError ?? null;
 }
 
-export interface Reason {
+interface Reason {
   /** An error code, or `OFF` `SITE_ACCESS` `PROXY_POLICY` `PROXY_CONFLICT` `TARGET` `NO_TUNNEL`. */
   code: string;
   title: string;

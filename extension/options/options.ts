@@ -257,12 +257,13 @@ function exportFile(): void {
 
 async function importFile(file: File): Promise<void> {
   const out = $('import-result');
-  const result = importSettings(await file.text());
-  if ('error' in result) {
+  const parsed = importSettings(await file.text());
+  if (!parsed.ok) {
     out.dataset.ok = 'false';
-    out.replaceChildren(para(result.error, 'field-error'));
+    out.replaceChildren(para(parsed.error, 'field-error'));
     return;
   }
+  const result = parsed.value;
   await saveSettings(result.settings);
   stored = result.settings;
   fillForm(stored);

@@ -3,7 +3,7 @@
 
 import type { Settings } from '../../shared/settings.js';
 
-export interface Preset {
+interface Preset {
   /** The checkbox is `preset-<id>`. */
   id: 'kavlan' | 'ipv6';
   /** Pattern lines, each with a comment saying what it is. */

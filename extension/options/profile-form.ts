@@ -1,7 +1,7 @@
 // The options form ⇄ settings. Pure: the page reads its inputs into a ProfileForm and shows the
 // per-field errors this returns; checks themselves live in shared/settings (one set of rules).
 
-import { parseDestination, type Destination } from '../../shared/destination.js';
+import { parseDestination } from '../../shared/destination.js';
 import { MODES, type Mode } from '../../shared/protocol.js';
 import { activeProfile, fieldLabel, profileFieldErrors, type Profile, type Settings } from '../../shared/settings.js';
 import { t } from '../i18n/t.js';
@@ -67,12 +67,9 @@ function readGateway(f: ProfileForm): { gateway: string; user: string; port: num
   const text = f.gateway.trim();
   const user = f.user.trim();
   const port = toInt(f.port);
-  let d: Destination;
-  try {
-    d = parseDestination(text);
-  } catch {
-    return { gateway: text, user, port };
-  }
+  const parsed = parseDestination(text);
+  if (!parsed.ok) return { gateway: text, user, port };
+  const d = parsed.value;
   if (d.user !== undefined && user !== '' && user !== d.user)
     return { gateway: text, user, port, error: t('form_gateway_login_conflict', d.user, user) };
   // 22 and 0 are what the Port input holds when nobody chose a port

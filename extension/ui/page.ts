@@ -9,7 +9,7 @@ import { VIEW_PORT_NAME, type UiReply, type UiRequest, type View } from '../lib/
 import { codeSpans } from '../lib/status-view.js';
 
 /** Fills the page's `data-i18n*` words and <html lang> (see lib/localize.ts). */
-export function localizePage(doc: Document = document): void {
+function localizePage(doc: Document = document): void {
   doc.documentElement.lang = uiLanguage();
   for (const el of doc.querySelectorAll<HTMLElement>(I18N_SELECTOR)) {
     const { text, attributes } = localizedParts(el, t);

@@ -10,12 +10,12 @@ import {
   loginProblem,
   parseCommandDestination,
   parseJumpList,
-  type Destination,
 } from '../../shared/destination.js';
+import type { Parsed } from '../../shared/parsed.js';
 import { TUNNEL_FIELDS } from '../../shared/tunnel-config.js';
 
-export const SUBCOMMANDS = ['install', 'uninstall', 'doctor'] as const;
-export type Subcommand = (typeof SUBCOMMANDS)[number];
+const SUBCOMMANDS = ['install', 'uninstall', 'doctor'] as const;
+type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export const USAGE = `usage: g5k-tunnel [-Nqv] -D [bind_address:]port [-F configfile] [-i identity_file]
                   [-J destination] [-l login_name] [-o option] [-p port]
@@ -24,7 +24,7 @@ export const USAGE = `usage: g5k-tunnel [-Nqv] -D [bind_address:]port [-F config
        g5k-tunnel --help | --version`;
 
 /** -o keys the command understands (matched without regard to case, as ssh does). */
-export const SSH_OPTION_KEYS = [
+const SSH_OPTION_KEYS = [
   'Port',
   'User',
   'IdentityFile',
@@ -45,7 +45,7 @@ export const SSH_OPTION_KEYS = [
 ] as const;
 
 /** Addresses the SOCKS listener may use: other machines must never reach it (by default it has no password). */
-export const LOOPBACK_BIND = ['127.0.0.1', '::1', 'localhost'];
+const LOOPBACK_BIND = ['127.0.0.1', '::1', 'localhost'];
 
 export interface RunArgs {
   /** Where the SOCKS listener binds (a loopback address). */
@@ -72,21 +72,28 @@ export interface RunArgs {
   socksAuthFile: string | null;
 }
 
-export type Command =
+type Command =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'subcommand'; name: Subcommand; args: string[] }
   | { kind: 'run'; args: RunArgs };
 
-/** A mistake on the command line: printed with the usage, exit status 2. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly showUsage = true,
-  ) {
-    super(message);
-  }
+/** A mistake on the command line: printed (with the usage when `showUsage`), exit status 2. */
+export interface UsageProblem {
+  message: string;
+  showUsage: boolean;
 }
+
+type Result<T> = Parsed<T, UsageProblem>;
+
+function mistake(message: string, showUsage = true): UsageProblem {
+  return { message, showUsage };
+}
+
+const refuse = (message: string, showUsage = true): { ok: false; error: UsageProblem } => ({
+  ok: false,
+  error: mistake(message, showUsage),
+});
 
 const WITH_ARG = new Set(['D', 'p', 'l', 'i', 'J', 'F', 'o']);
 /** Flags ssh users pass along with -N -D that change nothing here. */
@@ -98,12 +105,14 @@ const REFUSED: Record<string, string> = {
   W: 'stdio forwarding (-W) is not supported',
 };
 
-export function parseArgs(argv: string[]): Command {
+/** The command line (without node and the script): what to do, or the mistake to report. */
+export function parseCommandLine(argv: string[]): Result<Command> {
+  const done = (value: Command): Result<Command> => ({ ok: true, value });
   const first = argv[0];
-  if (first === '--help' || first === '-h' || first === 'help') return { kind: 'help' };
-  if (first === '--version' || first === '-V') return { kind: 'version' };
+  if (first === '--help' || first === '-h' || first === 'help') return done({ kind: 'help' });
+  if (first === '--version' || first === '-V') return done({ kind: 'version' });
   if ((SUBCOMMANDS as readonly string[]).includes(first ?? ''))
-    return { kind: 'subcommand', name: first as Subcommand, args: argv.slice(1) };
+    return done({ kind: 'subcommand', name: first as Subcommand, args: argv.slice(1) });
 
   const o: RunArgs = {
     bindAddress: '127.0.0.1',
@@ -137,15 +146,15 @@ export function parseArgs(argv: string[]): Command {
       continue;
     }
     if (a.startsWith('--')) {
-      if (a === '--help') return { kind: 'help' };
-      if (a === '--version') return { kind: 'version' };
+      if (a === '--help') return done({ kind: 'help' });
+      if (a === '--version') return done({ kind: 'version' });
       const m = /^--connections(?:=(.*))?$/.exec(a);
       if (m) {
         const value = m[1] ?? argv[++i];
         const n = value !== undefined && /^\d+$/.test(value) ? Number(value) : Number.NaN;
         // the limit of the settings' "SSH connections" (shared/tunnel-config)
         const problem = TUNNEL_FIELDS.maxConnections.check(n);
-        if (problem) throw new UsageError(`--connections takes a ${problem.replace(/^must be a /, '')}`);
+        if (problem) return refuse(`--connections takes a ${problem.replace(/^must be a /, '')}`);
         o.maxConnections = n;
         continue;
       }
@@ -153,88 +162,97 @@ export function parseArgs(argv: string[]): Command {
       if (auth) {
         // a file, not the password itself: a command line is visible to every user in `ps`
         const file = auth[1] ?? argv[++i];
-        if (!file) throw new UsageError('--socks-auth-file needs a file holding user:password');
+        if (!file) return refuse('--socks-auth-file needs a file holding user:password');
         o.socksAuthFile = file;
         continue;
       }
-      throw new UsageError(`unknown option ${a}`);
+      return refuse(`unknown option ${a}`);
     }
     for (let j = 1; j < a.length; j++) {
       const f = a[j]!;
       if (WITH_ARG.has(f)) {
         let value = a.slice(j + 1);
         if (value === '') {
-          if (i + 1 >= argv.length) throw new UsageError(`option requires an argument -- ${f}`);
+          if (i + 1 >= argv.length) return refuse(`option requires an argument -- ${f}`);
           value = argv[++i]!;
         }
-        applyOption(o, f, value);
+        const problem = applyOption(o, f, value);
+        if (problem) return { ok: false, error: problem };
         break;
       }
       if (NO_OP.has(f)) continue;
       if (f === 'v') o.verbosity++;
       else if (f === 'q') o.quiet = true;
-      else if (f === 'h') return { kind: 'help' };
-      else if (f === 'V') return { kind: 'version' };
-      else if (REFUSED[f]) throw new UsageError(REFUSED[f], false);
-      else throw new UsageError(`unknown option -- ${f}`);
+      else if (f === 'h') return done({ kind: 'help' });
+      else if (f === 'V') return done({ kind: 'version' });
+      else if (REFUSED[f]) return refuse(REFUSED[f], false);
+      else return refuse(`unknown option -- ${f}`);
     }
   }
 
-  if (destination === null) throw new UsageError('no destination given (the gateway, e.g. login@access.grid5000.fr)');
+  if (destination === null) return refuse('no destination given (the gateway, e.g. login@access.grid5000.fr)');
   if (extra.length)
-    throw new UsageError(`g5k-tunnel runs no remote command, only the SOCKS forward (unexpected: ${extra.join(' ')})`);
-  if (o.socksPort === 0) throw new UsageError('-D [bind_address:]port is required: it is the local SOCKS port to open');
-  applyDestination(o, destination);
-  return { kind: 'run', args: o };
+    return refuse(`g5k-tunnel runs no remote command, only the SOCKS forward (unexpected: ${extra.join(' ')})`);
+  if (o.socksPort === 0) return refuse('-D [bind_address:]port is required: it is the local SOCKS port to open');
+  const problem = applyDestination(o, destination);
+  return problem ? { ok: false, error: problem } : done({ kind: 'run', args: o });
 }
 
-function applyOption(o: RunArgs, flag: string, value: string): void {
+/** Applies one option with its argument to `o`; the mistake, or null. */
+function applyOption(o: RunArgs, flag: string, value: string): UsageProblem | null {
   switch (flag) {
     case 'D': {
-      const { bind, port } = parseDynamic(value);
-      o.bindAddress = bind;
-      o.socksPort = port;
-      return;
+      const d = parseDynamic(value);
+      if (!d.ok) return d.error;
+      o.bindAddress = d.value.bind;
+      o.socksPort = d.value.port;
+      return null;
     }
-    case 'p':
-      o.port = parsePort(value, `Bad port '${value}'`);
-      return;
-    case 'l':
-      if (value === '') throw new UsageError('-l needs a login name');
-      if (loginProblem(value)) throw new UsageError(`Bad login '${value}' (${loginProblem(value)})`, false);
+    case 'p': {
+      const port = parsePort(value, `Bad port '${value}'`);
+      if (!port.ok) return port.error;
+      o.port = port.value;
+      return null;
+    }
+    case 'l': {
+      if (value === '') return mistake('-l needs a login name');
+      const problem = loginProblem(value);
+      if (problem) return mistake(`Bad login '${value}' (${problem})`, false);
       o.user = value;
-      return;
+      return null;
+    }
     case 'i':
       o.identityFiles.push(value);
-      return;
-    case 'J':
-      try {
-        o.jumps = parseJumpList(value).map(formatDestination);
-      } catch (e) {
-        throw new UsageError(`Bad jump host in -J ${value}: ${(e as Error).message}`, false);
-      }
-      return;
+      return null;
+    case 'J': {
+      const jumps = parseJumpList(value);
+      if (!jumps.ok) return mistake(`Bad jump host in -J ${value}: ${jumps.error}`, false);
+      o.jumps = jumps.value.map(formatDestination);
+      return null;
+    }
     case 'F':
       o.configFile = value;
-      return;
+      return null;
     case 'o': {
       const line = parseSshOption(value);
-      if (/^BatchMode=/.test(line)) o.batchMode = line.endsWith('=yes');
-      o.sshOptions.push(line);
-      return;
+      if (!line.ok) return line.error;
+      if (/^BatchMode=/.test(line.value)) o.batchMode = line.value.endsWith('=yes');
+      o.sshOptions.push(line.value);
+      return null;
     }
   }
+  return null;
 }
 
-function parsePort(s: string, message: string): number {
-  if (!/^\d{1,5}$/.test(s)) throw new UsageError(message, false);
+function parsePort(s: string, message: string): Result<number> {
+  if (!/^\d{1,5}$/.test(s)) return refuse(message, false);
   const n = Number(s);
-  if (n < 1 || n > 65535) throw new UsageError(message, false);
-  return n;
+  if (n < 1 || n > 65535) return refuse(message, false);
+  return { ok: true, value: n };
 }
 
 /** `-D` argument: `port`, `bind:port`, `bind/port` or `[v6]:port`; the bind must be loopback. */
-export function parseDynamic(spec: string): { bind: string; port: number } {
+export function parseDynamic(spec: string): Result<{ bind: string; port: number }> {
   const bad = `Bad dynamic forwarding specification '${spec}'`;
   let bind = '127.0.0.1';
   let portText = spec;
@@ -250,13 +268,14 @@ export function parseDynamic(spec: string): { bind: string; port: number } {
     }
   }
   const port = parsePort(portText, bad);
+  if (!port.ok) return port;
   if (!LOOPBACK_BIND.includes(bind))
-    throw new UsageError(
+    return refuse(
       `refusing to listen on '${bind || '*'}' (from -D ${spec}): the SOCKS proxy has no password, so it ` +
-        `listens on the loopback only; use 127.0.0.1, ::1 or localhost (e.g. -D ${port})`,
+        `listens on the loopback only; use 127.0.0.1, ::1 or localhost (e.g. -D ${port.value})`,
       false,
     );
-  return { bind, port };
+  return { ok: true, value: { bind, port: port.value } };
 }
 
 const YES_NO = /^(yes|no)$/i;
@@ -275,39 +294,36 @@ const CHECKS: Record<string, (v: string) => boolean> = {
 };
 
 /** One `-o` argument (`Key=Value` or `Key Value`) → `Key=Value` with the key in canonical case. */
-export function parseSshOption(arg: string): string {
+export function parseSshOption(arg: string): Result<string> {
   const m = /^\s*([A-Za-z]+)\s*(?:=\s*|\s+)(.*?)\s*$/.exec(arg);
   const rawKey = m?.[1] ?? arg.trim().split(/[\s=]/)[0] ?? '';
   const key = SSH_OPTION_KEYS.find((k) => k.toLowerCase() === rawKey.toLowerCase());
   if (!key)
-    throw new UsageError(
+    return refuse(
       `command-line: line 0: Bad configuration option: ${rawKey.toLowerCase()} (supported: ${SSH_OPTION_KEYS.join(', ')})`,
       false,
     );
   // the value travels as written: quotes and several words keep their ssh meaning
   const raw = m?.[2] ?? '';
   const value = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
-  if (value === '') throw new UsageError(`command-line: line 0: Missing argument for ${key}.`, false);
+  if (value === '') return refuse(`command-line: line 0: Missing argument for ${key}.`, false);
   const check = CHECKS[key];
-  if (check && !check(value)) throw new UsageError(`command-line: line 0: Bad value for ${key}: ${value}`, false);
-  return `${key}=${LOWERCASE_VALUES.has(key) ? value.toLowerCase() : raw}`;
+  if (check && !check(value)) return refuse(`command-line: line 0: Bad value for ${key}: ${value}`, false);
+  return { ok: true, value: `${key}=${LOWERCASE_VALUES.has(key) ? value.toLowerCase() : raw}` };
 }
 
 /** `[user@]host` or `ssh://[user@]host[:port]` (shared/destination); -l and -p win over what it says. */
-function applyDestination(o: RunArgs, dest: string): void {
-  let d: Destination;
-  try {
-    d = parseCommandDestination(dest);
-  } catch (e) {
-    throw new UsageError(`Bad destination '${dest}' (${destinationReason(e)})`, false);
-  }
-  o.host = d.host;
-  if (!o.user) o.user = d.user ?? '';
-  if (!o.port) o.port = d.port ?? 0;
+function applyDestination(o: RunArgs, dest: string): UsageProblem | null {
+  const d = parseCommandDestination(dest);
+  if (!d.ok) return mistake(`Bad destination '${dest}' (${destinationReason(d.error)})`, false);
+  o.host = d.value.host;
+  if (!o.user) o.user = d.value.user ?? '';
+  if (!o.port) o.port = d.value.port ?? 0;
+  return null;
 }
 
 /** The tunnel settings the parsed command asks for (mode On, the rest from ssh's defaults). */
-export function toTunnelConfig(a: RunArgs): TunnelConfig {
+export function commandTunnelConfig(a: RunArgs): TunnelConfig {
   const d = defaultProfile();
   return {
     gateway: a.host,

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import type { ProtocolError, TunnelStatus } from '../../shared/protocol.js';
 import { parseCredentials, type ProxyCredentials } from '../socks/credentials.js';
-import { parseArgs, sshOptionsFor, toTunnelConfig, UsageError, USAGE, type RunArgs } from './args.js';
+import { commandTunnelConfig, parseCommandLine, sshOptionsFor, USAGE, type RunArgs } from './args.js';
 import { packageVersion } from '../messaging/host.js';
 import { silentLogger, type Logger } from '../log.js';
 import * as terminal from './terminal.js';
@@ -68,16 +68,14 @@ export async function main(argv: string[]): Promise<void> {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  let cmd: ReturnType<typeof parseArgs>;
-  try {
-    cmd = parseArgs(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    say(e.message);
-    if (e.showUsage) process.stderr.write(`${USAGE}\n`);
+  const parsed = parseCommandLine(argv);
+  if (!parsed.ok) {
+    say(parsed.error.message);
+    if (parsed.error.showUsage) process.stderr.write(`${USAGE}\n`);
     process.exitCode = EXIT_USAGE;
     return;
   }
+  const cmd = parsed.value;
   switch (cmd.kind) {
     case 'help':
       process.stdout.write(`${HELP}\n`);
@@ -145,7 +143,7 @@ async function readSocksAuth(file: string): Promise<ProxyCredentials | string> {
     return `cannot read --socks-auth-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
   }
   const c = parseCredentials(text);
-  return 'error' in c ? `--socks-auth-file ${file}: the first line ${c.error}` : c;
+  return c.ok ? c.value : `--socks-auth-file ${file}: the first line ${c.error}`;
 }
 
 async function runTunnel(a: RunArgs): Promise<number> {
@@ -162,7 +160,7 @@ async function runTunnel(a: RunArgs): Promise<number> {
   const abort = new AbortController();
   const tunnel = new Tunnel({
     ...(proxyCredentials ? { proxyCredentials } : {}),
-    config: toTunnelConfig(a),
+    config: commandTunnelConfig(a),
     interaction: terminalInteraction(a, abort.signal),
     log: commandLogger(a),
     sshOptions: sshOptionsFor(a),

@@ -24,7 +24,7 @@ function openTty(): number {
  * input (Ctrl-D), or when `signal` aborts. With `secret`, input is not echoed; Ctrl-C then raises
  * SIGINT on this process, as the terminal itself would.
  */
-export function askLine(prompt: string, opts: { secret?: boolean; signal?: AbortSignal } = {}): Promise<string | null> {
+function askLine(prompt: string, opts: { secret?: boolean; signal?: AbortSignal } = {}): Promise<string | null> {
   let fd: number;
   try {
     fd = openTty();
@@ -115,7 +115,7 @@ export function hostLabel(host: string, port: number): string {
   return port === 22 || port === 0 ? host : `[${host}]:${port}`;
 }
 
-export interface HostKeyQuestion {
+interface HostKeyQuestion {
   host: string;
   port: number;
   keyType: string;
@@ -123,7 +123,7 @@ export interface HostKeyQuestion {
 }
 
 /** Asked only when no key at all is on file for the host (another key, of any type, is refused). */
-export function hostKeyQuestionText(q: HostKeyQuestion): string {
+function hostKeyQuestionText(q: HostKeyQuestion): string {
   return (
     `The authenticity of host '${hostLabel(q.host, q.port)}' can't be established.\n` +
     `${keyTypeLabel(q.keyType)} key fingerprint is ${q.fingerprint}.\n` +
@@ -133,7 +133,7 @@ export function hostKeyQuestionText(q: HostKeyQuestion): string {
 }
 
 /** true / false for a final answer, null to ask again (OpenSSH's rules: empty means no). */
-export function hostKeyAnswer(answer: string | null, fingerprint: string): boolean | null {
+function hostKeyAnswer(answer: string | null, fingerprint: string): boolean | null {
   if (answer === null) return false;
   const a = answer.trim();
   if (a === '' || a.toLowerCase() === 'no') return false;

@@ -9,7 +9,7 @@ import { MAX_MESSAGE_BYTES } from '../../shared/protocol.js';
 
 export type Endian = 'LE' | 'BE';
 
-export interface FramingOptions {
+interface FramingOptions {
   /** Largest body accepted or produced, in bytes (default MAX_MESSAGE_BYTES). */
   maxBytes?: number;
   /** Byte order of the length prefix (default: this machine's, as the browsers write it). */

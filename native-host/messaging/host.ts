@@ -41,7 +41,7 @@ export interface TunnelLike {
   close(): Promise<void>;
 }
 
-export interface HostOptions {
+interface HostOptions {
   input: Readable;
   output: Writable;
   log: Logger;
@@ -69,7 +69,7 @@ export function packageVersion(): string {
   }
 }
 
-export const CAPABILITIES = [
+const CAPABILITIES = [
   'status-push',
   'prompt:passphrase',
   'prompt:confirm-host-key',
@@ -87,7 +87,7 @@ const PROMPT_TIMEOUT_MS = 5 * 60_000;
 const STATUS_INTERVAL_MS = 250;
 
 /** An error that already carries its protocol form. */
-export class HostError extends Error {
+class HostError extends Error {
   constructor(readonly protocolError: ProtocolError) {
     super(protocolError.message);
   }
@@ -95,7 +95,7 @@ export class HostError extends Error {
 const fail = (code: ErrorCode, detail?: string) => new HostError(makeError(code, detail));
 
 /** The protocol form of anything thrown: the tunnel's own ProtocolError when it has one. */
-export function toProtocolError(err: unknown): ProtocolError {
+function toProtocolError(err: unknown): ProtocolError {
   const pe = (err as { protocolError?: ProtocolError } | null)?.protocolError;
   if (pe && typeof pe.code === 'string') return pe;
   return makeError('INTERNAL', err instanceof Error ? err.message : String(err));

@@ -7,7 +7,8 @@
 
 import path from 'node:path';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../../shared/ids.js';
-import { HOST_NAME } from '../../shared/protocol.js';
+import type { Parsed } from '../../shared/parsed.js';
+import { NATIVE_HOST_NAME } from '../../shared/protocol.js';
 
 export const BROWSERS = ['firefox', 'chrome', 'chromium', 'brave', 'edge', 'vivaldi'] as const;
 export type Browser = (typeof BROWSERS)[number];
@@ -26,7 +27,7 @@ export const BROWSER_NAMES: Record<Browser, string> = {
 
 export const familyOf = (b: Browser): Family => (b === 'firefox' ? 'gecko' : 'chromium');
 
-export const MANIFEST_FILE = `${HOST_NAME}.json`;
+const MANIFEST_FILE = `${NATIVE_HOST_NAME}.json`;
 
 export interface Env {
   [name: string]: string | undefined;
@@ -108,7 +109,7 @@ export function manifestDir(browser: Browser, os: Os, scope: Scope, home: string
 
 /** Windows registry key for `browser`, e.g. `HKCU\Software\Mozilla\NativeMessagingHosts\g5k_tunnel`. */
 export function registryKey(browser: Browser, scope: Scope): string {
-  return `${scope === 'system' ? 'HKLM' : 'HKCU'}\\${WIN_KEY[browser]}\\${HOST_NAME}`;
+  return `${scope === 'system' ? 'HKLM' : 'HKCU'}\\${WIN_KEY[browser]}\\${NATIVE_HOST_NAME}`;
 }
 
 /** Where the launcher (and, on Windows, the manifests) are installed. */
@@ -127,7 +128,7 @@ export function installDir(os: Os, scope: Scope, home: string, env: Env = {}): s
 }
 
 /** File name of the launcher script the manifests point at. */
-export function launcherName(os: Os): string {
+function launcherName(os: Os): string {
   return os === 'win32' ? 'g5k-tunnel-host.bat' : 'g5k-tunnel-host';
 }
 
@@ -142,7 +143,7 @@ export function launcherPath(os: Os, scope: Scope, home: string, env: Env = {}):
 export function manifestPath(browser: Browser, os: Os, scope: Scope, home: string, env: Env = {}): string {
   const dir = manifestDir(browser, os, scope, home, env);
   if (dir !== null) return path.posix.join(dir, MANIFEST_FILE);
-  return path.win32.join(installDir(os, scope, home, env), `${HOST_NAME}.${familyOf(browser)}.json`);
+  return path.win32.join(installDir(os, scope, home, env), `${NATIVE_HOST_NAME}.${familyOf(browser)}.json`);
 }
 
 export interface HostManifest {
@@ -160,7 +161,7 @@ export const chromiumOrigin = (id: string): string => `chrome-extension://${id}/
 /** The manifest for one browser family, pointing at the launcher (absolute path). */
 export function hostManifest(family: Family, launcher: string): HostManifest {
   const base = {
-    name: HOST_NAME,
+    name: NATIVE_HOST_NAME,
     description: "g5k-tunnel: SSH SOCKS tunnel into Grid'5000",
     path: launcher,
     type: 'stdio' as const,
@@ -170,13 +171,13 @@ export function hostManifest(family: Family, launcher: string): HostManifest {
     : { ...base, allowed_origins: CHROMIUM_ALLOWED_IDS.map(chromiumOrigin) };
 }
 
-/** Parses `--browser` values: a comma list of names, or `all`. Returns an error text for bad names. */
-export function parseBrowserList(value: string): { ok: true; browsers: Browser[] } | { ok: false; error: string } {
+/** Parses `--browser` values: a comma list of names, or `all`; a bad name is refused with what to write. */
+export function parseBrowserList(value: string): Parsed<Browser[]> {
   const names = value
     .split(',')
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
-  if (names.length === 0 || names.includes('all')) return { ok: true, browsers: [...BROWSERS] };
+  if (names.length === 0 || names.includes('all')) return { ok: true, value: [...BROWSERS] };
   const aliases: Record<string, Browser> = {
     'google-chrome': 'chrome',
     'firefox-esr': 'firefox',
@@ -189,5 +190,5 @@ export function parseBrowserList(value: string): { ok: true; browsers: Browser[]
     if (!b) return { ok: false, error: `unknown browser "${n}": use one of ${BROWSERS.join(', ')} or all` };
     if (!out.includes(b)) out.push(b);
   }
-  return { ok: true, browsers: out };
+  return { ok: true, value: out };
 }

@@ -26,11 +26,12 @@ import { regAdd, regDelete } from './registry.js';
 import { extensionBuilds, extensionLines, packageRoot, packageVersionAt } from './package-layout.js';
 import { systemInstallRefusal } from './system-safety.js';
 import { homeDir } from '../home.js';
-import { HOST_NAME } from '../../shared/protocol.js';
+import type { Parsed } from '../../shared/parsed.js';
+import { NATIVE_HOST_NAME } from '../../shared/protocol.js';
 
-export const RECEIPT_FILE = 'installed.json';
+const RECEIPT_FILE = 'installed.json';
 
-export interface InstallOptions {
+interface InstallOptions {
   os: Os;
   scope: Scope;
   home: string;
@@ -47,7 +48,7 @@ export interface InstallOptions {
 }
 
 /** What install created, kept beside the launcher. */
-export interface Receipt {
+interface Receipt {
   version: 1;
   launcher: string;
   /** Manifest path per browser. */
@@ -92,7 +93,7 @@ function mkdirRecorded(o: InstallOptions, dir: string, receipt: Receipt): void {
   }
 }
 
-export function install(o: InstallOptions): void {
+function install(o: InstallOptions): void {
   const verb = o.dryRun ? 'would write' : 'wrote';
   const launcher = launcherPath(o.os, o.scope, o.home, o.env);
   const rfile = receiptPath(o);
@@ -137,13 +138,13 @@ export function install(o: InstallOptions): void {
 /** Is `file` a host manifest of ours (so removing it is safe without a receipt)? */
 function isOurManifest(files: FileOps, file: string): boolean {
   try {
-    return (JSON.parse(files.readFile(file)) as { name?: unknown }).name === HOST_NAME;
+    return (JSON.parse(files.readFile(file)) as { name?: unknown }).name === NATIVE_HOST_NAME;
   } catch {
     return false;
   }
 }
 
-export function uninstall(o: InstallOptions): void {
+function uninstall(o: InstallOptions): void {
   const verb = o.dryRun ? 'would remove' : 'removed';
   const rfile = receiptPath(o);
   // Without a receipt (deleted by hand), fall back to our manifests at the known places.
@@ -207,7 +208,7 @@ const USAGE = `usage: g5k-tunnel install|uninstall [--browser NAME,...|all] [--s
   --system   for every user (needs root): /usr/local/lib/g5k-tunnel and the browsers' system folders
   --dry-run  print what would be written or removed, change nothing`;
 
-export interface Context {
+export interface InstallContext {
   env?: Env;
   platform?: string;
   nodePath?: string;
@@ -220,10 +221,14 @@ export interface Context {
   files?: FileOps;
 }
 
+interface InstallArgs {
+  browsers: Browser[];
+  scope: Scope;
+  dryRun: boolean;
+}
+
 /** Parses the options shared by install and uninstall. */
-export function parseArgs(
-  args: string[],
-): { ok: true; browsers: Browser[]; scope: Scope; dryRun: boolean } | { ok: false; error: string } {
+function parseInstallArgs(args: string[]): Parsed<InstallArgs> {
   let browsers: Browser[] = [...BROWSERS];
   let scope: Scope = 'user';
   let dryRun = false;
@@ -237,32 +242,32 @@ export function parseArgs(
       if (v === undefined) return { ok: false, error: `${a} needs a value, e.g. --browser firefox,chromium` };
       const r = parseBrowserList(v);
       if (!r.ok) return r;
-      browsers = r.browsers;
+      browsers = r.value;
     } else return { ok: false, error: `unknown option ${a}` };
   }
-  return { ok: true, browsers, scope, dryRun };
+  return { ok: true, value: { browsers, scope, dryRun } };
 }
 
-async function run(verb: 'install' | 'uninstall', args: string[], ctx: Context = {}): Promise<number> {
+async function run(verb: 'install' | 'uninstall', args: string[], ctx: InstallContext = {}): Promise<number> {
   const print = ctx.print ?? ((l: string) => process.stdout.write(`${l}\n`));
   const printError = ctx.printError ?? ((l: string) => process.stderr.write(`g5k-tunnel ${verb}: ${l}\n`));
   if (args.includes('--help') || args.includes('-h')) {
     print(USAGE);
     return 0;
   }
-  const p = parseArgs(args);
-  if (!p.ok) {
-    printError(`${p.error}\n${USAGE}`);
+  const parsed = parseInstallArgs(args);
+  if (!parsed.ok) {
+    printError(`${parsed.error}\n${USAGE}`);
     return 2;
   }
   const env = ctx.env ?? process.env;
   const o: InstallOptions = {
     os: currentOs(ctx.platform ?? process.platform),
-    scope: p.scope,
+    scope: parsed.value.scope,
     home: homeDir(env, (ctx.platform ?? process.platform) as NodeJS.Platform),
     env,
-    browsers: p.browsers,
-    dryRun: p.dryRun,
+    browsers: parsed.value.browsers,
+    dryRun: parsed.value.dryRun,
     nodePath: ctx.nodePath ?? process.execPath,
     hostMain: ctx.hostMain ?? defaultHostMain(),
     print,
@@ -304,11 +309,11 @@ async function run(verb: 'install' | 'uninstall', args: string[], ctx: Context =
   }
 }
 
-export const installMain = (args: string[], ctx?: Context) => run('install', args, ctx);
-export const uninstallMain = (args: string[], ctx?: Context) => run('uninstall', args, ctx);
+export const installMain = (args: string[], ctx?: InstallContext) => run('install', args, ctx);
+export const uninstallMain = (args: string[], ctx?: InstallContext) => run('uninstall', args, ctx);
 
 /** `main(['install', ...options])` or `main(['uninstall', ...options])`. */
-export async function main(args: string[], ctx?: Context): Promise<number> {
+export async function main(args: string[], ctx?: InstallContext): Promise<number> {
   const [verb, ...rest] = args;
   if (verb === 'install' || verb === 'uninstall') return run(verb, rest, ctx);
   process.stderr.write(`g5k-tunnel: expected install or uninstall, got ${verb ?? 'nothing'}\n${USAGE}\n`);

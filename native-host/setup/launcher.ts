@@ -15,7 +15,7 @@ export function defaultHostMain(): string {
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Environment variables a launcher sets before starting the host (tests and the demo use them). */
-export type LauncherEnv = Record<string, string>;
+type LauncherEnv = Record<string, string>;
 
 function checkEnvNames(env: LauncherEnv): void {
   for (const k of Object.keys(env))

@@ -12,7 +12,7 @@ export function packageRoot(): string {
   return path.resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 }
 
-export interface ExtensionBuild {
+interface ExtensionBuild {
   family: Family;
   /** The unpacked extension: dist/browser/chromium or dist/browser/firefox. */
   folder: string;

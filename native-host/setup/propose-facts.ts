@@ -20,7 +20,7 @@ const { OpenSSHAgent } = ssh2;
 const AGENT_TIMEOUT_MS = 2000;
 
 /** The agent ssh would ask for this host: IdentityAgent, else SSH_AUTH_SOCK (as route.ts). */
-export function agentSocketFor(cfg: HostConfig | null, env: NodeJS.ProcessEnv): string | null {
+function agentSocketFor(cfg: HostConfig | null, env: NodeJS.ProcessEnv): string | null {
   const a = cfg?.identityAgent;
   if (a === undefined || a === 'SSH_AUTH_SOCK') return env.SSH_AUTH_SOCK || null;
   if (a === 'none') return null;
@@ -29,7 +29,7 @@ export function agentSocketFor(cfg: HostConfig | null, env: NodeJS.ProcessEnv): 
 }
 
 /** Whether the agent on `socket` lists at least one key; false when there is none or it fails. */
-export function agentHasKey(socket: string | null, timeoutMs = AGENT_TIMEOUT_MS): Promise<boolean> {
+function agentHasKey(socket: string | null, timeoutMs = AGENT_TIMEOUT_MS): Promise<boolean> {
   if (!socket) return Promise.resolve(false);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);
@@ -46,7 +46,7 @@ export function agentHasKey(socket: string | null, timeoutMs = AGENT_TIMEOUT_MS)
 }
 
 /** Whether the known_hosts files ssh would read for this host hold a (not revoked) key for it. */
-export function gatewayKnown(cfg: HostConfig): boolean {
+function gatewayKnown(cfg: HostConfig): boolean {
   const name = cfg.hostKeyAlias ?? knownHostsName(cfg.hostName, cfg.port ?? 22);
   const { entries } = readKnownHostsFiles([...cfg.userKnownHostsFiles, ...cfg.globalKnownHostsFiles]);
   return entries.some((e) => e.marker === '' && entryMatches(e, name));

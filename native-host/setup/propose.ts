@@ -9,10 +9,10 @@ import { splitArgs, type SshConfigBlock } from '../ssh/config-parse.js';
 import { resolveHostConfig, type HostConfig, type ResolveContext } from '../ssh/config-resolve.js';
 
 /** Grid'5000's access machines: the main one, and the north and south ones. */
-export const ACCESS_MACHINE = /^access(-north|-south)?\.grid5000\.fr$/i;
-export const DEFAULT_ACCESS = 'access.grid5000.fr';
+const ACCESS_MACHINE = /^access(-north|-south)?\.grid5000\.fr$/i;
+const DEFAULT_ACCESS = 'access.grid5000.fr';
 
-export interface Choice {
+interface Choice {
   /** The Host alias to connect through; absent when only a wildcard block names the access machine. */
   alias?: string;
   /** The access machine. */
@@ -27,7 +27,7 @@ export interface Choice {
   others: string[];
 }
 
-export interface Facts {
+interface Facts {
   agentHasKey: boolean;
   gatewayKnown: boolean;
 }
@@ -61,11 +61,8 @@ function fromAlias(alias: string, cfg: HostConfig): Choice {
   if (cfg.user) c.login = cfg.user;
   if (cfg.identityFilesFromConfig && cfg.identityFiles[0]) c.identityFile = cfg.identityFiles[0];
   if (cfg.proxyJump) {
-    try {
-      c.jumps = parseJumpList(cfg.proxyJump).map(formatDestination);
-    } catch {
-      c.jumps = [];
-    }
+    const jumps = parseJumpList(cfg.proxyJump);
+    c.jumps = jumps.ok ? jumps.value.map(formatDestination) : [];
   }
   if (cfg.proxyCommand) c.proxyCommand = cfg.proxyCommand;
   return c;
@@ -87,12 +84,9 @@ function fromWildcards(blocks: SshConfigBlock[]): { gateway: string; login?: str
         continue;
       }
       for (const w of words) {
-        let d: { user?: string; host: string };
-        try {
-          d = parseDestination(w.trim());
-        } catch {
-          continue;
-        }
+        const parsed = parseDestination(w.trim());
+        if (!parsed.ok) continue;
+        const d = parsed.value;
         if (!ACCESS_MACHINE.test(d.host)) continue;
         const login = d.user ?? (user !== undefined ? splitArgs(user)[0] : undefined);
         return { gateway: d.host.toLowerCase(), ...(login ? { login } : {}) };

@@ -4,22 +4,13 @@
 import type { Runner } from './host-io.js';
 
 /** `reg add KEY /ve /t REG_SZ /d VALUE /f`: sets the default value, creating the key. */
-export const regAddArgs = (key: string, value: string): string[] => [
-  'add',
-  key,
-  '/ve',
-  '/t',
-  'REG_SZ',
-  '/d',
-  value,
-  '/f',
-];
+const regAddArgs = (key: string, value: string): string[] => ['add', key, '/ve', '/t', 'REG_SZ', '/d', value, '/f'];
 
 /** `reg delete KEY /f`: removes the key and its values, without asking. */
-export const regDeleteArgs = (key: string): string[] => ['delete', key, '/f'];
+const regDeleteArgs = (key: string): string[] => ['delete', key, '/f'];
 
 /** `reg query KEY /ve`: prints the default value. */
-export const regQueryArgs = (key: string): string[] => ['query', key, '/ve'];
+const regQueryArgs = (key: string): string[] => ['query', key, '/ve'];
 
 /**
  * The default value in `reg query /ve` output, e.g.

@@ -24,7 +24,7 @@ export interface FsView {
   realpath(p: string): string;
 }
 
-export interface UnsafePath {
+interface UnsafePath {
   path: string;
   /** What is wrong, e.g. "owned by uid 1000" or "writable by its group (mode 0775)". */
   reason: string;

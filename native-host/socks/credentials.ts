@@ -3,6 +3,7 @@
 // `Proxy-Authorization: Basic` header. Pure apart from the random source.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Parsed } from '../../shared/parsed.js';
 
 export interface ProxyCredentials {
   username: string;
@@ -51,17 +52,18 @@ export function basicMatches(expected: ProxyCredentials, header: string | null):
  * Credentials the user wrote (`user:password`, the first line of a file, or an environment
  * variable); the error says what is wrong without repeating the text.
  */
-export function parseCredentials(text: string): ProxyCredentials | { error: string } {
+export function parseCredentials(text: string): Parsed<ProxyCredentials> {
   const line = text
     .replace(/^\uFEFF/, '')
     .split(/\r?\n/)[0]!
     .trim();
   const colon = line.indexOf(':');
-  if (colon < 0) return { error: 'must be user:password on one line' };
+  if (colon < 0) return { ok: false, error: 'must be user:password on one line' };
   const username = line.slice(0, colon);
   const password = line.slice(colon + 1);
-  if (username === '' || password === '') return { error: 'needs both a user name and a password (user:password)' };
+  if (username === '' || password === '')
+    return { ok: false, error: 'needs both a user name and a password (user:password)' };
   if (Buffer.byteLength(username) > 255 || Buffer.byteLength(password) > 255)
-    return { error: 'user name and password must each be at most 255 bytes (SOCKS5 limit)' };
-  return { username, password };
+    return { ok: false, error: 'user name and password must each be at most 255 bytes (SOCKS5 limit)' };
+  return { ok: true, value: { username, password } };
 }

@@ -5,14 +5,14 @@
 
 import net from 'node:net';
 import { parseIPv6 } from '../../shared/patterns.js';
-import { formatIPv6, type Destination, type Parsed } from './wire.js';
+import { formatIPv6, type SocksTarget, type WireParse } from './wire.js';
 
 /** A head bigger than this is refused: the head is kept in memory until it is complete. */
 export const MAX_HEAD_BYTES = 64 * 1024;
 
 export interface ProxyRequest {
   kind: 'connect' | 'forward';
-  dest: Destination;
+  dest: SocksTarget;
   /** The Proxy-Authorization value, or null. */
   authorization: string | null;
   /** forward: the head to send to the origin (origin-form, proxy headers removed, `Connection: close`). */
@@ -32,7 +32,7 @@ export function httpResponse(status: number, text: string, extra: string[] = [])
   );
 }
 
-export const REALM = 'g5k-tunnel';
+const REALM = 'g5k-tunnel';
 export const PROXY_AUTH_REQUIRED = httpResponse(407, 'Proxy Authentication Required', [
   `Proxy-Authenticate: Basic realm="${REALM}"`,
 ]);
@@ -45,7 +45,7 @@ export function httpFailure(socksReply: number): Buffer {
   return httpResponse(502, 'Bad Gateway');
 }
 
-const silent = (reason: string): Parsed<never> => ({ kind: 'error', reason, reply: SILENT });
+const silent = (reason: string): WireParse<never> => ({ kind: 'error', reason, reply: SILENT });
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // The partial line and the complete one are judged by the same method rule and length limit, so
 // that the verdict does not depend on how the line was cut into chunks.
@@ -60,7 +60,7 @@ const HOP_HEADERS = new Set(['proxy-authorization', 'proxy-connection', 'connect
  * headers comes back 'done' with a `problem`, so that the credentials are checked before anything
  * about the request is said.
  */
-export function parseProxyHead(buf: Buffer): Parsed<ProxyRequest> {
+export function parseProxyHead(buf: Buffer): WireParse<ProxyRequest> {
   // the request line alone tells a proxy request from anything else, before the head is complete
   const lineEnd = buf.indexOf('\r\n');
   // (one byte more than the limit may be the CR of a line that fits)
@@ -112,7 +112,12 @@ export function parseProxyHead(buf: Buffer): Parsed<ProxyRequest> {
   const values = (n: string) => headers.filter(([k]) => k.toLowerCase() === n).map(([, v]) => v);
   const auth = values('proxy-authorization');
   const consumed = headEnd + 4;
-  const request = (dest: Destination, head: Buffer, bodyLength: number, why: string | null): Parsed<ProxyRequest> => ({
+  const request = (
+    dest: SocksTarget,
+    head: Buffer,
+    bodyLength: number,
+    why: string | null,
+  ): WireParse<ProxyRequest> => ({
     kind: 'done',
     consumed,
     value: {
@@ -124,7 +129,7 @@ export function parseProxyHead(buf: Buffer): Parsed<ProxyRequest> {
       problem: why ? { reason: why, reply: httpResponse(400, 'Bad Request') } : null,
     },
   });
-  const none: Destination = { host: '', port: 0, type: 'domain' };
+  const none: SocksTarget = { host: '', port: 0, type: 'domain' };
   if (problem) return request(none, SILENT, 0, problem);
 
   if (isConnect) {
@@ -149,7 +154,7 @@ export function parseProxyHead(buf: Buffer): Parsed<ProxyRequest> {
 }
 
 /** `host:port`, `[v6]:port` (or without the port when `defaultPort` is given) → a destination. */
-export function parseAuthority(s: string, defaultPort: number | null): Destination | null {
+export function parseAuthority(s: string, defaultPort: number | null): SocksTarget | null {
   if (s.includes('@')) return null;
   let host: string;
   let portText: string | undefined;

@@ -15,18 +15,18 @@ import {
   METHOD_NONE_ACCEPTABLE,
   buildReply,
   chooseMethod,
-  formatDestination,
+  formatTarget,
   methodReply,
   parseAuth,
   parseGreeting,
-  parseRequest,
-  type Destination,
+  parseSocksRequest,
+  type SocksTarget,
 } from './wire.js';
 import { basicMatches, credentialsMatch, type ProxyCredentials } from './credentials.js';
 import { CONNECT_ESTABLISHED, httpFailure, parseProxyHead, PROXY_AUTH_REQUIRED } from './http-wire.js';
 import { discard, relay, type RelayedConn } from './relay.js';
 
-export { REPLY, SocksConnectError, formatDestination, type AddressType, type Destination } from './wire.js';
+export { REPLY, SocksConnectError, type SocksTarget } from './wire.js';
 export type { ProxyCredentials } from './credentials.js';
 
 /**
@@ -34,7 +34,7 @@ export type { ProxyCredentials } from './credentials.js';
  * GENERAL_FAILURE). The signal aborts when the SOCKS client goes away before the stream is ready:
  * the connector must then close whatever it opened.
  */
-export type Connector = (dest: Destination, signal: AbortSignal) => Promise<Duplex>;
+export type Connector = (dest: SocksTarget, signal: AbortSignal) => Promise<Duplex>;
 
 export interface SocksServerOptions {
   /** Loopback only: '127.0.0.1' (default), '::1', 'localhost' (bound as 127.0.0.1); anything else throws. */
@@ -43,7 +43,7 @@ export interface SocksServerOptions {
   port: number;
   connect: Connector;
   /** false → reply NOT_ALLOWED (2), with a log line. */
-  allow?: (dest: Destination) => boolean;
+  allow?: (dest: SocksTarget) => boolean;
   /**
    * When set, SOCKS5 clients must authenticate with these (RFC 1929, nothing else accepted), and the
    * same port serves an HTTP proxy that wants them as `Proxy-Authorization: Basic`.
@@ -54,7 +54,7 @@ export interface SocksServerOptions {
   log?: Logger;
 }
 
-export interface SocksStats {
+interface SocksStats {
   /** Client connections open now (in handshake, waiting for the connector, or relaying). */
   open: number;
   /** Client connections accepted since the start. */
@@ -154,8 +154,8 @@ export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer
     });
   };
 
-  const open = async (c: Conn, dest: Destination, answer: Answer) => {
-    const where = formatDestination(dest);
+  const open = async (c: Conn, dest: SocksTarget, answer: Answer) => {
+    const where = formatTarget(dest);
     let allowed = true;
     try {
       allowed = opts.allow ? opts.allow(dest) : true;
@@ -254,7 +254,7 @@ export async function listenSocks(opts: SocksServerOptions): Promise<SocksServer
         authed = true;
         buf = buf.subarray(a.consumed);
       }
-      const r = parseRequest(buf);
+      const r = parseSocksRequest(buf);
       if (r.kind === 'more') return;
       if (r.kind === 'error') return refuse(c, r.reply, r.reason);
       startOpening(r.consumed);

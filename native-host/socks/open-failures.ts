@@ -3,7 +3,7 @@
 // text for network failures, and reason 1 with "open failed" when forwarding is forbidden
 // (AllowTcpForwarding no, PermitOpen). The text is what tells the causes apart.
 
-import { REPLY, SocksConnectError, formatDestination, type Destination } from './wire.js';
+import { REPLY, SocksConnectError, formatTarget, type SocksTarget } from './wire.js';
 
 const SSH_OPEN_ADMINISTRATIVELY_PROHIBITED = 1;
 
@@ -39,8 +39,8 @@ export function replyForChannelError(err: unknown): number {
 }
 
 /** Wraps a forwardOut failure for the SOCKS server: the gateway's words and the matching reply. */
-export function toSocksConnectError(err: unknown, dest?: Destination): SocksConnectError {
+export function toSocksConnectError(err: unknown, dest?: SocksTarget): SocksConnectError {
   if (err instanceof SocksConnectError) return err;
-  const where = dest ? `${formatDestination(dest)}: ` : '';
+  const where = dest ? `${formatTarget(dest)}: ` : '';
   return new SocksConnectError(`${where}${channelErrorText(err)}`, replyForChannelError(err));
 }

@@ -69,7 +69,7 @@ export interface RelayedConn {
   clientEnded: boolean;
 }
 
-export interface RelayOptions {
+interface RelayOptions {
   log: Logger;
   /** The far side finished: the client should close soon (the listener arms a timer). */
   lingering(): void;

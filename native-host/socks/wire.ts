@@ -1,10 +1,10 @@
 // SOCKS5 (RFC 1928) wire format, pure: parse the greeting and the request from the bytes received
 // so far, build the replies. No sockets here, so every byte layout is unit-tested on its own.
 
-export type AddressType = 'ipv4' | 'ipv6' | 'domain';
+type AddressType = 'ipv4' | 'ipv6' | 'domain';
 
 /** ipv6: canonical compressed text, no brackets; domain: as sent, never resolved locally. */
-export interface Destination {
+export interface SocksTarget {
   host: string;
   port: number;
   type: AddressType;
@@ -33,9 +33,9 @@ export class SocksConnectError extends Error {
   }
 }
 
-export const VERSION = 5;
-export const METHOD_NO_AUTH = 0x00;
-export const METHOD_USERNAME_PASSWORD = 0x02;
+const VERSION = 5;
+const METHOD_NO_AUTH = 0x00;
+const METHOD_USERNAME_PASSWORD = 0x02;
 export const METHOD_NONE_ACCEPTABLE = 0xff;
 /** RFC 1929: the subnegotiation's own version byte, and its status replies. */
 const AUTH_VERSION = 0x01;
@@ -47,7 +47,7 @@ const ATYP_DOMAIN = 3;
 const ATYP_IPV6 = 4;
 
 /** Bytes still missing, a complete message (and how many bytes it used), or a refusal to send before closing. */
-export type Parsed<T> =
+export type WireParse<T> =
   | { kind: 'more' }
   | { kind: 'done'; value: T; consumed: number }
   | { kind: 'error'; reason: string; reply: Buffer };
@@ -55,7 +55,7 @@ export type Parsed<T> =
 const MORE = { kind: 'more' } as const;
 
 /** host:port for logs and messages, with brackets around an IPv6 address. */
-export function formatDestination(dest: Destination): string {
+export function formatTarget(dest: SocksTarget): string {
   return dest.type === 'ipv6' ? `[${dest.host}]:${dest.port}` : `${dest.host}:${dest.port}`;
 }
 
@@ -72,7 +72,7 @@ export function methodReply(method: number): Buffer {
 const SOCKS4_REJECT = Buffer.from([0x00, 0x5b, 0, 0, 0, 0, 0, 0]);
 
 /** VER NMETHODS METHODS... */
-export function parseGreeting(buf: Buffer): Parsed<number[]> {
+export function parseGreeting(buf: Buffer): WireParse<number[]> {
   if (buf.length < 1) return MORE;
   const ver = buf[0]!;
   if (ver !== VERSION) {
@@ -101,7 +101,7 @@ export function chooseMethod(methods: readonly number[], needAuth = false): numb
 }
 
 /** RFC 1929 subnegotiation: VER(1) ULEN UNAME PLEN PASSWD, the strings as raw bytes (not decoded). */
-export function parseAuth(buf: Buffer): Parsed<{ username: Buffer; password: Buffer }> {
+export function parseAuth(buf: Buffer): WireParse<{ username: Buffer; password: Buffer }> {
   if (buf.length < 1) return MORE;
   if (buf[0] !== AUTH_VERSION)
     return { kind: 'error', reason: `bad authentication version ${buf[0]}`, reply: AUTH_FAILURE };
@@ -126,12 +126,12 @@ export function buildAuth(username: string, password: string): Buffer {
   return Buffer.concat([Buffer.from([AUTH_VERSION, u.length]), u, Buffer.from([p.length]), p]);
 }
 
-function refuse(reason: string, code: number): Parsed<never> {
+function refuse(reason: string, code: number): WireParse<never> {
   return { kind: 'error', reason, reply: buildReply(code) };
 }
 
 /** VER CMD RSV ATYP DST.ADDR DST.PORT; only CONNECT is served. */
-export function parseRequest(buf: Buffer): Parsed<Destination> {
+export function parseSocksRequest(buf: Buffer): WireParse<SocksTarget> {
   if (buf.length < 4) return MORE;
   if (buf[0] !== VERSION) return refuse(`bad request version ${buf[0]}`, REPLY.GENERAL_FAILURE);
   const cmd = buf[1]!;

@@ -124,13 +124,10 @@ function checkValue(key: string, args: string[]): string | null {
       return a.toLowerCase() === 'none' || convtime(a) !== null ? null : `ConnectTimeout "${a}": use seconds or none`;
     case 'serveralivecountmax':
       return /^\d+$/.test(a) ? null : `ServerAliveCountMax "${a}": use a whole number`;
-    case 'proxyjump':
-      try {
-        parseJumpList(a);
-        return null;
-      } catch (e) {
-        return `ProxyJump: ${(e as Error).message}`;
-      }
+    case 'proxyjump': {
+      const jumps = parseJumpList(a);
+      return jumps.ok ? null : `ProxyJump: ${jumps.error}`;
+    }
     default:
       return null;
   }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { HostKeyPolicy, TunnelConfig } from '../../shared/protocol.js';
 import { defaultAgentSocket } from './agent.js';
 import { DEFAULT_IDENTITY_NAMES, type AuthPlan } from './auth.js';
-import { formatDestination, parseDestination, parseJumpList, type Destination } from '../../shared/destination.js';
+import { formatDestination, parseDestinations, parseJumpList, type Destination } from '../../shared/destination.js';
 import type { SshConfigBlock } from './config-parse.js';
 import { resolveHostConfig, type HostConfig } from './config-resolve.js';
 import { loadSshConfig, localResolveContext } from './config-files.js';
@@ -145,11 +145,9 @@ function resolve(blocks: SshConfigBlock[], host: string, overrides: string[], ct
 }
 
 function parseJumps(list: string[] | string, where: string): Destination[] {
-  try {
-    return typeof list === 'string' ? parseJumpList(list) : list.map((j) => parseDestination(j));
-  } catch (err) {
-    throw new RouteError(`${where}: ${(err as Error).message}`);
-  }
+  const jumps = typeof list === 'string' ? parseJumpList(list) : parseDestinations(list);
+  if (!jumps.ok) throw new RouteError(`${where}: ${jumps.error}`);
+  return jumps.value;
 }
 
 /**

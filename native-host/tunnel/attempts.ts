@@ -1,7 +1,7 @@
 // The SSH attempt under way (at most one, abortable) and the generation that makes the result of an
 // attempt from before a teardown (mode off, new settings) stale, so that it is dropped.
 
-export interface Attempt {
+interface Attempt {
   signal: AbortSignal;
   /** Connections were torn down since it started: its result is no longer wanted. */
   stale(): boolean;

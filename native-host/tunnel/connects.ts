@@ -12,7 +12,7 @@ import type { WaitingConnects } from './waiting.js';
 
 type Entry = PoolEntry<SshConnection>;
 
-export interface ConnectsOwner {
+interface ConnectsOwner {
   /** Why CONNECTs fail at once now (the tunnel is off, or in error), or null. */
   refusal(): string | null;
   /** A CONNECT found no connection: start one unless one is on its way. */

@@ -10,7 +10,7 @@ import { ConnectError, openConnection, type Interaction, type SshConnection } fr
 import type { Route } from '../ssh/route.js';
 import { errorOf, type RouteSources, routeOf } from './config.js';
 
-export interface DialHooks {
+interface DialHooks {
   /** Filled with each stage's duration as the connection goes. */
   timings: StageTiming[];
   /** The route is resolved (before any network). */

@@ -41,7 +41,7 @@ export interface NextTryOptions {
 }
 
 /** What an early request did: tried at once, moved the timer sooner, or nothing (none waiting, or the timer comes first). */
-export type EarlyOutcome = 'now' | 'sooner' | 'unchanged';
+type EarlyOutcome = 'now' | 'sooner' | 'unchanged';
 
 export class NextTry {
   private timer: NodeJS.Timeout | null = null;

@@ -16,7 +16,7 @@ import { ConnectionPool, type PoolEntry } from './pool.js';
 import { SocksSlot } from './socks-slot.js';
 import { WaitingConnects } from './waiting.js';
 
-export interface PartsOwner {
+interface PartsOwner {
   config(): TunnelConfig;
   mode(): Mode;
   state(): TunnelState;
@@ -43,7 +43,7 @@ export interface PartsOwner {
   retryDue(reason: AttemptReason): void;
 }
 
-export interface Parts {
+interface Parts {
   pool: ConnectionPool<SshConnection>;
   waiting: WaitingConnects<PoolEntry<SshConnection>>;
   connects: Connects;

@@ -70,7 +70,7 @@ export function gatewayBusy(err: unknown): boolean {
 }
 
 /** Channels on a connection, open or being opened. */
-export const load = (e: PoolEntry) => e.streams.size + e.opening;
+export const entryLoad = (e: PoolEntry) => e.streams.size + e.opening;
 
 /**
  * Ends a channel as failed. ssh2's Channel.destroy() ignores its error and closes the channel
@@ -147,10 +147,10 @@ export class ConnectionPool<C extends PooledConnection> {
    */
   pick(): PoolEntry<C> | null {
     let best: PoolEntry<C> | null = null;
-    for (const e of this.entries) if (e.conn.isOpen && (!best || load(e) < load(best))) best = e;
+    for (const e of this.entries) if (e.conn.isOpen && (!best || entryLoad(e) < entryLoad(best))) best = e;
     if (!best) return null;
     if (
-      load(best) >= this.perConnection &&
+      entryLoad(best) >= this.perConnection &&
       this.extrasOpening === 0 &&
       this.entries.length < this.o.maxConnections() &&
       Date.now() >= this.cooldownUntil
@@ -161,7 +161,7 @@ export class ConnectionPool<C extends PooledConnection> {
 
   /** In a burst: `e` already carries twice channelsPerConnection and another connection is on its way. */
   overloaded(e: PoolEntry<C>): boolean {
-    return this.extrasOpening > 0 && load(e) >= 2 * this.perConnection;
+    return this.extrasOpening > 0 && entryLoad(e) >= 2 * this.perConnection;
   }
 
   /** Counts a channel about to be opened on `e`, so that the next pick sees it. */
@@ -197,7 +197,7 @@ export class ConnectionPool<C extends PooledConnection> {
     for (const e of this.entries) {
       if (e.idleTimer) clearTimeout(e.idleTimer);
       e.idleTimer = null;
-      if (load(e) > 0) continue;
+      if (entryLoad(e) > 0) continue;
       const ms = this.entries.length > 1 ? this.o.poolIdleMs : this.o.lastIdleMs();
       if (ms > 0) e.idleTimer = setTimeout(() => this.onIdle(e), ms);
     }
@@ -253,7 +253,7 @@ export class ConnectionPool<C extends PooledConnection> {
 
   private onIdle(entry: PoolEntry<C>): void {
     entry.idleTimer = null;
-    if (load(entry) > 0 || !this.has(entry)) return;
+    if (entryLoad(entry) > 0 || !this.has(entry)) return;
     if (this.entries.length > 1) {
       this.o.log.debug('closing an idle pooled SSH connection');
       this.entries.splice(this.entries.indexOf(entry), 1);

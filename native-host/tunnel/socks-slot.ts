@@ -5,17 +5,17 @@ import type { ProtocolError } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
 import {
   type Connector,
-  type Destination,
+  type SocksTarget,
   listenSocks,
   type ProxyCredentials,
   type SocksServer,
 } from '../socks/listener.js';
 import { listenError } from './config.js';
 
-export interface SocksSlotOptions {
+interface SocksSlotOptions {
   host: string;
   connect: Connector;
-  allow(dest: Destination): boolean;
+  allow(dest: SocksTarget): boolean;
   /** When set, clients must give them (SOCKS5 username/password, or HTTP proxy Basic). */
   credentials?: ProxyCredentials;
   log: Logger;

@@ -6,11 +6,11 @@ import type { Logger } from '../log.js';
 import type { Interaction } from '../ssh/connect.js';
 
 /** A CONNECT never waits longer than this for a connection, even while the user types a passphrase. */
-export const WAIT_HARD_CAP_MS = 120_000;
+const WAIT_HARD_CAP_MS = 120_000;
 /** While a question is open, a waiter whose time is up looks again this often. */
 const PROMPT_POLL_MS = 1000;
 
-export interface WaitingOptions<T> {
+interface WaitingOptions<T> {
   log: Logger;
   /** At expiry, something to take rather than fail (a busy connection), or null. */
   fallback(): T | null;

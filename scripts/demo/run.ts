@@ -78,7 +78,7 @@ const listening = (port: number) =>
   });
 
 /** The extension's settings for the demo: one profile pointing at the embedded gateway. */
-export function demoSettings(gatewayPort: number, socksPort: number, keys: DemoKeys, knownHosts: string): Settings {
+function demoSettings(gatewayPort: number, socksPort: number, keys: DemoKeys, knownHosts: string): Settings {
   const s = defaultSettings();
   s.startupMode = 'auto';
   s.profiles = s.profiles.map((p) => ({
@@ -126,7 +126,7 @@ async function checkPage(page: Page, site: string, name: string): Promise<string
   return site === 'dashboard' ? `${got.rows - 1} nodes listed` : 'content matches';
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   const root = repoRoot();
   const headless = argv.includes('--headless') || !(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
   const demoDir = path.join(root, '.demo');

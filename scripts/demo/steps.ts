@@ -1,7 +1,7 @@
 // Prints each step of the demo with the time since start and its own duration, and keeps the
 // record for the summary file.
 
-export interface StepRecord {
+interface StepRecord {
   step: string;
   ok: boolean;
   ms: number;

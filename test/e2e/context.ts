@@ -52,14 +52,14 @@ export function cannotRun(kind: BrowserKind): string | null {
   return null;
 }
 
-export interface PublicWeb {
+interface PublicWeb {
   port: number;
   hits: { viaGateway: boolean }[];
   close(): Promise<void>;
 }
 
 /** A site on 127.0.0.1 under a name only the browser resolves: it must be reached directly. */
-export function startPublicWeb(): Promise<PublicWeb> {
+function startPublicWeb(): Promise<PublicWeb> {
   const gatewayUid = Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).trim());
   const hits: PublicWeb['hits'] = [];
   const server = http.createServer((req, res) => {
@@ -239,7 +239,7 @@ export async function importText(page: Page, text: string): Promise<void> {
 }
 
 /** Loads `url` in a fresh tab (a tab whose load failed is not reused) and returns the tab. */
-export async function load(c: Ctx, url: string): Promise<{ page: Page; ok: boolean; error?: string }> {
+export async function loadPage(c: Ctx, url: string): Promise<{ page: Page; ok: boolean; error?: string }> {
   const page = await c.session.newPage();
   const r = await page.goto(url, { timeoutMs: 45_000 });
   return { page, ok: r.ok, ...(r.error ? { error: r.error } : {}) };

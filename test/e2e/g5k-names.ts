@@ -16,7 +16,7 @@ import {
   type Ctx,
   type El,
   internalUrl,
-  load,
+  loadPage,
   profileFor,
   seed,
   setMode,
@@ -46,7 +46,7 @@ function pacAnswer(source: string, url: string): string {
 function g5kNamesTests(ctx: () => Ctx): void {
   it(`a .g5k name (${G5K_NAME}) loads through the tunnel, resolved by the gateway without .g5k`, async () => {
     const c = ctx();
-    const r = await load(c, internalUrl(c, G5K_NAME, '/g5k-name'));
+    const r = await loadPage(c, internalUrl(c, G5K_NAME, '/g5k-name'));
     assert.ok(r.ok, `${G5K_NAME} failed: ${r.error}`);
     assert.equal(await r.page.text('#via'), 'via-gateway');
     // the page itself still sees the name the browser asked for
@@ -82,7 +82,7 @@ function g5kNamesTests(ctx: () => Ctx): void {
         assert.equal(pacAnswer(pac, 'http://172.17.0.1/'), 'DIRECT', 'docker0 stays direct');
       }
       const port = c.web.port;
-      const r = await load(c, `http://${NODE_IP}:${port}/node`);
+      const r = await loadPage(c, `http://${NODE_IP}:${port}/node`);
       assert.equal(r.ok, false, 'the refusing gateway cannot have served it');
       const denied = new RegExp(
         `connect to host ${NODE_IP.replace(/\./g, '\\.')} port ${port}, but the request was denied`,

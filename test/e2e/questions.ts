@@ -14,7 +14,7 @@ import {
   type El,
   importText,
   internalUrl,
-  load,
+  loadPage,
   POPUP,
   profileFor,
   PUBLIC_NAME,
@@ -188,7 +188,7 @@ export function questionTests(kind: BrowserKind, ctx: () => Ctx): void {
         ...WAIT,
         what: '#site-access to hide once access is granted',
       });
-      const r = await load(c, internalUrl(c, 'intranet.grid5000.fr', '/access-granted'));
+      const r = await loadPage(c, internalUrl(c, 'intranet.grid5000.fr', '/access-granted'));
       assert.ok(r.ok, `load after granting access failed: ${r.error}`);
       assert.equal(await r.page.text('#via'), 'via-gateway');
       await r.page.close();

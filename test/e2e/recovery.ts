@@ -12,7 +12,7 @@ import {
   internalUrl,
   killAll,
   hostPids,
-  load,
+  loadPage,
   POPUP,
   profileFor,
   PUBLIC_NAME,
@@ -38,7 +38,7 @@ export function recoveryTests(kind: BrowserKind, ctx: () => Ctx): void {
       assert.ok(killed.length > 0, 'a session should be open');
       killAll(killed);
       await until('a new SSH session', () => c.gw.sessionPids().some((p) => !killed.includes(p)));
-      const r = await load(c, internalUrl(c, 'dashboard.nancy.grid5000.fr', '/after-kill'));
+      const r = await loadPage(c, internalUrl(c, 'dashboard.nancy.grid5000.fr', '/after-kill'));
       assert.ok(r.ok, `load after reconnection failed: ${r.error}`);
       assert.equal(await r.page.text('#via'), 'via-gateway');
       await waitState(c.popup, 'connected');
@@ -51,7 +51,7 @@ export function recoveryTests(kind: BrowserKind, ctx: () => Ctx): void {
       // new login settings: the host drops the connection and, in Auto, waits for the next page
       await waitState(c.popup, 'idle');
       const url = internalUrl(c, 'graphite-3.nancy.grid5000.fr', '/refused');
-      const r = await load(c, url);
+      const r = await loadPage(c, url);
       assert.equal(r.ok, false, 'the page cannot load with a refused key');
       await r.page.waitFor((base) => location.href.startsWith(base), `${c.session.baseUrl}error-page/error.html`, {
         ...WAIT,
@@ -123,7 +123,7 @@ export function recoveryTests(kind: BrowserKind, ctx: () => Ctx): void {
       // the popup showed "starting" when its worker went away; this is the new worker's View
       await waitState(c.popup, 'connected');
       assert.equal(await c.popup.attr('#mode-on', 'aria-pressed'), 'true');
-      const r = await load(c, internalUrl(c, 'intranet.grid5000.fr', '/after-restart'));
+      const r = await loadPage(c, internalUrl(c, 'intranet.grid5000.fr', '/after-restart'));
       assert.ok(r.ok, `load after the restart failed: ${r.error}`);
       assert.equal(await r.page.text('#via'), 'via-gateway');
       await r.page.close();
@@ -159,7 +159,7 @@ export function recoveryTests(kind: BrowserKind, ctx: () => Ctx): void {
       await waitState(c.popup, ['idle', 'connected']);
       assert.equal(await c.popup.attr('#mode-auto', 'aria-pressed'), 'true');
       assert.equal(await c.popup.visible('#host-problem'), false);
-      const r = await load(c, internalUrl(c, 'graphite-3.nancy.grid5000.fr', '/new-host'));
+      const r = await loadPage(c, internalUrl(c, 'graphite-3.nancy.grid5000.fr', '/new-host'));
       assert.ok(r.ok, `load through the new host failed: ${r.error}`);
       assert.equal(await r.page.text('#via'), 'via-gateway');
       await r.page.close();

@@ -8,7 +8,7 @@ import {
   type Ctx,
   type El,
   internalUrl,
-  load,
+  loadPage,
   POPUP,
   PUBLIC_NAME,
   setMode,
@@ -34,14 +34,14 @@ export function routingTests(ctx: () => Ctx): void {
         assert.ok(v.pacScript?.data?.includes(`"PROXY 127.0.0.1:${c.socksPort}"`), v.pacScript?.data);
         assert.doesNotMatch(v.pacScript?.data ?? '', /PROXY[^"]*;\s*DIRECT/);
       }
-      const internal = await load(c, internalUrl(c, 'graphite-3.nancy.grid5000.fr', '/on'));
+      const internal = await loadPage(c, internalUrl(c, 'graphite-3.nancy.grid5000.fr', '/on'));
       assert.ok(internal.ok, `internal page failed: ${internal.error}`);
       assert.equal(await internal.page.text('#via'), 'via-gateway');
       assert.ok(
         c.web.hits.some((h) => h.path === '/on' && h.viaGateway && h.host.startsWith('graphite-3.nancy.grid5000.fr')),
       );
 
-      const pub = await load(c, `http://${PUBLIC_NAME}:${c.pub.port}/`);
+      const pub = await loadPage(c, `http://${PUBLIC_NAME}:${c.pub.port}/`);
       assert.ok(pub.ok, `public page failed: ${pub.error}`);
       assert.equal(await pub.page.text('#via'), 'direct');
       assert.ok(c.pub.hits.length > 0 && c.pub.hits.every((h) => !h.viaGateway));
@@ -69,7 +69,7 @@ export function routingTests(ctx: () => Ctx): void {
       await until('the SSH session to close', () => c.gw.sessionPids().length === 0);
       await setMode(c, 'auto', 'idle');
       assert.equal(c.gw.sessionPids().length, 0, 'Auto must not connect before a page needs it');
-      const r = await load(c, internalUrl(c, 'intranet.grid5000.fr', '/auto'));
+      const r = await loadPage(c, internalUrl(c, 'intranet.grid5000.fr', '/auto'));
       assert.ok(r.ok, `first load failed: ${r.error}`);
       assert.equal(await r.page.text('#via'), 'via-gateway');
       await waitState(c.popup, 'connected');

@@ -621,8 +621,8 @@ test('SOCKS port 0 (automatic, the options page default): nothing to check; --so
     assert.equal(c.mark, 'ok');
     assert.match(c.text, /nothing to check/);
     const o = parseDoctorArgs(['--socks-port', '0'], h.opts().env, 'linux');
-    assert.equal(typeof o === 'string' ? o : o.socksPort, 0);
-    assert.equal(typeof parseDoctorArgs(['--socks-port', '65536'], h.opts().env, 'linux'), 'string');
+    assert.equal(o.ok ? o.value.socksPort : o.error, 0);
+    assert.equal(parseDoctorArgs(['--socks-port', '65536'], h.opts().env, 'linux').ok, false);
   } finally {
     h.done();
   }

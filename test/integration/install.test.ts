@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BROWSERS, launcherPath, manifestPath, registryKey } from '../../native-host/setup/browser-paths.js';
-import { installMain, main, uninstallMain, type Context } from '../../native-host/setup/install.js';
+import { installMain, main, uninstallMain, type InstallContext } from '../../native-host/setup/install.js';
 import { launcherScript, parseLauncher } from '../../native-host/setup/launcher.js';
 import { findUnsafePath, realFs } from '../../native-host/setup/system-safety.js';
 import { encodeFrame, FrameDecoder } from '../../native-host/messaging/framing.js';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../../shared/ids.js';
-import { HOST_NAME, PROTOCOL_VERSION } from '../../shared/protocol.js';
+import { NATIVE_HOST_NAME, PROTOCOL_VERSION } from '../../shared/protocol.js';
 
 const REAL_HOST_MAIN = fileURLToPath(new URL('../../native-host/messaging/host-main.js', import.meta.url));
 
@@ -35,13 +35,13 @@ interface Env {
   home: string;
   lines: string[];
   errors: string[];
-  ctx: Context;
+  ctx: InstallContext;
   /** A stand-in host script: answers every framed message with {echo: message}. */
   echoHost: string;
   done(): void;
 }
 
-function makeEnv(extra: Partial<Context> = {}): Env {
+function makeEnv(extra: Partial<InstallContext> = {}): Env {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'g5k-install-'));
   const home = path.join(root, 'home');
   fs.mkdirSync(home);
@@ -131,7 +131,7 @@ test('install writes an executable launcher and a valid manifest for every brows
         `prints ${file}`,
       );
       const m = JSON.parse(fs.readFileSync(file, 'utf8'));
-      assert.equal(m.name, HOST_NAME);
+      assert.equal(m.name, NATIVE_HOST_NAME);
       assert.equal(m.type, 'stdio');
       assert.equal(m.path, launcher);
       if (b === 'firefox') {

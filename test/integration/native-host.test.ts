@@ -9,7 +9,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { SocksClient } from 'socks';
-import { startHost, type NativeClient } from '../../testbed/native-client.js';
+import { startHost, type StartedHost } from '../../testbed/native-client.js';
 import { rssKiB } from '../../testbed/proc.js';
 import {
   canRunSshd,
@@ -42,8 +42,8 @@ const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.m
 };
 const noSshd = canRunSshd();
 
-const clients: NativeClient[] = [];
-function host(): NativeClient {
+const clients: StartedHost[] = [];
+function host(): StartedHost {
   const c = startHost();
   clients.push(c);
   return c;

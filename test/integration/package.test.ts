@@ -15,7 +15,7 @@ import { currentOs, launcherPath, manifestPath } from '../../native-host/setup/b
 import { parseLauncher } from '../../native-host/setup/launcher.js';
 import { encodeFrame, FrameDecoder } from '../../native-host/messaging/framing.js';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../../shared/ids.js';
-import { HOST_NAME, PROTOCOL_VERSION } from '../../shared/protocol.js';
+import { NATIVE_HOST_NAME, PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { canRunSshd, startGateway, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
 import { freePort, waitForPort } from '../../testbed/ports.js';
@@ -205,7 +205,7 @@ test('the installed `g5k-tunnel install` points the browsers at the installed ho
   });
   for (const b of ['firefox', 'chromium'] as const) {
     const m = JSON.parse(fs.readFileSync(manifestPath(b, OS, 'user', home), 'utf8')) as Record<string, unknown>;
-    assert.equal(m.name, HOST_NAME);
+    assert.equal(m.name, NATIVE_HOST_NAME);
     assert.equal(m.path, launcher);
     if (b === 'firefox') assert.deepEqual(m.allowed_extensions, [GECKO_ID]);
     else assert.ok((m.allowed_origins as string[]).includes(`chrome-extension://${CHROMIUM_ALLOWED_IDS[0]}/`));

@@ -10,7 +10,7 @@ import {
   REPLY,
   SocksConnectError,
   type Connector,
-  type Destination,
+  type SocksTarget,
   type SocksServer,
   type SocksServerOptions,
 } from '../../native-host/socks/listener.js';
@@ -122,7 +122,7 @@ async function startTarget(onConn?: (s: net.Socket) => void) {
 }
 
 /** A connector to one local port that records what it was asked for. */
-function tcpConnector(port: number, seen: Destination[] = [], opened: net.Socket[] = []): Connector {
+function tcpConnector(port: number, seen: SocksTarget[] = [], opened: net.Socket[] = []): Connector {
   return (dest) => {
     seen.push(dest);
     return new Promise((resolve, reject) => {
@@ -154,7 +154,7 @@ async function withServer(
 
 test('relays to IPv4, domain and IPv6 destinations, handing the destination on as sent', T, async () => {
   const target = await startTarget();
-  const seen: Destination[] = [];
+  const seen: SocksTarget[] = [];
   try {
     await withServer({ connect: tcpConnector(target.port, seen) }, async (srv) => {
       const dests = [
@@ -224,7 +224,7 @@ test('connector failures become their reply codes; a refused host never reaches 
     if (dest.host === 'unknown.test') throw new SocksConnectError('Name or service not known', REPLY.HOST_UNREACHABLE);
     throw new Error('something odd');
   };
-  const allow = (d: Destination) => d.host !== 'outside.example.org';
+  const allow = (d: SocksTarget) => d.host !== 'outside.example.org';
   await withServer({ connect, allow, log }, async (srv) => {
     const cases: [string, number][] = [
       ['refused.test', REPLY.CONNECTION_REFUSED],

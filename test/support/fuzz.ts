@@ -13,12 +13,12 @@ function envInt(name: string, fallback: number): number {
   return n;
 }
 
-export const FUZZ_SEED = envInt('FUZZ_SEED', 20261206);
-export const FUZZ_RUNS = Math.max(1, envInt('FUZZ_RUNS', 300));
+const FUZZ_SEED = envInt('FUZZ_SEED', 20261206);
+const FUZZ_RUNS = Math.max(1, envInt('FUZZ_RUNS', 300));
 /** Time bound per property: past it, fast-check stops generating and the runs done so far count. */
-export const FUZZ_TIME_MS = Math.max(100, envInt('FUZZ_TIME_MS', FUZZ_RUNS > 300 ? 600_000 : 4000));
+const FUZZ_TIME_MS = Math.max(100, envInt('FUZZ_TIME_MS', FUZZ_RUNS > 300 ? 600_000 : 4000));
 
-export interface CheckOptions {
+interface CheckOptions {
   /** Share of FUZZ_RUNS for a property whose single run is costly (at least one run). */
   scale?: number;
 }

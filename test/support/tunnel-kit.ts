@@ -44,7 +44,7 @@ export function tempHome(): { dir: string; ssh: string; cleanup(): void } {
   return { dir, ssh, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-export interface GatewayFixture {
+interface GatewayFixture {
   gw: Gateway;
   web: InternalWeb;
   home: ReturnType<typeof tempHome>;

@@ -21,10 +21,10 @@ import { regQueryDefault } from '../registry.js';
 import { homeDir } from '../../home.js';
 import { defaultLogFile } from '../../log.js';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../../../shared/ids.js';
-import { HOST_NAME } from '../../../shared/protocol.js';
+import { NATIVE_HOST_NAME } from '../../../shared/protocol.js';
 import { fail, ok, tilde, warn, type Check, type DoctorOptions } from './check.js';
 
-export const MIN_NODE = [20, 19] as const;
+const MIN_NODE = [20, 19] as const;
 
 // ---------- node ----------
 
@@ -71,7 +71,7 @@ const isExecutable = (file: string) => {
 };
 
 /** Is the browser installed? (a binary on PATH, or the app on macOS) */
-export function browserInstalled(b: Browser, osName: Os, env: Env): boolean {
+function browserInstalled(b: Browser, osName: Os, env: Env): boolean {
   if (osName === 'darwin')
     return [path.join('/Applications', MAC_APPS[b]), path.join(homeDir(env), 'Applications', MAC_APPS[b])].some((p) =>
       fs.existsSync(p),
@@ -103,7 +103,7 @@ interface ManifestVerdict {
 }
 
 /** Checks one manifest: readable JSON, our name, an executable absolute path, our extension ids. */
-export function checkManifest(b: Browser, file: string, env: Env): ManifestVerdict {
+function checkManifest(b: Browser, file: string, env: Env): ManifestVerdict {
   const name = BROWSER_NAMES[b];
   const where = tilde(file, env);
   const reinstall = `run \`g5k-tunnel install --browser ${b}\``;
@@ -113,8 +113,8 @@ export function checkManifest(b: Browser, file: string, env: Env): ManifestVerdi
   } catch (e) {
     return { check: fail(`${name}: ${where} is not valid JSON (${(e as Error).message})`, reinstall) };
   }
-  if (m.name !== HOST_NAME)
-    return { check: fail(`${name}: ${where} names "${String(m.name)}", not "${HOST_NAME}"`, reinstall) };
+  if (m.name !== NATIVE_HOST_NAME)
+    return { check: fail(`${name}: ${where} names "${String(m.name)}", not "${NATIVE_HOST_NAME}"`, reinstall) };
   if (m.type !== 'stdio')
     return { check: fail(`${name}: ${where} has type "${String(m.type)}", not "stdio"`, reinstall) };
   const launcher = typeof m.path === 'string' ? m.path : '';

@@ -3,13 +3,8 @@
 
 import path from 'node:path';
 import { currentOs, type Env } from '../browser-paths.js';
-import {
-  destinationReason,
-  formatDestination,
-  parseDestination,
-  parseJumpList,
-  type Destination,
-} from '../../../shared/destination.js';
+import { destinationReason, formatDestination, parseDestination, parseJumpList } from '../../../shared/destination.js';
+import type { Parsed } from '../../../shared/parsed.js';
 import type { Route } from '../../ssh/route.js';
 import type { Hop } from '../../ssh/connect.js';
 import { DEFAULT_SOCKS_PORT } from '../../../shared/settings.js';
@@ -72,7 +67,9 @@ const USAGE = `usage: g5k-tunnel doctor [--gateway [USER@]HOST[:PORT]] [--port N
   Checks the browser manifests, the launcher, Node.js, the SSH route (from ~/.ssh/config), ssh-agent,
   keys, known_hosts, the gateway and the SOCKS port.`;
 
-export function parseDoctorArgs(args: string[], env: Env, platform: string): DoctorOptions | string {
+/** Doctor's command line: the options of the run, or the mistake to report with the usage. */
+export function parseDoctorArgs(args: string[], env: Env, platform: string): Parsed<DoctorOptions> {
+  const refuse = (error: string) => ({ ok: false, error }) as const;
   const o: DoctorOptions = {
     env,
     platform,
@@ -94,14 +91,11 @@ export function parseDoctorArgs(args: string[], env: Env, platform: string): Doc
     switch (flag) {
       case '--gateway': {
         const v = value();
-        if (!v) return '--gateway needs a host name';
+        if (!v) return refuse('--gateway needs a host name');
         // user@host:port and ssh:// too: the destination grammar of shared/destination
-        let d: Destination;
-        try {
-          d = parseDestination(v);
-        } catch (e) {
-          return `--gateway ${v}: ${destinationReason(e)}`;
-        }
+        const parsed = parseDestination(v);
+        if (!parsed.ok) return refuse(`--gateway ${v}: ${destinationReason(parsed.error)}`);
+        const d = parsed.value;
         if (d.user !== undefined) o.user = d.user;
         o.gateway = d.host;
         if (d.port !== undefined) o.port = d.port;
@@ -110,57 +104,55 @@ export function parseDoctorArgs(args: string[], env: Env, platform: string): Doc
       case '--jump':
       case '-J': {
         const v = value();
-        if (!v) return '--jump needs a host list: [user@]host[:port],...';
-        try {
-          o.jumps = parseJumpList(v).map(formatDestination);
-        } catch (e) {
-          return `--jump ${v}: ${(e as Error).message}`;
-        }
+        if (!v) return refuse('--jump needs a host list: [user@]host[:port],...');
+        const jumps = parseJumpList(v);
+        if (!jumps.ok) return refuse(`--jump ${v}: ${jumps.error}`);
+        o.jumps = jumps.value.map(formatDestination);
         break;
       }
       case '--ssh-config':
       case '-F': {
         const v = value();
-        if (!v) return '-F needs a file (or none)';
+        if (!v) return refuse('-F needs a file (or none)');
         o.sshConfigFile = v === 'none' ? v : path.resolve(v);
         break;
       }
       case '--port': {
         const n = int(value(), 0, 65535);
-        if (n === null) return '--port needs a number 1-65535 (0: from your ssh config, else 22)';
+        if (n === null) return refuse('--port needs a number 1-65535 (0: from your ssh config, else 22)');
         o.port = n;
         break;
       }
       case '--socks-port': {
         const n = int(value(), 0, 65535);
-        if (n === null) return '--socks-port needs a number 1-65535 (0: automatic, as the options page)';
+        if (n === null) return refuse('--socks-port needs a number 1-65535 (0: automatic, as the options page)');
         o.socksPort = n;
         break;
       }
       case '--identity':
       case '-i': {
         const v = value();
-        if (!v) return '--identity needs a file';
+        if (!v) return refuse('--identity needs a file');
         o.identities.push(path.resolve(v));
         break;
       }
       case '--known-hosts': {
         const v = value();
-        if (!v) return '--known-hosts needs a file';
+        if (!v) return refuse('--known-hosts needs a file');
         o.knownHosts.push(path.resolve(v));
         break;
       }
       case '--timeout': {
         const n = int(value(), 1, 120);
-        if (n === null) return '--timeout needs a number of seconds 1-120';
+        if (n === null) return refuse('--timeout needs a number of seconds 1-120');
         o.timeoutMs = n * 1000;
         break;
       }
       default:
-        return `unknown option ${args[i]}`;
+        return refuse(`unknown option ${args[i]}`);
     }
   }
-  return o;
+  return { ok: true, value: o };
 }
 
 export async function main(
@@ -172,12 +164,12 @@ export async function main(
     print(USAGE);
     return 0;
   }
-  const o = parseDoctorArgs(args, env, process.platform);
-  if (typeof o === 'string') {
-    process.stderr.write(`g5k-tunnel doctor: ${o}\n${USAGE}\n`);
+  const parsed = parseDoctorArgs(args, env, process.platform);
+  if (!parsed.ok) {
+    process.stderr.write(`g5k-tunnel doctor: ${parsed.error}\n${USAGE}\n`);
     return 2;
   }
-  const checks = await runDoctor(o);
+  const checks = await runDoctor(parsed.value);
   for (const c of checks) print(formatCheck(c));
   const failures = checks.filter((c) => c.mark === 'fail').length;
   const warnings = checks.filter((c) => c.mark === 'warn').length;

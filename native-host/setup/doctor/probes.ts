@@ -37,7 +37,7 @@ export function bannerFrom(s: Duplex, timeoutMs: number, t0 = Date.now()): Promi
 }
 
 /** TCP connect and read the SSH identification line, bounded. */
-export function readBanner(host: string, port: number, timeoutMs: number): Promise<{ banner: string; ms: number }> {
+function readBanner(host: string, port: number, timeoutMs: number): Promise<{ banner: string; ms: number }> {
   return bannerFrom(net.connect({ host, port }), timeoutMs);
 }
 
@@ -50,17 +50,14 @@ function proxyStream(o: DoctorOptions, hop: Hop): Promise<Duplex> {
 }
 
 /** The banner read from the ProxyCommand's stdout, bounded (the start included); the child ended after. */
-export async function readBannerThrough(o: DoctorOptions, hop: Hop): Promise<{ banner: string; ms: number }> {
+async function readBannerThrough(o: DoctorOptions, hop: Hop): Promise<{ banner: string; ms: number }> {
   const t0 = Date.now();
   return bannerFrom(await proxyStream(o, hop), o.timeoutMs, t0);
 }
 
 /** The gateway's host key, from a key exchange that stops before authentication; over TCP, or over
  *  `sock` (a ProxyCommand's stream, destroyed after). */
-export function fetchHostKey(
-  target: { host: string; port: number } | { sock: Duplex },
-  timeoutMs: number,
-): Promise<Buffer> {
+function fetchHostKey(target: { host: string; port: number } | { sock: Duplex }, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const c = new ssh2.Client();
     let key: Buffer | null = null;

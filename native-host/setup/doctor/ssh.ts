@@ -20,7 +20,7 @@ import { fail, ok, tilde, warn, type Check, type DoctorOptions } from './check.j
 
 // ---------- SSH keys ----------
 
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(t)),

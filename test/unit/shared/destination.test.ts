@@ -7,8 +7,22 @@ import {
   loginProblem,
   parseCommandDestination,
   parseDestination,
+  parseDestinations,
   parseJumpList,
 } from '../../../shared/destination.js';
+import type { Parsed } from '../../../shared/parsed.js';
+
+/** The refusal's message; fails when the input was accepted. */
+function refusal<T>(r: Parsed<T>): string {
+  assert.equal(r.ok, false, `accepted: ${JSON.stringify(r)}`);
+  return r.ok ? '' : r.error;
+}
+
+/** The value; fails when the input was refused. */
+function value<T>(r: Parsed<T>): T {
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  return r.value;
+}
 
 test('parseDestination reads every accepted form', () => {
   const cases: [string, object][] = [
@@ -27,7 +41,7 @@ test('parseDestination reads every accepted form', () => {
     ['first.last@example.org@gw', { user: 'first.last@example.org', host: 'gw' }],
     ['  gw  ', { host: 'gw' }],
   ];
-  for (const [s, want] of cases) assert.deepEqual(parseDestination(s), want, s);
+  for (const [s, want] of cases) assert.deepEqual(parseDestination(s), { ok: true, value: want }, s);
 });
 
 test('parseDestination refuses bad input with a message naming the input and the fix', () => {
@@ -52,46 +66,49 @@ test('parseDestination refuses bad input with a message naming the input and the
     ['ssh://%zz@gw', /%-escape/],
   ];
   for (const [s, re] of cases) {
-    assert.throws(
-      () => parseDestination(s),
-      (e: Error) => {
-        assert.match(e.message, re, s);
-        assert.ok(e.message.includes(`"${s.trim()}"`) || s.trim() === '', `names the input: ${e.message}`);
-        return true;
-      },
-    );
+    const error = refusal(parseDestination(s));
+    assert.match(error, re, s);
+    assert.ok(error.includes(`"${s.trim()}"`) || s.trim() === '', `names the input: ${error}`);
   }
 });
 
 test('parseJumpList splits on commas; none means no jump; empty entries are refused', () => {
-  assert.deepEqual(parseJumpList('none'), []);
-  assert.deepEqual(parseJumpList('NONE'), []);
-  assert.deepEqual(parseJumpList('a,b,user@c:2222'), [
+  assert.deepEqual(value(parseJumpList('none')), []);
+  assert.deepEqual(value(parseJumpList('NONE')), []);
+  assert.deepEqual(value(parseJumpList('a,b,user@c:2222')), [
     { host: 'a' },
     { host: 'b' },
     { user: 'user', host: 'c', port: 2222 },
   ]);
-  assert.deepEqual(parseJumpList('ssh://u@[::1]:22'), [{ user: 'u', host: '::1', port: 22 }]);
-  assert.throws(() => parseJumpList(''), /empty jump host list/);
-  assert.throws(() => parseJumpList('a,,b'), /entry 2 is empty/);
-  assert.throws(() => parseJumpList('a,b:x'), /port "x"/);
+  assert.deepEqual(value(parseJumpList('ssh://u@[::1]:22')), [{ user: 'u', host: '::1', port: 22 }]);
+  assert.match(refusal(parseJumpList('')), /empty jump host list/);
+  assert.match(refusal(parseJumpList('a,,b')), /entry 2 is empty/);
+  assert.match(refusal(parseJumpList('a,b:x')), /port "x"/);
+  // entries are read in order: the first bad one is the one reported
+  assert.match(refusal(parseJumpList('a,b:x,,c')), /port "x"/);
+});
+
+test('parseDestinations reads each entry of a list, or reports the first refusal', () => {
+  assert.deepEqual(value(parseDestinations(['a', 'u@b:22'])), [{ host: 'a' }, { user: 'u', host: 'b', port: 22 }]);
+  assert.deepEqual(value(parseDestinations([])), []);
+  assert.match(refusal(parseDestinations(['a', 'b:x', '@c'])), /port "x"/);
 });
 
 test('formatDestination round-trips through parseDestination', () => {
   for (const s of ['gw', 'u@gw', 'u@gw:2222', 'u@[::1]:2222', '[::1]', 'first.last@example.org@gw:22']) {
-    const d = parseDestination(s);
-    assert.deepEqual(parseDestination(formatDestination(d)), d, s);
+    const d = value(parseDestination(s));
+    assert.deepEqual(parseDestination(formatDestination(d)), { ok: true, value: d }, s);
   }
   assert.equal(formatDestination({ user: 'u', host: '::1', port: 22 }), 'u@[::1]:22');
 });
 
 test('parseCommandDestination reads the command argument as ssh does: no port, last "@" ends the login', () => {
-  assert.deepEqual(parseCommandDestination('a@b@host'), { user: 'a@b', host: 'host' });
-  assert.deepEqual(parseCommandDestination('host:2222'), { host: 'host:2222' });
-  assert.deepEqual(parseCommandDestination('ssh://u@h:2200'), { user: 'u', host: 'h', port: 2200 });
-  assert.throws(() => parseCommandDestination('@h'), /user name before "@" is empty/);
-  assert.throws(() => parseCommandDestination('-oProxyCommand=x'), /cannot start with "-"/);
-  assert.throws(() => parseCommandDestination('h;id'), /not a host name/);
+  assert.deepEqual(value(parseCommandDestination('a@b@host')), { user: 'a@b', host: 'host' });
+  assert.deepEqual(value(parseCommandDestination('host:2222')), { host: 'host:2222' });
+  assert.deepEqual(value(parseCommandDestination('ssh://u@h:2200')), { user: 'u', host: 'h', port: 2200 });
+  assert.match(refusal(parseCommandDestination('@h')), /user name before "@" is empty/);
+  assert.match(refusal(parseCommandDestination('-oProxyCommand=x')), /cannot start with "-"/);
+  assert.match(refusal(parseCommandDestination('h;id')), /not a host name/);
 });
 
 test('hostProblem and loginProblem are the parts of the grammar the settings check alone', () => {

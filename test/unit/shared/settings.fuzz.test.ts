@@ -57,10 +57,10 @@ function assertUsable(r: Result): void {
 }
 
 function assertImported(r: ReturnType<typeof importSettings>): void {
-  if ('error' in r) {
+  if (!r.ok) {
     assert.equal(typeof r.error, 'string');
     assert.ok(r.error.length > 0 && r.error.length <= MAX_ERROR_TEXT, `${r.error.length}: ${r.error.slice(0, 200)}`);
-  } else assertUsable(r);
+  } else assertUsable(r.value);
 }
 
 // ---------- valid settings ----------
@@ -152,7 +152,10 @@ const settings: fc.Arbitrary<Settings> = fc
 test('valid settings come back unchanged and warning-free from export then import', () => {
   check(
     fc.property(settings, (s) => {
-      assert.deepEqual(importSettings(exportSettings(s)), { settings: s, warnings: [], migratedFrom: null });
+      assert.deepEqual(importSettings(exportSettings(s)), {
+        ok: true,
+        value: { settings: s, warnings: [], migratedFrom: null },
+      });
       for (const p of s.profiles) assert.equal(checkTunnelConfig(toTunnelConfig(p)), null);
     }),
   );
@@ -270,10 +273,11 @@ test('a file near the 1 MB limit gives at most 64 KiB of warnings, however it is
 
 test('a long profile name quoted in a thousand warnings stays a short list of short lines', () => {
   const name = 'n'.repeat(990_000);
-  const r = importSettings(
+  const parsed = importSettings(
     JSON.stringify({ version: 2, profiles: [{ id: 'a', name, patterns: Array(1000).fill('!') }] }),
   );
-  assert.ok('settings' in r);
+  assert.ok(parsed.ok);
+  const r = parsed.value;
   // once 1001 warnings quoting the name in full: close to a gigabyte of text
   assert.equal(r.warnings.length, 51);
   assert.match(r.warnings[0]!, /^Profile 1 \(n{60}…\): Profile name must be 1-64 characters/);
@@ -285,8 +289,8 @@ test('a long profile name quoted in a thousand warnings stays a short list of sh
 test('a huge version or active profile id is quoted short', () => {
   const long = 'v'.repeat(900_000);
   const refused = importSettings(JSON.stringify({ version: long, profiles: [{}] }));
-  assert.ok('error' in refused);
-  assert.match(refused.error, /^Unknown settings version "v{59}…: this file cannot be imported\.$/);
+  assert.equal(refused.ok, false);
+  assert.match(refused.ok ? '' : refused.error, /^Unknown settings version "v{59}…: this file cannot be imported\.$/);
   const r = migrateSettings({ version: 2, activeProfileId: long, profiles: [{ id: 'a' }] });
   assert.deepEqual(r.warnings, [`Settings: the active profile “${'v'.repeat(60)}…” does not exist; using a`]);
 });
@@ -318,9 +322,9 @@ test('a version or active profile id that is a list or an object is named by its
   // String() of {"toString": []} throws, JSON.stringify of a deeply nested list overflows the stack
   const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
   const refused = importSettings(`{"version": ${deep}}`);
-  assert.deepEqual(refused, { error: 'Unknown settings version a list: this file cannot be imported.' });
+  assert.deepEqual(refused, { ok: false, error: 'Unknown settings version a list: this file cannot be imported.' });
   const odd = importSettings('{"version": {"toString": []}}');
-  assert.deepEqual(odd, { error: 'Unknown settings version an object: this file cannot be imported.' });
+  assert.deepEqual(odd, { ok: false, error: 'Unknown settings version an object: this file cannot be imported.' });
   assert.deepEqual(migrateSettings({ version: JSON.parse(deep) }).warnings, [
     'Settings: unknown settings version a list; using defaults',
   ]);

@@ -17,6 +17,13 @@ import {
   validateProfile,
   type Settings,
 } from '../../../shared/settings.js';
+import type { Parsed } from '../../../shared/parsed.js';
+
+/** What an accepted import gives; fails when the file was refused. */
+function imported<T>(r: Parsed<T>): T {
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  return r.value;
+}
 
 const V1 = {
   version: 1,
@@ -219,15 +226,13 @@ test('export then import gives the same settings', () => {
   const s = custom();
   const text = exportSettings(s);
   assert.match(text, new RegExp(`^\\{\\n {2}"version": ${SETTINGS_VERSION},`), 'pretty JSON');
-  const r = importSettings(text);
-  assert.ok('settings' in r, JSON.stringify(r));
+  const r = imported(importSettings(text));
   assert.deepEqual(r.settings, s);
   assert.deepEqual(r.warnings, []);
 });
 
 test('import accepts a version 1 file and converts it', () => {
-  const r = importSettings(`\uFEFF${JSON.stringify(V1)}`);
-  assert.ok('settings' in r, JSON.stringify(r));
+  const r = imported(importSettings(`\uFEFF${JSON.stringify(V1)}`));
   assert.equal(r.migratedFrom, 1);
   assert.equal(activeProfile(r.settings).user, 'jdoe');
 });
@@ -246,10 +251,10 @@ test('import refuses what it cannot use, with a reason, and never throws', () =>
   ];
   for (const [text, expected] of cases) {
     const r = importSettings(text);
-    assert.ok('error' in r, `${text.slice(0, 40)} should be refused`);
-    assert.match(r.error, expected);
+    assert.equal(r.ok, false, `${text.slice(0, 40)} should be refused`);
+    assert.match(r.ok ? '' : r.error, expected);
   }
-  assert.ok('error' in importSettings(undefined as unknown as string));
+  assert.equal(importSettings(undefined as unknown as string).ok, false);
 });
 
 test('profile and tunnel config share one field table: what a profile accepts, the host accepts', () => {
@@ -298,9 +303,8 @@ test('version 2 moves on: the old defaults (port 1080, unrestricted) become auto
   assert.equal(v3.migratedFrom, 3);
   assert.equal(v3.settings.profiles[0]!.socksPort, 1080);
   assert.equal(v3.settings.profiles[0]!.restrictToPatterns, false);
-  const imported = importSettings(JSON.stringify(old({})));
-  assert.ok('settings' in imported);
-  assert.equal(imported.settings.profiles[0]!.socksPort, 0);
+  const fromFile = imported(importSettings(JSON.stringify(old({}))));
+  assert.equal(fromFile.settings.profiles[0]!.socksPort, 0);
 });
 
 test('new profiles: automatic port, destinations restricted to the patterns', () => {
@@ -375,8 +379,7 @@ test('to version 4 looks at every profile; version 1 goes through it too', () =>
 test('the note is stored with the settings, and dropped for unknown profiles or bad values', () => {
   const noted = { ...defaultSettings(), newDefaultPatterns: { grid5000: ['*.g5k'] } };
   assert.deepEqual(migrateSettings(structuredClone(noted)).settings, noted);
-  const r = importSettings(exportSettings(noted));
-  assert.ok('settings' in r);
+  const r = imported(importSettings(exportSettings(noted)));
   assert.deepEqual(r.settings.newDefaultPatterns, { grid5000: ['*.g5k'] });
   for (const bad of [{ gone: ['*.g5k'] }, { grid5000: 'no' }, { grid5000: [] }, 'x', [1]]) {
     const back = migrateSettings({ ...defaultSettings(), newDefaultPatterns: bad });
@@ -384,8 +387,7 @@ test('the note is stored with the settings, and dropped for unknown profiles or 
     assert.deepEqual(back.warnings, []);
   }
   // a version 2 file still imports, through the same step
-  const old = importSettings(JSON.stringify(v2With(['*.grid5000.fr'])));
-  assert.ok('settings' in old);
+  const old = imported(importSettings(JSON.stringify(v2With(['*.grid5000.fr']))));
   assert.equal(old.migratedFrom, 2);
   assert.deepEqual(activeProfile(old.settings).patterns, DEFAULT_PATTERNS);
 });

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import {
   checkHello,
   classifyDisconnect,
-  hostProblem,
+  describeHostProblem,
   INSTALL_COMMANDS,
 } from '../../../../extension/lib/host-problem.js';
 import { describe as words } from '../../../../shared/errors.js';
@@ -92,9 +92,9 @@ describe('checkHello', () => {
   });
 });
 
-describe('hostProblem', () => {
+describe('describeHostProblem', () => {
   it('gives the words of the error table and the install commands', () => {
-    const p = hostProblem('HOST_MISSING', 'Specified native messaging host not found.');
+    const p = describeHostProblem('HOST_MISSING', 'Specified native messaging host not found.');
     assert.equal(p.code, 'HOST_MISSING');
     assert.equal(p.message, words('HOST_MISSING').message);
     assert.equal(p.hint, words('HOST_MISSING').hint);

@@ -4,7 +4,7 @@ import { ERROR_CODES, makeError } from '../../../../shared/errors.js';
 import { STAGES, STATES, type TunnelStatus } from '../../../../shared/protocol.js';
 import type { Prompt } from '../../../../shared/protocol.js';
 import type { View } from '../../../../extension/lib/messages.js';
-import { hostProblem } from '../../../../extension/lib/host-problem.js';
+import { describeHostProblem } from '../../../../extension/lib/host-problem.js';
 import {
   badge,
   codeSpans,
@@ -157,7 +157,7 @@ test('currentError: a past error does not explain a tunnel that recovered', () =
   assert.equal(currentError(view({ requestError: makeError('NOT_CONFIGURED') }))?.code, 'NOT_CONFIGURED');
   assert.equal(
     currentError(
-      view({ status: status({ state: 'error', lastError: lost }), hostProblem: hostProblem('HOST_CRASHED') }),
+      view({ status: status({ state: 'error', lastError: lost }), hostProblem: describeHostProblem('HOST_CRASHED') }),
     ),
     null,
   );
@@ -172,7 +172,7 @@ test('failureReason: why the error page is shown', () => {
     'AUTH_FAILED',
   );
   assert.equal(failureReason(view({ mode: 'off' })).code, 'OFF');
-  const host = failureReason(view({ hostProblem: hostProblem('HOST_MISSING') }));
+  const host = failureReason(view({ hostProblem: describeHostProblem('HOST_MISSING') }));
   assert.equal(host.code, 'HOST_MISSING');
   assert.equal(host.title, 'Native host not installed');
   assert.equal(failureReason(view({ status: null })).code, 'NO_TUNNEL');

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formToSettings, settingsToForm } from '../../../../extension/options/profile-form.js';
-import { parseDestination } from '../../../../shared/destination.js';
+import { parseDestination, type Destination } from '../../../../shared/destination.js';
 import { activeProfile, defaultProfile, defaultSettings, profileFieldErrors } from '../../../../shared/settings.js';
 
 const SAMPLES = [
@@ -42,14 +42,14 @@ const SAMPLES = [
   `${'u'.repeat(256)}@gw`,
 ];
 
-const accepted = (s: string) => {
-  try {
-    parseDestination(s);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const accepted = (s: string) => parseDestination(s).ok;
+
+/** The destination the grammar reads from an accepted sample. */
+function destination(s: string): Destination {
+  const d = parseDestination(s);
+  assert.ok(d.ok, s);
+  return d.value;
+}
 
 test('the samples hold both accepted and refused destinations', () => {
   assert.ok(SAMPLES.filter(accepted).length >= 10);
@@ -63,7 +63,7 @@ test('the Gateway input accepts exactly what the grammar accepts, and splits log
     const { settings, errors } = formToSettings({ ...blank, gateway: s }, base);
     assert.equal(errors.gateway === undefined, accepted(s), `${s}: ${errors.gateway}`);
     if (!accepted(s)) continue;
-    const d = parseDestination(s);
+    const d = destination(s);
     const p = activeProfile(settings);
     assert.deepEqual([p.user, p.gateway, p.port], [d.user ?? '', d.host, d.port ?? 22], s);
     assert.deepEqual(errors, {}, s);
@@ -82,7 +82,7 @@ test('the Jump hosts input and the settings accept exactly the jump hosts the gr
 
 test('the settings accept every login the grammar accepts (first.last@example.org too)', () => {
   for (const s of SAMPLES.filter(accepted)) {
-    const d = parseDestination(s);
+    const d = destination(s);
     if (d.user === undefined) continue;
     assert.deepEqual(profileFieldErrors({ ...defaultProfile(), user: d.user }), {}, s);
   }

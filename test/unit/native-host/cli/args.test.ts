@@ -1,27 +1,35 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  parseArgs,
+  commandTunnelConfig,
+  parseCommandLine,
   parseDynamic,
   parseSshOption,
   sshOptionsFor,
-  toTunnelConfig,
-  UsageError,
   type RunArgs,
+  type UsageProblem,
 } from '../../../../native-host/cli/args.js';
+import type { Parsed } from '../../../../shared/parsed.js';
 import { splitArgs } from '../../../../native-host/ssh/config-parse.js';
 import { checkTunnelConfig } from '../../../../shared/protocol.js';
 
+/** The command a command line asks for; fails on a usage mistake. */
+function command(argv: string[]) {
+  const r = parseCommandLine(argv);
+  assert.ok(r.ok, r.ok ? '' : r.error.message);
+  return r.value;
+}
 const run = (...argv: string[]): RunArgs => {
-  const c = parseArgs(argv);
+  const c = command(argv);
   assert.equal(c.kind, 'run');
   return (c as { args: RunArgs }).args;
 };
-const usage = (argv: string[], re: RegExp) =>
-  assert.throws(
-    () => parseArgs(argv),
-    (e: unknown) => e instanceof UsageError && re.test(e.message),
-  );
+/** The mistake's message; fails when the argument was accepted. */
+function refusal<T>(r: Parsed<T, UsageProblem>): string {
+  assert.equal(r.ok, false, `accepted: ${JSON.stringify(r)}`);
+  return r.ok ? '' : r.error.message;
+}
+const usage = (argv: string[], re: RegExp) => assert.match(refusal(parseCommandLine(argv)), re);
 
 test("the Grid'5000 wiki command line", () => {
   const a = run('-N', '-D', '7777', 'jdoe@access.grid5000.fr');
@@ -55,14 +63,14 @@ test('-l and -p win over the destination, wherever they appear', () => {
 });
 
 test('-D: every form ssh accepts, loopback only', () => {
-  assert.deepEqual(parseDynamic('1080'), { bind: '127.0.0.1', port: 1080 });
-  assert.deepEqual(parseDynamic('localhost:1080'), { bind: 'localhost', port: 1080 });
-  assert.deepEqual(parseDynamic('127.0.0.1/1080'), { bind: '127.0.0.1', port: 1080 });
-  assert.deepEqual(parseDynamic('[::1]:1080'), { bind: '::1', port: 1080 });
+  assert.deepEqual(parseDynamic('1080'), { ok: true, value: { bind: '127.0.0.1', port: 1080 } });
+  assert.deepEqual(parseDynamic('localhost:1080'), { ok: true, value: { bind: 'localhost', port: 1080 } });
+  assert.deepEqual(parseDynamic('127.0.0.1/1080'), { ok: true, value: { bind: '127.0.0.1', port: 1080 } });
+  assert.deepEqual(parseDynamic('[::1]:1080'), { ok: true, value: { bind: '::1', port: 1080 } });
   for (const bad of ['0.0.0.0:1080', '*:1080', ':1080', '192.168.1.5:1080', '[::]:1080'])
-    assert.throws(() => parseDynamic(bad), /refusing to listen on .*loopback only/, bad);
+    assert.match(refusal(parseDynamic(bad)), /refusing to listen on .*loopback only/, bad);
   for (const bad of ['0', '65536', 'http', '1080x', ''])
-    assert.throws(() => parseDynamic(bad), /Bad dynamic forwarding specification/, bad);
+    assert.match(refusal(parseDynamic(bad)), /Bad dynamic forwarding specification/, bad);
 });
 
 test('-J takes a comma list; none clears it', () => {
@@ -75,15 +83,21 @@ test('-J takes a comma list; none clears it', () => {
 });
 
 test('-o: Key=Value or Key Value, any case, checked like ssh', () => {
-  assert.equal(parseSshOption('port=2222'), 'Port=2222');
-  assert.equal(parseSshOption('StrictHostKeyChecking accept-new'), 'StrictHostKeyChecking=accept-new');
-  assert.equal(parseSshOption('UserKnownHostsFile = "/tmp/k h"'), 'UserKnownHostsFile="/tmp/k h"');
-  assert.equal(parseSshOption('UserKnownHostsFile /a /b'), 'UserKnownHostsFile=/a /b');
-  assert.equal(parseSshOption('IdentitiesOnly=YES'), 'IdentitiesOnly=yes');
-  assert.throws(() => parseSshOption('Compression=yes'), /Bad configuration option: compression/);
-  assert.throws(() => parseSshOption('Port=abc'), /Bad value for Port/);
-  assert.throws(() => parseSshOption('ConnectTimeout='), /Missing argument/);
-  assert.throws(() => parseSshOption('ServerAliveCountMax=0'), /Bad value/);
+  assert.deepEqual(parseSshOption('port=2222'), { ok: true, value: 'Port=2222' });
+  assert.deepEqual(parseSshOption('StrictHostKeyChecking accept-new'), {
+    ok: true,
+    value: 'StrictHostKeyChecking=accept-new',
+  });
+  assert.deepEqual(parseSshOption('UserKnownHostsFile = "/tmp/k h"'), {
+    ok: true,
+    value: 'UserKnownHostsFile="/tmp/k h"',
+  });
+  assert.deepEqual(parseSshOption('UserKnownHostsFile /a /b'), { ok: true, value: 'UserKnownHostsFile=/a /b' });
+  assert.deepEqual(parseSshOption('IdentitiesOnly=YES'), { ok: true, value: 'IdentitiesOnly=yes' });
+  assert.match(refusal(parseSshOption('Compression=yes')), /Bad configuration option: compression/);
+  assert.match(refusal(parseSshOption('Port=abc')), /Bad value for Port/);
+  assert.match(refusal(parseSshOption('ConnectTimeout=')), /Missing argument/);
+  assert.match(refusal(parseSshOption('ServerAliveCountMax=0')), /Bad value/);
   const a = run('-D', '1', '-o', 'ProxyJump=j', '-oBatchMode=yes', 'h');
   assert.deepEqual(a.sshOptions, ['ProxyJump=j', 'BatchMode=yes']);
   assert.equal(a.batchMode, true);
@@ -105,17 +119,30 @@ test('usage errors say what is wrong', () => {
   usage(['--frobnicate'], /unknown option --frobnicate/);
 });
 
+test('a mistake in how the command is written shows the usage; a refused value does not', () => {
+  const showsUsage = (argv: string[]) => {
+    const r = parseCommandLine(argv);
+    assert.equal(r.ok, false, argv.join(' '));
+    return !r.ok && r.error.showUsage;
+  };
+  assert.equal(showsUsage([]), true);
+  assert.equal(showsUsage(['-D', '1', '-x', 'host']), true);
+  assert.equal(showsUsage(['-D', '1', '-f', 'host']), false);
+  assert.equal(showsUsage(['-D', '1', '-p', '70000', 'host']), false);
+  assert.equal(showsUsage(['-D', '1', '@host']), false);
+});
+
 test('help, version and subcommands', () => {
-  assert.deepEqual(parseArgs(['--help']), { kind: 'help' });
-  assert.deepEqual(parseArgs(['-D', '1', '-h', 'x']), { kind: 'help' });
-  assert.deepEqual(parseArgs(['--version']), { kind: 'version' });
-  assert.deepEqual(parseArgs(['-V']), { kind: 'version' });
-  assert.deepEqual(parseArgs(['doctor', '--json']), { kind: 'subcommand', name: 'doctor', args: ['--json'] });
-  assert.deepEqual(parseArgs(['install']), { kind: 'subcommand', name: 'install', args: [] });
+  assert.deepEqual(command(['--help']), { kind: 'help' });
+  assert.deepEqual(command(['-D', '1', '-h', 'x']), { kind: 'help' });
+  assert.deepEqual(command(['--version']), { kind: 'version' });
+  assert.deepEqual(command(['-V']), { kind: 'version' });
+  assert.deepEqual(command(['doctor', '--json']), { kind: 'subcommand', name: 'doctor', args: ['--json'] });
+  assert.deepEqual(command(['install']), { kind: 'subcommand', name: 'install', args: [] });
 });
 
 test('the tunnel config: what was given, else "from ssh config or the default"', () => {
-  const c = toTunnelConfig(run('-D', '1080', '-J', 'j', '-i', '/k', 'u@h'));
+  const c = commandTunnelConfig(run('-D', '1080', '-J', 'j', '-i', '/k', 'u@h'));
   assert.equal(checkTunnelConfig(c), null);
   assert.equal(c.gateway, 'h');
   assert.equal(c.user, 'u');
@@ -125,21 +152,21 @@ test('the tunnel config: what was given, else "from ssh config or the default"',
   assert.equal(c.socksPort, 1080);
   assert.equal(c.strictHostKeyChecking, 'ask');
   assert.equal(c.knownHostsFile, '');
-  assert.equal(toTunnelConfig(run('-D', '1', 'h')).identityFile, '');
+  assert.equal(commandTunnelConfig(run('-D', '1', 'h')).identityFile, '');
 });
 
 test('every -i is tried: the first as the identity file, the others as IdentityFile lines', () => {
   const a = run('-D', '1', '-i', '/k1', '-i', '/my keys/k"2', '-o', 'Port=2', 'h');
-  assert.equal(toTunnelConfig(a).identityFile, '/k1');
+  assert.equal(commandTunnelConfig(a).identityFile, '/k1');
   const lines = sshOptionsFor(a);
   assert.equal(lines[0], 'Port=2');
   assert.deepEqual(splitArgs(lines[1]!.slice('IdentityFile='.length)), ['/my keys/k"2']);
 });
 
 test('--connections sets the pool size of the tunnel, 1 by default, 1-16', () => {
-  assert.equal(toTunnelConfig(run('-D', '1080', 'h')).maxConnections, 1);
-  assert.equal(toTunnelConfig(run('-D', '1080', '--connections', '4', 'h')).maxConnections, 4);
-  assert.equal(toTunnelConfig(run('--connections=3', '-D', '1080', 'h')).maxConnections, 3);
+  assert.equal(commandTunnelConfig(run('-D', '1080', 'h')).maxConnections, 1);
+  assert.equal(commandTunnelConfig(run('-D', '1080', '--connections', '4', 'h')).maxConnections, 4);
+  assert.equal(commandTunnelConfig(run('--connections=3', '-D', '1080', 'h')).maxConnections, 3);
   usage(['-D', '1080', '--connections', '0', 'h'], /--connections takes a whole number from 1 to 16/);
   usage(['-D', '1080', '--connections', 'x', 'h'], /--connections/);
   usage(['-D', '1080', 'h', '--connections'], /--connections/);
@@ -153,12 +180,12 @@ test('-l takes a login as the destination grammar does: "@" allowed, shell chara
 
 test('--socks-auth-file takes a file (attached or separate); the port is open without it', () => {
   const run = (argv: string[]) => {
-    const c = parseArgs(argv);
+    const c = command(argv);
     assert.equal(c.kind, 'run');
     return c.kind === 'run' ? c.args : (null as never);
   };
   assert.equal(run(['-N', '-D', '1080', 'host']).socksAuthFile, null);
   assert.equal(run(['-N', '-D', '1080', '--socks-auth-file', '/tmp/a', 'host']).socksAuthFile, '/tmp/a');
   assert.equal(run(['--socks-auth-file=/tmp/b', '-D1080', 'host']).socksAuthFile, '/tmp/b');
-  assert.throws(() => parseArgs(['-D', '1080', 'host', '--socks-auth-file']), /needs a file/);
+  usage(['-D', '1080', 'host', '--socks-auth-file'], /needs a file/);
 });

@@ -13,7 +13,7 @@ import {
   registryKey,
 } from '../../../../native-host/setup/browser-paths.js';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../../../../shared/ids.js';
-import { HOST_NAME } from '../../../../shared/protocol.js';
+import { NATIVE_HOST_NAME } from '../../../../shared/protocol.js';
 
 const H = '/home/ada';
 
@@ -118,17 +118,17 @@ test('launcher folder per OS and scope', () => {
 });
 
 test('every manifest file is named after the host, which is a valid native-messaging name', () => {
-  assert.match(HOST_NAME, /^[a-z0-9_]+(\.[a-z0-9_]+)*$/);
+  assert.match(NATIVE_HOST_NAME, /^[a-z0-9_]+(\.[a-z0-9_]+)*$/);
   for (const b of BROWSERS)
     for (const os of ['linux', 'darwin'] as const)
       for (const scope of ['user', 'system'] as const)
-        assert.ok(manifestPath(b, os, scope, H).endsWith(`/${HOST_NAME}.json`));
+        assert.ok(manifestPath(b, os, scope, H).endsWith(`/${NATIVE_HOST_NAME}.json`));
 });
 
 test('manifests: Firefox allows the gecko id; Chromium allows each id as an origin with the trailing slash', () => {
   const ff = hostManifest('gecko', '/x/launcher');
   assert.deepEqual(ff, {
-    name: HOST_NAME,
+    name: NATIVE_HOST_NAME,
     description: ff.description,
     path: '/x/launcher',
     type: 'stdio',
@@ -144,10 +144,10 @@ test('manifests: Firefox allows the gecko id; Chromium allows each id as an orig
 });
 
 test('--browser lists: names, aliases, all, and a clear error for an unknown name', () => {
-  assert.deepEqual(parseBrowserList('all'), { ok: true, browsers: [...BROWSERS] });
+  assert.deepEqual(parseBrowserList('all'), { ok: true, value: [...BROWSERS] });
   assert.deepEqual(parseBrowserList('firefox-esr, Chromium,google-chrome,chromium'), {
     ok: true,
-    browsers: ['firefox', 'chromium', 'chrome'],
+    value: ['firefox', 'chromium', 'chrome'],
   });
   const bad = parseBrowserList('firefox,netscape');
   assert.equal(bad.ok, false);

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BROWSERS, hostManifest, type Env } from '../../../../native-host/setup/browser-paths.js';
 import type { FileOps, Runner } from '../../../../native-host/setup/host-io.js';
-import { installMain, uninstallMain, type Context } from '../../../../native-host/setup/install.js';
+import { installMain, uninstallMain, type InstallContext } from '../../../../native-host/setup/install.js';
 import { parseLauncher } from '../../../../native-host/setup/launcher.js';
 import { parseRegDefault, regQueryDefault } from '../../../../native-host/setup/registry.js';
 import { checkBrowsers } from '../../../../native-host/setup/doctor/local.js';
@@ -100,7 +100,7 @@ function windowsMachine() {
   const reg = fakeReg();
   const lines: string[] = [];
   const errors: string[] = [];
-  const ctx: Context = {
+  const ctx: InstallContext = {
     env: ENV,
     platform: 'win32',
     nodePath: NODE,

@@ -50,11 +50,14 @@ test('basicMatches: the right header only; missing, malformed or other schemes f
 });
 
 test("parseCredentials reads user:password from a file's first line, and never echoes it back", () => {
-  assert.deepEqual(parseCredentials('alice:pa:ss\nignored\n'), { username: 'alice', password: 'pa:ss' });
-  assert.deepEqual(parseCredentials('\uFEFFbob:x\r\n'), { username: 'bob', password: 'x' });
+  assert.deepEqual(parseCredentials('alice:pa:ss\nignored\n'), {
+    ok: true,
+    value: { username: 'alice', password: 'pa:ss' },
+  });
+  assert.deepEqual(parseCredentials('\uFEFFbob:x\r\n'), { ok: true, value: { username: 'bob', password: 'x' } });
   for (const bad of ['', 'nocolon', ':pw', 'alice:', `u:${'p'.repeat(256)}`]) {
     const r = parseCredentials(bad);
-    assert.ok('error' in r, bad);
-    if ('error' in r && bad.length > 3) assert.ok(!r.error.includes(bad), 'the error does not repeat the secret');
+    assert.equal(r.ok, false, bad);
+    if (!r.ok && bad.length > 3) assert.ok(!r.error.includes(bad), 'the error does not repeat the secret');
   }
 });

@@ -11,7 +11,7 @@ import {
   type ProxyRequest,
 } from '../../../../native-host/socks/http-wire.js';
 import { basicAuthorization, basicMatches, credentialsMatch } from '../../../../native-host/socks/credentials.js';
-import { formatIPv6, type Destination, type Parsed } from '../../../../native-host/socks/wire.js';
+import { formatIPv6, type SocksTarget, type WireParse } from '../../../../native-host/socks/wire.js';
 import { check, chunked, fc, splitBytes, splitPoints } from '../../../support/fuzz.js';
 
 const BAD_REQUEST = httpResponse(400, 'Bad Request');
@@ -48,7 +48,7 @@ const keptHeader = fc
 
 interface Authority {
   text: string;
-  dest: Destination;
+  dest: SocksTarget;
 }
 const portText = (p: number) => fc.constantFrom(String(p), String(p).padStart(5, '0'));
 const domainHost = fc
@@ -148,7 +148,7 @@ function interleave(kept: [string, string][], extra: [string, string][], at: num
 interface ForwardCase {
   wire: Buffer;
   head: string;
-  expected: { method: string; dest: Destination; head: string; body: Buffer; authorization: string | null };
+  expected: { method: string; dest: SocksTarget; head: string; body: Buffer; authorization: string | null };
 }
 
 /** A valid absolute-form request, its body, then a second request carrying credentials. */
@@ -268,7 +268,7 @@ const httpish: fc.Arbitrary<Uint8Array> = fc.oneof(
 // ---------- checks ----------
 
 /** One verdict against `buf`: a defined kind, a defined answer, nothing kept past the limit. */
-function wellFormed(r: Parsed<ProxyRequest>, buf: Buffer): void {
+function wellFormed(r: WireParse<ProxyRequest>, buf: Buffer): void {
   assert.ok(r.kind === 'more' || r.kind === 'done' || r.kind === 'error', JSON.stringify(r));
   if (r.kind === 'more') {
     assert.ok(buf.length <= MAX_HEAD_BYTES, `waits for more with ${buf.length} bytes held`);
@@ -303,7 +303,7 @@ function wellFormed(r: Parsed<ProxyRequest>, buf: Buffer): void {
   assert.ok(v.bodyLength >= 0 && Number.isSafeInteger(v.bodyLength));
 }
 
-function validDestination(d: Destination): void {
+function validDestination(d: SocksTarget): void {
   assert.ok(Number.isInteger(d.port) && d.port >= 1 && d.port <= 65535, `port ${d.port}`);
   if (d.type === 'ipv6') {
     assert.ok(net.isIPv6(d.host), d.host);
@@ -324,7 +324,7 @@ function canonicalIPv6(text: string): string {
 }
 
 /** What the listener acts on. */
-function verdict(r: Parsed<ProxyRequest>): unknown {
+function verdict(r: WireParse<ProxyRequest>): unknown {
   if (r.kind === 'done') return { kind: 'done', consumed: r.consumed, value: { ...r.value, head: [...r.value.head] } };
   if (r.kind === 'error') return { kind: 'error', reply: [...r.reply] };
   return { kind: 'more' };

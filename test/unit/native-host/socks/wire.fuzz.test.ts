@@ -8,9 +8,9 @@ import {
   chooseMethod,
   formatIPv6,
   parseGreeting,
-  parseRequest,
-  type Destination,
-  type Parsed,
+  parseSocksRequest,
+  type SocksTarget,
+  type WireParse,
 } from '../../../../native-host/socks/wire.js';
 import { check, chunked, fc, splitBytes } from '../../../support/fuzz.js';
 
@@ -88,7 +88,7 @@ const socksish: fc.Arbitrary<Uint8Array> = fc.oneof(
 );
 
 /** Checks one parser outcome against `buf`: a defined kind, nothing consumed past the buffer. */
-function wellFormed<T>(r: Parsed<T>, buf: Buffer, which: 'greeting' | 'request'): void {
+function wellFormed<T>(r: WireParse<T>, buf: Buffer, which: 'greeting' | 'request'): void {
   assert.ok(r.kind === 'more' || r.kind === 'done' || r.kind === 'error', JSON.stringify(r));
   if (r.kind === 'done') assert.ok(r.consumed > 0 && r.consumed <= buf.length, `consumed ${r.consumed}`);
   if (r.kind === 'error') {
@@ -108,15 +108,15 @@ function wellFormed<T>(r: Parsed<T>, buf: Buffer, which: 'greeting' | 'request')
 }
 
 /** The outcome comparable across runs: done/error carry what the listener acts on. */
-function outcome<T>(r: Parsed<T>): unknown {
+function outcome<T>(r: WireParse<T>): unknown {
   if (r.kind === 'done') return { kind: 'done', value: r.value, consumed: r.consumed };
   if (r.kind === 'error') return { kind: 'error', reply: [...r.reply] };
   return { kind: 'more' };
 }
 
-const PARSERS: ['greeting' | 'request', (buf: Buffer) => Parsed<unknown>][] = [
+const PARSERS: ['greeting' | 'request', (buf: Buffer) => WireParse<unknown>][] = [
   ['greeting', parseGreeting],
-  ['request', parseRequest],
+  ['request', parseSocksRequest],
 ];
 
 /** The listener's handshake over chunks: the greeting, then the request from the bytes left. */
@@ -135,7 +135,7 @@ function handshake(chunks: Buffer[]): unknown {
       greeted = true;
       buf = buf.subarray(g.consumed);
     }
-    const r = parseRequest(buf);
+    const r = parseSocksRequest(buf);
     wellFormed(r, buf, 'request');
     if (r.kind === 'more') continue;
     if (r.kind === 'error') return { methods, request: outcome(r) };
@@ -151,7 +151,7 @@ test('any bytes give each parser a defined outcome, never an exception', () => {
     fc.property(socksish, (bytes) => {
       const buf = Buffer.from(bytes);
       wellFormed(parseGreeting(buf), buf, 'greeting');
-      wellFormed(parseRequest(buf), buf, 'request');
+      wellFormed(parseSocksRequest(buf), buf, 'request');
     }),
   );
 });
@@ -231,7 +231,7 @@ test('a valid greeting and request, in any chunks, give back the same destinatio
           chunks.push(wire.subarray(at, at + n));
           at += n;
         }
-        const got = handshake(chunks) as { methods: number[]; request: { value: Destination }; early: number[] };
+        const got = handshake(chunks) as { methods: number[]; request: { value: SocksTarget }; early: number[] };
         assert.deepEqual(got.methods, methods);
         assert.equal(chooseMethod(got.methods), methods.includes(0) ? 0 : 0xff);
         assert.deepEqual(got.early, [...early], 'bytes after the request are left for the stream');

@@ -8,13 +8,13 @@ import {
   AUTH_FAILURE,
   buildAuth,
   chooseMethod,
-  formatDestination,
+  formatTarget,
   parseAuth,
   formatIPv6,
   methodReply,
   parseGreeting,
-  parseRequest,
-  type Destination,
+  parseSocksRequest,
+  type SocksTarget,
 } from '../../../../native-host/socks/wire.js';
 
 const b = (...bytes: number[]) => Buffer.from(bytes);
@@ -38,11 +38,11 @@ const toWords = (v4: string) => {
   const [a, c, d, e] = v4.split('.').map(Number) as [number, number, number, number];
   return [(a << 8) | c, (d << 8) | e];
 };
-const done = <T>(r: ReturnType<typeof parseRequest> | ReturnType<typeof parseGreeting>) => {
+const done = <T>(r: ReturnType<typeof parseSocksRequest> | ReturnType<typeof parseGreeting>) => {
   assert.equal(r.kind, 'done', JSON.stringify(r));
   return r as { kind: 'done'; value: T; consumed: number };
 };
-const error = (r: ReturnType<typeof parseRequest> | ReturnType<typeof parseGreeting>) => {
+const error = (r: ReturnType<typeof parseSocksRequest> | ReturnType<typeof parseGreeting>) => {
   assert.equal(r.kind, 'error', JSON.stringify(r));
   return r as { kind: 'error'; reason: string; reply: Buffer };
 };
@@ -78,26 +78,26 @@ test('greeting: SOCKS4 gets a SOCKS4 rejection; HTTP and other bytes get nothing
 });
 
 test('request: CONNECT to an IPv4 address', () => {
-  const r = done<Destination>(parseRequest(b(5, 1, 0, 1, 10, 0, 0, 7, ...port(8080))));
+  const r = done<SocksTarget>(parseSocksRequest(b(5, 1, 0, 1, 10, 0, 0, 7, ...port(8080))));
   assert.deepEqual(r.value, { host: '10.0.0.7', port: 8080, type: 'ipv4' });
   assert.equal(r.consumed, 10);
 });
 
 test('request: CONNECT to a domain keeps the name as sent (no resolution, no case change)', () => {
-  const r = done<Destination>(parseRequest(domainRequest('Graphite-3.Nancy.grid5000.fr', 443)));
+  const r = done<SocksTarget>(parseSocksRequest(domainRequest('Graphite-3.Nancy.grid5000.fr', 443)));
   assert.deepEqual(r.value, { host: 'Graphite-3.Nancy.grid5000.fr', port: 443, type: 'domain' });
   assert.equal(r.consumed, 7 + 28);
 });
 
 test('request: an empty domain name is refused with a full reply', () => {
-  const e = error(parseRequest(domainRequest('', 80)));
+  const e = error(parseSocksRequest(domainRequest('', 80)));
   assert.deepEqual(e.reply, buildReply(REPLY.GENERAL_FAILURE));
   assert.match(e.reason, /empty/);
 });
 
 test('request: a domain with spaces or control bytes is refused', () => {
-  assert.match(error(parseRequest(domainRequest('a b', 80))).reason, /control|spaces/);
-  assert.match(error(parseRequest(domainRequest(b(0x61, 0, 0x62), 80))).reason, /control|spaces/);
+  assert.match(error(parseSocksRequest(domainRequest('a b', 80))).reason, /control|spaces/);
+  assert.match(error(parseSocksRequest(domainRequest(b(0x61, 0, 0x62), 80))).reason, /control|spaces/);
 });
 
 test('request: CONNECT to IPv6 gives the compressed text with zero padding handled', () => {
@@ -113,7 +113,7 @@ test('request: CONNECT to IPv6 gives the compressed text with zero padding handl
     ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
   ];
   for (const [input, want] of cases) {
-    const r = done<Destination>(parseRequest(Buffer.concat([b(5, 1, 0, 4), ipv6Bytes(input), b(...port(22))])));
+    const r = done<SocksTarget>(parseSocksRequest(Buffer.concat([b(5, 1, 0, 4), ipv6Bytes(input), b(...port(22))])));
     assert.deepEqual(r.value, { host: want, port: 22, type: 'ipv6' }, input);
     assert.equal(r.consumed, 22);
   }
@@ -138,12 +138,18 @@ test('formatIPv6 writes what inet_ntop writes, for random addresses rich in zero
 
 test('request: BIND and UDP ASSOCIATE get reply 7, unknown address types reply 8', () => {
   assert.deepEqual(
-    error(parseRequest(b(5, 2, 0, 1, 127, 0, 0, 1, 0, 80))).reply,
+    error(parseSocksRequest(b(5, 2, 0, 1, 127, 0, 0, 1, 0, 80))).reply,
     buildReply(REPLY.COMMAND_NOT_SUPPORTED),
   );
-  assert.deepEqual(error(parseRequest(b(5, 3, 0, 1, 0, 0, 0, 0, 0, 0))).reply, buildReply(REPLY.COMMAND_NOT_SUPPORTED));
-  assert.deepEqual(error(parseRequest(b(5, 1, 0, 2, 1, 2, 3))).reply, buildReply(REPLY.ADDRESS_TYPE_NOT_SUPPORTED));
-  assert.deepEqual(error(parseRequest(b(4, 1, 0, 1, 1, 2, 3, 4, 0, 80))).reply, buildReply(REPLY.GENERAL_FAILURE));
+  assert.deepEqual(
+    error(parseSocksRequest(b(5, 3, 0, 1, 0, 0, 0, 0, 0, 0))).reply,
+    buildReply(REPLY.COMMAND_NOT_SUPPORTED),
+  );
+  assert.deepEqual(
+    error(parseSocksRequest(b(5, 1, 0, 2, 1, 2, 3))).reply,
+    buildReply(REPLY.ADDRESS_TYPE_NOT_SUPPORTED),
+  );
+  assert.deepEqual(error(parseSocksRequest(b(4, 1, 0, 1, 1, 2, 3, 4, 0, 80))).reply, buildReply(REPLY.GENERAL_FAILURE));
 });
 
 test('request: incomplete bytes ask for more at every split point, and pipelined data is not consumed', () => {
@@ -153,9 +159,10 @@ test('request: incomplete bytes ask for more at every split point, and pipelined
     Buffer.concat([b(5, 1, 0, 4), ipv6Bytes('2001:db8::1'), b(0, 80)]),
   ];
   for (const req of requests) {
-    for (let i = 0; i < req.length; i++) assert.equal(parseRequest(req.subarray(0, i)).kind, 'more', `prefix ${i}`);
+    for (let i = 0; i < req.length; i++)
+      assert.equal(parseSocksRequest(req.subarray(0, i)).kind, 'more', `prefix ${i}`);
     const withData = Buffer.concat([req, Buffer.from('GET / HTTP/1.1\r\n')]);
-    assert.equal(done(parseRequest(withData)).consumed, req.length);
+    assert.equal(done(parseSocksRequest(withData)).consumed, req.length);
   }
 });
 
@@ -163,9 +170,9 @@ test('replies are the full 10 bytes of RFC 1928 with the bound address 0.0.0.0:0
   for (const code of Object.values(REPLY)) assert.deepEqual(buildReply(code), b(5, code, 0, 1, 0, 0, 0, 0, 0, 0));
 });
 
-test('formatDestination brackets IPv6 only', () => {
-  assert.equal(formatDestination({ host: '2001:db8::1', port: 80, type: 'ipv6' }), '[2001:db8::1]:80');
-  assert.equal(formatDestination({ host: 'a.grid5000.fr', port: 80, type: 'domain' }), 'a.grid5000.fr:80');
+test('formatTarget brackets IPv6 only', () => {
+  assert.equal(formatTarget({ host: '2001:db8::1', port: 80, type: 'ipv6' }), '[2001:db8::1]:80');
+  assert.equal(formatTarget({ host: 'a.grid5000.fr', port: 80, type: 'domain' }), 'a.grid5000.fr:80');
 });
 
 test('method choice with credentials: username/password (0x02) or nothing, never "no authentication"', () => {

@@ -10,7 +10,7 @@ import { ConnectError } from '../../../../native-host/ssh/connect.js';
 import {
   ConnectionPool,
   gatewayBusy,
-  load,
+  entryLoad,
   POOL_COOLDOWN_MAX_MS,
   POOL_COOLDOWN_MS,
   type PoolOptions,
@@ -79,9 +79,9 @@ test('a CONNECT gets the least loaded open connection; claims count as load at o
   pool.claim(b);
   pool.claim(b);
   assert.equal(pool.pick(), a);
-  assert.equal(load(b), 2);
+  assert.equal(entryLoad(b), 2);
   pool.release(b);
-  assert.equal(load(b), 1);
+  assert.equal(entryLoad(b), 1);
   a.conn.isOpen = false;
   assert.equal(pool.pick(), b, 'a closing connection is never picked');
 });
@@ -171,7 +171,7 @@ test('a tracked channel counts until it closes; its close is activity', async ()
   pool.track(a, s);
   pool.release(a);
   assert.equal(pool.channels, 1);
-  assert.equal(load(a), 1);
+  assert.equal(entryLoad(a), 1);
   events.length = 0;
   s.destroy();
   await tick();
