@@ -6,7 +6,8 @@
 import browser from 'webextension-polyfill';
 import type { Mode } from '../../shared/protocol.js';
 import { MODES } from '../../shared/protocol.js';
-import { migrateSettings, type Settings } from '../../shared/settings.js';
+import type { Settings } from '../../shared/settings.js';
+import { migrateSettings } from '../../shared/settings-migrate.js';
 
 export const SETTINGS_KEY = 'settings';
 const MODE_KEY = 'mode';

@@ -3,7 +3,8 @@
 
 import { catchAllLines, explainMatch, parseRules } from '../../shared/patterns.js';
 import type { ProtocolError, TestResult } from '../../shared/protocol.js';
-import { activeProfile, exportSettings, importSettings, toTunnelConfig, type Settings } from '../../shared/settings.js';
+import { activeProfile, toTunnelConfig, type Settings } from '../../shared/settings.js';
+import { exportSettings, importSettings } from '../../shared/settings-migrate.js';
 import { formToSettings, patternLines, settingsToForm, type FormErrors, type ProfileForm } from './profile-form.js';
 import { addLines, dropNote, missingLines, noteEntries, PRESETS, removeLines, settleNote } from './presets.js';
 import { t } from '../i18n/t.js';

@@ -7,14 +7,12 @@ import { checkTunnelConfig, HOST_KEY_POLICIES, MODES } from '../../../shared/pro
 import {
   PROFILE_FIELDS,
   SETTINGS_VERSION,
-  exportSettings,
-  importSettings,
-  migrateSettings,
   profileFieldErrors,
   toTunnelConfig,
   type Profile,
   type Settings,
 } from '../../../shared/settings.js';
+import { exportSettings, importSettings, migrateSettings } from '../../../shared/settings-migrate.js';
 import { check, fc } from '../../support/fuzz.js';
 
 /** Warnings stay readable and small whatever the input (64 KiB in all). */

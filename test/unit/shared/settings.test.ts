@@ -6,17 +6,19 @@ import {
   activeProfile,
   defaultProfile,
   defaultSettings,
-  exportSettings,
-  importSettings,
-  migrateSettings,
-  addG5kNamesAndNodes,
   DEFAULT_PATTERNS,
-  V3_NEW_PATTERNS,
   profileFieldErrors,
   toTunnelConfig,
   validateProfile,
   type Settings,
 } from '../../../shared/settings.js';
+import {
+  exportSettings,
+  importSettings,
+  migrateSettings,
+  addG5kNamesAndNodes,
+  V3_NEW_PATTERNS,
+} from '../../../shared/settings-migrate.js';
 import type { Parsed } from '../../../shared/parsed.js';
 
 /** What an accepted import gives; fails when the file was refused. */

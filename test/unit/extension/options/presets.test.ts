@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matchHost, parseRules } from '../../../../shared/patterns.js';
-import { defaultProfile, defaultSettings, migrateSettings, type Settings } from '../../../../shared/settings.js';
+import { defaultProfile, defaultSettings, type Settings } from '../../../../shared/settings.js';
+import { migrateSettings } from '../../../../shared/settings-migrate.js';
 import {
   addLines,
   dropNote,
