@@ -8,7 +8,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --rtt LIST           round trips in ms to measure at, a comma list; 0 = loopback, others through the
                        WAN stand-in in front of sshd (default 0,20; with --smoke 0)
   --rate MBIT          bottleneck of the stand-in, each direction (default: none)
-  --quick              2-3 minutes: fewer rounds, smaller counts
+  --quick              under 2 minutes: fewer rounds, smaller counts
   --rounds N           rounds per path (default 3; each measures every endpoint once, in rotating order)
   --endpoints LIST     comma list of ${ENDPOINT_IDS.join(', ')} (default: all)
   --bulk-mib N         bulk download size (default 512 on loopback, 192 through the stand-in)
