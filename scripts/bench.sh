@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# npm run bench [-- options]: g5k-tunnel against OpenSSH ssh -D on loopback (see docs/BENCHMARKS.md).
-# `npm run bench -- --help` lists the options; `--quick` takes about a minute.
+# npm run bench [-- options]: g5k-tunnel against OpenSSH ssh -D, on loopback and through a 20 ms WAN stand-in (see docs/BENCHMARKS.md).
+# `npm run bench -- --help` lists the options; `--quick` takes under 2 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -8,9 +8,18 @@
 // One FIFO queue and ONE timer per direction: a setTimeout per chunk would reorder data (Node
 // groups timers by duration and rounds to whole milliseconds), which breaks an SSH stream's MAC.
 //
+// Round trips are counted as the longest causal chain of crossings (Lamport's happened-before): a
+// chunk read from one side is one crossing more than the longest chain already delivered to that
+// side, since it may answer any of it; the TCP handshake counts as the first round trip (the SYN,
+// delivered to the target on accept, and the SYN-ACK). What the client has been delivered, halved,
+// is the number of round trips it can have waited for: pipelined messages sent together add none,
+// a message sent after an answer arrived counts even if it did not depend on it (an upper bound).
+//
 // As a program (its own event loop, so that it never slows the process being measured):
 //   node dist/testbed/wan-relay.js HOST:PORT RTT_MS [RATE_MBIT]
 // prints `{"port":N}` once listening; SIGUSR1 cuts, SIGUSR2 restores; exits on SIGTERM or stdin EOF.
+// A line `trips EPOCH_MS` on stdin is answered with one JSON line: the connections and their round
+// trips up to that time (see roundTrips()).
 
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -34,6 +43,14 @@ export interface WanRelayStats {
   queued: number;
 }
 
+/** One connection's round trips as its client saw them, by a given time. */
+export interface ConnectionTrips {
+  /** When the relay accepted it (ms since the epoch, performance.timeOrigin + now(), as in every process). */
+  acceptedAt: number;
+  /** Round trips completed for the client, the TCP handshake included (0 before it completed). */
+  roundTrips: number;
+}
+
 export interface WanRelay {
   host: string;
   port: number;
@@ -43,11 +60,41 @@ export interface WanRelay {
   restore(): void;
   readonly isCut: boolean;
   stats(): WanRelayStats;
+  /** Every connection accepted so far (closed ones too, the last 256) and its round trips by `atMs` (epoch ms; default now). */
+  roundTrips(atMs?: number): ConnectionTrips[];
   /** Stops listening and destroys every relayed connection. */
   close(): Promise<void>;
 }
 
-type Item = { at: number; data: Buffer } | { at: number; end: 'end' | 'reset' };
+type Item = { at: number; data: Buffer; hop: number } | { at: number; end: 'end' | 'reset' };
+
+const epochNow = () => performance.timeOrigin + performance.now();
+
+/** The causal chains of one connection (see the head of this file). */
+class Chains {
+  /** The longest chain delivered to the target (the SYN) and to the client (the SYN-ACK). */
+  toServer = 1;
+  toClient = 2;
+  /** [epoch ms, hop] each time the chain delivered to the client grew. */
+  readonly log: [number, number][];
+  constructor(readonly acceptedAt: number) {
+    // the SYN-ACK reaches the client one round trip after its SYN
+    this.log = [[acceptedAt, 2]];
+  }
+  deliveredToClient(hop: number): void {
+    if (hop <= this.toClient) return;
+    this.toClient = hop;
+    this.log.push([epochNow(), hop]);
+  }
+  deliveredToServer(hop: number): void {
+    if (hop > this.toServer) this.toServer = hop;
+  }
+  tripsAt(atMs: number): number {
+    let hop = 0;
+    for (const [t, h] of this.log) if (t <= atMs) hop = h;
+    return Math.floor(hop / 2);
+  }
+}
 
 /**
  * One direction of one connection: a FIFO of chunks with their delivery times (never decreasing,
@@ -70,17 +117,18 @@ class Lane {
     /** Nothing leaves before this time (the TCP handshake: a client sends only once connected). */
     private readonly notBefore: number,
     private readonly isCut: () => boolean,
-    private readonly onDelivered: (n: number) => void,
+    private readonly onDelivered: (n: number, hop: number) => void,
   ) {}
 
-  push(data: Buffer): void {
+  /** `hop`: the crossing this chunk is on its longest causal chain. */
+  push(data: Buffer, hop: number): void {
     const now = Math.max(performance.now(), this.notBefore);
     let leaves = now;
     if (this.bytesPerMs) {
       this.busyUntil = Math.max(this.busyUntil, now) + data.length / this.bytesPerMs;
       leaves = this.busyUntil;
     }
-    this.add({ at: leaves + this.halfRttMs, data });
+    this.add({ at: leaves + this.halfRttMs, data, hop });
     this.queued += data.length;
   }
 
@@ -116,7 +164,7 @@ class Lane {
       if ('data' in item) {
         this.queued -= item.data.length;
         this.delivered += item.data.length;
-        this.onDelivered(item.data.length);
+        this.onDelivered(item.data.length, item.hop);
         if (!this.to.destroyed) this.to.write(item.data);
       } else if (item.end === 'end') this.to.end();
       else if (!this.to.destroyed) this.to.resetAndDestroy();
@@ -144,10 +192,14 @@ export async function startWanRelay(opts: WanRelayOptions): Promise<WanRelay> {
   const lanes = new Set<Lane>();
   const sockets = new Set<net.Socket>();
   const totals = { connections: 0, bytesUp: 0, bytesDown: 0 };
+  const chains: Chains[] = [];
 
   const server = net.createServer({ allowHalfOpen: true }, (client) => {
     totals.connections++;
     const accepted = performance.now();
+    const chain = new Chains(performance.timeOrigin + accepted);
+    chains.push(chain);
+    if (chains.length > 256) chains.shift();
     const upstream = net.connect({ host: opts.target.host, port: opts.target.port, allowHalfOpen: true });
     for (const s of [client, upstream]) {
       s.setNoDelay(true);
@@ -156,12 +208,20 @@ export async function startWanRelay(opts: WanRelayOptions): Promise<WanRelay> {
     }
     // The server's first bytes reach the client one round trip after its connect (SYN, SYN-ACK);
     // the client's first bytes leave only then.
-    const up = new Lane(upstream, half, bytesPerMs, accepted + opts.rttMs, isCut, (n) => (totals.bytesUp += n));
-    const down = new Lane(client, half, bytesPerMs, accepted, isCut, (n) => (totals.bytesDown += n));
+    const up = new Lane(upstream, half, bytesPerMs, accepted + opts.rttMs, isCut, (n, hop) => {
+      totals.bytesUp += n;
+      chain.deliveredToServer(hop);
+    });
+    const down = new Lane(client, half, bytesPerMs, accepted, isCut, (n, hop) => {
+      totals.bytesDown += n;
+      chain.deliveredToClient(hop);
+    });
     lanes.add(up);
     lanes.add(down);
     const wire = (from: net.Socket, lane: Lane) => {
-      from.on('data', (d: Buffer) => lane.push(d));
+      // a chunk may answer anything delivered to its sender before it was read
+      const hopOf = from === client ? () => chain.toClient + 1 : () => chain.toServer + 1;
+      from.on('data', (d: Buffer) => lane.push(d, hopOf()));
       from.on('end', () => lane.finish('end'));
       from.on('close', () => {
         if (!from.readableEnded) lane.finish('reset');
@@ -209,6 +269,9 @@ export async function startWanRelay(opts: WanRelayOptions): Promise<WanRelay> {
       for (const l of lanes) queued += l.queued;
       return { ...totals, queued };
     },
+    roundTrips(atMs = epochNow()) {
+      return chains.map((c) => ({ acceptedAt: c.acceptedAt, roundTrips: c.tripsAt(atMs) }));
+    },
     async close() {
       for (const l of lanes) l.stop();
       const stopped = new Promise<void>((r) => server.close(() => r()));
@@ -236,5 +299,14 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const stop = () => void relay.close().finally(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  process.stdin.on('end', stop).resume();
+  process.stdin.on('end', stop);
+  let pending = '';
+  process.stdin.on('data', (d: Buffer) => {
+    pending += d.toString();
+    for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
+      const [cmd, at] = pending.slice(0, i).trim().split(' ');
+      pending = pending.slice(i + 1);
+      if (cmd === 'trips') process.stdout.write(`${JSON.stringify(relay.roundTrips(at ? Number(at) : undefined))}\n`);
+    }
+  });
 }

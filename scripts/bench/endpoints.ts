@@ -213,6 +213,39 @@ async function sessionUp(gw: Gateway, timeoutMs = 20_000): Promise<void> {
   }
 }
 
+/** The program and arguments of a command endpoint, serving SOCKS on `socksPort`. */
+export function commandFor(id: EndpointId, ctx: Context, socksPort: number): [string, string[]] {
+  const pool = id === 'g5k-pool' ? ['--connections', String(POOL_SIZE)] : [];
+  const gw = ctx.gw;
+  if (id === 'g5k-cli' || id === 'g5k-pool')
+    return [
+      process.execPath,
+      [...(ctx.nodeArgs ?? []), path.join(ctx.root, 'bin/g5k-tunnel'), ...pool, ...sshArgs(gw, socksPort)],
+    ];
+  if (id === 'ssh2-bare')
+    return [
+      process.execPath,
+      [
+        ...(ctx.nodeArgs ?? []),
+        bareScript(ctx.root),
+        gw.host,
+        String(gw.port),
+        gw.user,
+        gw.keys.plain,
+        gw.knownHosts,
+        String(socksPort),
+      ],
+    ];
+  if (id === 'openssh' || id === 'openssh-aes')
+    return ['ssh', [...(id === 'openssh-aes' ? ['-c', 'aes128-gcm@openssh.com'] : []), ...sshArgs(gw, socksPort)]];
+  throw new Error(`${id} is not a command`);
+}
+
+/** SIGINT, as a user's Ctrl-C: the Node endpoints then exit cleanly (and write any profile). */
+export function stopSignal(id: EndpointId): NodeJS.Signals {
+  return id === 'openssh' || id === 'openssh-aes' ? 'SIGTERM' : 'SIGINT';
+}
+
 export async function startEndpoint(id: EndpointId, ctx: Context): Promise<Running> {
   if (id === 'direct') return { id, proxy: null, pid: null, startMs: 0, stderr: () => '', stop: async () => {} };
   const why = unavailable(id, ctx.root);
@@ -251,29 +284,7 @@ export async function startEndpoint(id: EndpointId, ctx: Context): Promise<Runni
     }
   }
 
-  const pool = id === 'g5k-pool' ? ['--connections', String(POOL_SIZE)] : [];
-  const gw = ctx.gw;
-  const [cmd, args] =
-    id === 'g5k-cli' || id === 'g5k-pool'
-      ? [
-          process.execPath,
-          [...(ctx.nodeArgs ?? []), path.join(ctx.root, 'bin/g5k-tunnel'), ...pool, ...sshArgs(gw, socksPort)],
-        ]
-      : id === 'ssh2-bare'
-        ? [
-            process.execPath,
-            [
-              ...(ctx.nodeArgs ?? []),
-              bareScript(ctx.root),
-              gw.host,
-              String(gw.port),
-              gw.user,
-              gw.keys.plain,
-              gw.knownHosts,
-              String(socksPort),
-            ],
-          ]
-        : ['ssh', [...(id === 'openssh-aes' ? ['-c', 'aes128-gcm@openssh.com'] : []), ...sshArgs(gw, socksPort)]];
+  const [cmd, args] = commandFor(id, ctx, socksPort);
   const child = children.start(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr = stderrTail(child);
   try {
@@ -290,6 +301,6 @@ export async function startEndpoint(id: EndpointId, ctx: Context): Promise<Runni
     startMs: performance.now() - t0,
     stderr,
     // SIGINT, as a user's Ctrl-C: the Node endpoints then exit cleanly (and write any profile)
-    stop: () => children.stop(child, 3000, id === 'openssh' || id === 'openssh-aes' ? 'SIGTERM' : 'SIGINT'),
+    stop: () => children.stop(child, 3000, stopSignal(id)),
   };
 }

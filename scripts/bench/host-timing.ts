@@ -7,11 +7,10 @@ import { freePort } from '../../testbed/ports.js';
 import { gatewayQuiet, hostConfig, hostScript, proxyEnv, type Context } from './endpoints.js';
 import { HostClient } from '../../testbed/native-client.js';
 import { httpGet, openTunnel, type Proxy } from '../../testbed/socks-client.js';
-import type { Target } from './phases.js';
+import type { NetPath } from './paths.js';
 
 const ORIGIN = 'chrome-extension://koolnjbkpcgghpokcmbibabdkklmfaek/';
 
-/** Spawn → `hello` answered, `count` times in a row (a fresh process each time). */
 /** Spawn → first answer, `count` times, each with a fresh process made by `spawn`. */
 async function timeFirstAnswers(count: number, spawn: () => HostClient): Promise<number[]> {
   const out: number[] = [];
@@ -60,9 +59,13 @@ export interface AutoResult {
   stages: { stage: string; ms: number }[];
   /** What the on-demand path adds beyond the handshake itself. */
   overheadMs: number;
+  /** Round trips of the SSH connection made for that CONNECT, until the first byte (null on loopback). */
+  roundTrips: number | null;
 }
 
-export async function autoMode(ctx: Context, target: Target): Promise<AutoResult> {
+/** The host already running, idle in Auto mode with its SOCKS port open, no SSH yet: the first page. */
+export async function autoMode(path: NetPath): Promise<AutoResult> {
+  const { ctx, target } = path;
   await gatewayQuiet(ctx.gw);
   const socksPort = await freePort();
   const host = new HostClient({
@@ -83,7 +86,9 @@ export async function autoMode(ctx: Context, target: Target): Promise<AutoResult
     const stages = status.timings.map((t) => ({ stage: t.stage, ms: t.ms }));
     const handshakeMs = stages.reduce((a, t) => a + t.ms, 0);
     const firstByteMs = page.tFirst - tun.t0;
-    return { firstByteMs, handshakeMs, stages, overheadMs: firstByteMs - handshakeMs };
+    const at = (t: number) => performance.timeOrigin + t;
+    const roundTrips = await path.tripsSince(at(tun.t0), at(page.tFirst));
+    return { firstByteMs, handshakeMs, stages, overheadMs: firstByteMs - handshakeMs, roundTrips };
   } finally {
     await host.close();
   }

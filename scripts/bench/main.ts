@@ -1,6 +1,6 @@
-// `npm run bench`: OpenSSH `ssh -D` against g5k-tunnel (command and native host) and no proxy, on
-// loopback against one real sshd, interleaved over rounds; prints per-round ratios and medians and
-// rewrites the generated part of docs/BENCHMARKS.md. Every process it starts is stopped at the end,
+// `npm run bench`: OpenSSH `ssh -D` against g5k-tunnel (command and native host) and no proxy, against
+// one real sshd, on loopback and through a WAN stand-in in front of it, interleaved over rounds on
+// each path; prints per-round ratios and medians and rewrites the generated part of docs/BENCHMARKS.md. Every process it starts is stopped at the end,
 // on error and on Ctrl-C too.
 
 import fs from 'node:fs';
@@ -12,18 +12,23 @@ import { canRunSshd, startGateway, type Gateway } from '../../testbed/sshd.js';
 import * as children from '../../testbed/children.js';
 import { probeCiphers } from './cipher-probe.js';
 import { gatewayQuiet, LABELS, REFERENCE, unavailable, type Context, type EndpointId } from './endpoints.js';
+import { commandColdStart, nodeStart, stalledReader } from './cold-start.js';
 import { autoMode, coldStarts, nodeFloor } from './host-timing.js';
 import { describeMachine } from './machine.js';
 import { measureEndpoint } from './measure.js';
-import { parseOptions, USAGE, type Options } from './options.js';
+import { parseOptions, USAGE, type Options, type PathSpec } from './options.js';
+import { openPath, type NetPath } from './paths.js';
+import { checkTargets } from './goals.js';
 import type { Target } from './phases.js';
 import {
-  checkTargets,
   medianRatioTable,
+  pathLabel,
   ratioTable,
   renderGenerated,
   resultTable,
   spliceDocument,
+  startLines,
+  type PathRun,
   type RunData,
 } from './report.js';
 import { SKELETON } from './skeleton.js';
@@ -75,7 +80,99 @@ function brief(r: Awaited<ReturnType<typeof measureEndpoint>>): string {
   );
 }
 
-async function benchmark(opts: Options, state: { gw?: Promise<Gateway>; scratch?: string }): Promise<number> {
+/** Runs `fn`, keeping its result in `into`, or its failure in `errors` (the run goes on). */
+async function attempt<T>(what: string, errors: string[], fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (e) {
+    const msg = `${what}: ${(e as Error).message.split('\n')[0]}`;
+    errors.push(msg);
+    say(`  ${msg}`);
+    return null;
+  }
+}
+
+const ms = (xs: number[]) => xs.map((c) => c.toFixed(0)).join(', ');
+
+/** Every round on one path: the endpoints in rotating order, then the start-up and stall phases. */
+async function measurePath(spec: PathSpec, path_: NetPath, endpoints: EndpointId[], opts: Options): Promise<PathRun> {
+  const t0 = performance.now();
+  const p: PathRun = {
+    rttMs: spec.rttMs,
+    rateMbit: spec.rateMbit,
+    rounds: spec.rounds,
+    params: spec.params,
+    seconds: 0,
+    results: [],
+    coldStartMs: [],
+    nodeFloorMs: [],
+    nodeStartMs: [],
+    commandCold: [],
+    auto: [],
+    stalled: [],
+    errors: [],
+  };
+  const hasHost = endpoints.includes('g5k-host');
+  const commands = endpoints.filter((e) => e === 'openssh' || e === 'g5k-cli');
+  say(`${pathLabel(spec)}: ${spec.rounds} round${spec.rounds > 1 ? 's' : ''} of ${endpoints.join(', ')}`);
+  for (let round = 1; round <= spec.rounds; round++) {
+    say(`round ${round}/${spec.rounds} (${pathLabel(spec)})`);
+    for (const id of rotate(endpoints, round - 1)) {
+      const target = id === 'direct' ? path_.directTarget : path_.target;
+      const r = await measureEndpoint(id, round, path_.ctx, target, spec.params);
+      p.results.push(r);
+      say(`  ${LABELS[id].padEnd(34)} ${brief(r)}`);
+    }
+    // cold starts of the commands, alternating, so that a busy moment hits both
+    for (let i = 0; i < opts.coldStarts; i++)
+      for (const id of i % 2 ? [...commands].reverse() : commands) {
+        const c = await attempt(`${LABELS[id]} cold start`, p.errors, () => commandColdStart(id, round, path_));
+        if (c) p.commandCold.push(c);
+      }
+    p.nodeStartMs.push(...(await nodeStart(opts.coldStarts)));
+    const cold = p.commandCold.filter((c) => c.round === round);
+    for (const id of commands) {
+      const mine = cold.filter((c) => c.id === id);
+      say(
+        `  ${LABELS[id]} cold start ${ms(mine.map((c) => c.ms))} ms, ${mine.map((c) => c.roundTrips ?? '–').join(', ')} round trips`,
+      );
+    }
+    if (hasHost) {
+      const hello = await attempt('host cold start', p.errors, () => coldStarts(path_.ctx, opts.coldStarts));
+      const floor = await attempt('Node floor', p.errors, () => nodeFloor(opts.coldStarts));
+      if (hello && floor) {
+        p.coldStartMs.push(...hello);
+        p.nodeFloorMs.push(...floor);
+        say(`  host cold start ${ms(hello)} ms (a Node process answering hello: ${ms(floor)} ms)`);
+      }
+      const a = await attempt('auto mode', p.errors, () => autoMode(path_));
+      if (a) {
+        p.auto.push(a);
+        say(
+          `  auto mode: first byte ${a.firstByteMs.toFixed(0)} ms, ${a.roundTrips ?? '–'} round trips, handshake ${a.handshakeMs.toFixed(0)} ms`,
+        );
+      }
+      const st = await attempt('stalled reader', p.errors, () => stalledReader(round, path_, opts.stallMiB, 4));
+      if (st) {
+        p.stalled.push(st);
+        say(
+          `  stalled reader: host RSS ${st.rssMiB.toFixed(0)} MiB (peak ${st.hwmMiB.toFixed(0)}) after ${st.readMiB.toFixed(0)} MiB read`,
+        );
+      }
+    }
+    for (const line of ratioTable(p.results.filter((x) => x.round === round)).slice(2)) say(`  ${line}`);
+  }
+  p.seconds = (performance.now() - t0) / 1000;
+  return p;
+}
+
+interface State {
+  gw?: Promise<Gateway>;
+  scratch?: string;
+  paths: Set<NetPath>;
+}
+
+async function benchmark(opts: Options, state: State): Promise<number> {
   const why = canRunSshd();
   if (why) {
     say(`cannot run: ${why}`);
@@ -107,7 +204,7 @@ async function benchmark(opts: Options, state: { gw?: Promise<Gateway>; scratch?
 
   if (opts.profile) {
     const out = path.join(opts.outDir, 'profile');
-    await profileEndpoints(ctx, target, endpoints, opts.params, out, say);
+    await profileEndpoints(ctx, target, endpoints, opts.paths[0]!.params, out, say);
     return 0;
   }
 
@@ -120,67 +217,42 @@ async function benchmark(opts: Options, state: { gw?: Promise<Gateway>; scratch?
     seconds: 0,
     command: opts.command,
     quick: opts.quick,
-    rounds: opts.rounds,
-    params: opts.params,
     machine,
     endpoints,
     skipped,
-    results: [],
-    coldStartMs: [],
-    nodeFloorMs: [],
-    auto: [],
+    paths: [],
     ciphers,
   };
-  const hasHost = endpoints.includes('g5k-host');
-  say(`${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${endpoints.join(', ')}`);
-  for (let round = 1; round <= opts.rounds; round++) {
-    say(`round ${round}/${opts.rounds}`);
-    for (const id of rotate(endpoints, round - 1)) {
-      const r = await measureEndpoint(id, round, ctx, target, opts.params);
-      run.results.push(r);
-      say(`  ${LABELS[id].padEnd(34)} ${brief(r)}`);
+  for (const spec of opts.paths) {
+    const path_ = await openPath(ctx, target, spec.rttMs, spec.rateMbit);
+    state.paths.add(path_);
+    try {
+      run.paths.push(await measurePath(spec, path_, endpoints, opts));
+    } finally {
+      state.paths.delete(path_);
+      await path_.stop();
     }
-    if (hasHost) {
-      try {
-        const cold = await coldStarts(ctx, opts.coldStarts);
-        run.coldStartMs.push(...cold);
-        const floor = await nodeFloor(opts.coldStarts);
-        run.nodeFloorMs.push(...floor);
-        say(
-          `  host cold start ${cold.map((c) => c.toFixed(0)).join(', ')} ms (Node alone: ${floor.map((c) => c.toFixed(0)).join(', ')} ms)`,
-        );
-      } catch (e) {
-        say(`  host cold start failed: ${(e as Error).message}`);
-      }
-      try {
-        const a = await autoMode(ctx, target);
-        run.auto.push(a);
-        say(`  auto mode: first byte ${a.firstByteMs.toFixed(0)} ms, handshake ${a.handshakeMs.toFixed(0)} ms`);
-      } catch (e) {
-        run.auto.push({ error: (e as Error).message });
-        say(`  auto mode failed: ${(e as Error).message.split('\n')[0]}`);
-      }
-    }
-    for (const line of ratioTable({ ...run, results: run.results.filter((x) => x.round === round) }).slice(2))
-      say(`  ${line}`);
   }
   run.seconds = (performance.now() - t0) / 1000;
 
-  console.log(
-    [
-      '',
-      '## Results',
-      '',
-      ...resultTable(run),
-      '',
-      ...resultTable(run, true),
-      '',
-      '## Median ratios to OpenSSH',
-      '',
-      ...medianRatioTable(run),
-      '',
-    ].join('\n'),
-  );
+  for (const p of run.paths) {
+    console.log(
+      [
+        '',
+        `## ${pathLabel(p)}`,
+        '',
+        ...resultTable(p),
+        '',
+        ...resultTable(p, true),
+        '',
+        '### Median ratios to OpenSSH',
+        '',
+        ...medianRatioTable(p, endpoints),
+        '',
+        ...startLines(p),
+      ].join('\n'),
+    );
+  }
   for (const id of endpoints.filter((e) => e === 'g5k-cli' || e === 'g5k-pool' || e === 'g5k-host')) {
     console.log(`## Targets: ${LABELS[id]}`);
     for (const c of checkTargets(run, id))
@@ -197,7 +269,7 @@ async function benchmark(opts: Options, state: { gw?: Promise<Gateway>; scratch?
     fs.writeFileSync(opts.docs, spliceDocument(prev, renderGenerated(run), SKELETON));
     say(`wrote ${path.relative(process.cwd(), opts.docs) || opts.docs}`);
   }
-  return run.results.every((r) => r.ok) && run.auto.every((a) => !('error' in a)) ? 0 : 1;
+  return run.paths.every((p) => p.results.every((r) => r.ok) && p.errors.length === 0) ? 0 : 1;
 }
 
 async function main(): Promise<void> {
@@ -212,10 +284,11 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const state: { gw?: Promise<Gateway>; scratch?: string } = {};
+  const state: State = { paths: new Set() };
   let cleaning: Promise<void> | null = null;
   const cleanup = () =>
     (cleaning ??= (async () => {
+      await Promise.all([...state.paths].map((p) => p.stop()));
       await children.stopAll();
       const gw = await state.gw?.catch(() => undefined);
       // let the last sessions end by themselves: killed under sshd, they linger as orphans

@@ -5,15 +5,18 @@ import { ENDPOINT_IDS, type EndpointId } from './endpoints.js';
 import type { Params } from './measure.js';
 
 export const USAGE = `usage: npm run bench -- [options]
-  --quick              about a minute: 2 rounds, smaller counts
-  --rounds N           rounds (default 5; each measures every endpoint once, in rotating order)
+  --rtt LIST           round trips in ms to measure at, a comma list; 0 = loopback, others through the
+                       WAN stand-in in front of sshd (default 0,20; with --smoke 0)
+  --rate MBIT          bottleneck of the stand-in, each direction (default: none)
+  --quick              under 2 minutes: fewer rounds, smaller counts
+  --rounds N           rounds per path (default 3; each measures every endpoint once, in rotating order)
   --endpoints LIST     comma list of ${ENDPOINT_IDS.join(', ')} (default: all)
-  --bulk-mib N         bulk download size (default 512)
-  --setup-count N      sequential connections for set-up latency (default 500)
-  --rtt-count N        ping-pongs for round-trip latency (default 2000)
-  --conc N             parallel connections (default 200)
+  --bulk-mib N         bulk download size (default 512 on loopback, 192 through the stand-in)
+  --setup-count N      sequential connections for set-up latency (default 500; 100)
+  --rtt-count N        ping-pongs for round-trip latency (default 2000; 100)
+  --conc N             parallel connections (default 200; 60)
   --conc-mib N         MiB per parallel connection (default 1)
-  --cold-starts N      native host cold starts per round (default 5)
+  --cold-starts N      cold starts of each kind per round (default 5)
   --no-ciphers         skip the probe of negotiated ciphers
   --out DIR            raw results (default artifacts/bench)
   --docs FILE          document to update (default docs/BENCHMARKS.md); --no-docs to leave it alone
@@ -22,13 +25,22 @@ export const USAGE = `usage: npm run bench -- [options]
   --smoke              tiny counts, to check the harness itself
   --max-minutes N      stop everything after N minutes (default 15)`;
 
+/** One network path to measure on, with its own rounds and counts. */
+export interface PathSpec {
+  rttMs: number;
+  rateMbit: number | null;
+  rounds: number;
+  params: Params;
+}
+
 export interface Options {
   help: boolean;
   quick: boolean;
-  rounds: number;
+  paths: PathSpec[];
   endpoints: EndpointId[];
-  params: Params;
   coldStarts: number;
+  /** The stalled-reader phase: a download of this size whose reader stops after a few MiB. */
+  stallMiB: number;
   ciphers: boolean;
   outDir: string;
   docs: string | null;
@@ -40,6 +52,7 @@ export interface Options {
   command: string;
 }
 
+// Loopback: the counts the figures before the WAN stand-in were taken with, so they stay comparable.
 const FULL: Params = {
   bulkMiB: 512,
   setupCount: 500,
@@ -55,6 +68,26 @@ const QUICK: Params = {
   rttCount: 500,
   rttSize: 64,
   conc: 200,
+  concMiB: 1,
+  phaseTimeoutMs: 60_000,
+};
+// Through the stand-in every connection costs round trips: fewer of everything, and 60 parallel
+// downloads (a page and its resources) rather than 200.
+const WAN_FULL: Params = {
+  bulkMiB: 192,
+  setupCount: 100,
+  rttCount: 100,
+  rttSize: 64,
+  conc: 60,
+  concMiB: 1,
+  phaseTimeoutMs: 120_000,
+};
+const WAN_QUICK: Params = {
+  bulkMiB: 64,
+  setupCount: 30,
+  rttCount: 30,
+  rttSize: 64,
+  conc: 60,
   concMiB: 1,
   phaseTimeoutMs: 60_000,
 };
@@ -75,17 +108,41 @@ function int(v: string | undefined, name: string, min: number, max: number): num
   return n;
 }
 
+/** The defaults of one path: `--smoke`, `--quick` or a full run. */
+function defaults(rttMs: number, mode: 'smoke' | 'quick' | 'full'): Pick<PathSpec, 'rounds' | 'params'> {
+  const wan = rttMs > 0;
+  if (mode === 'smoke') return { rounds: 1, params: { ...SMOKE } };
+  if (mode === 'quick') return wan ? { rounds: 1, params: { ...WAN_QUICK } } : { rounds: 2, params: { ...QUICK } };
+  return { rounds: 3, params: { ...(wan ? WAN_FULL : FULL) } };
+}
+
+function rttList(v: string | undefined): number[] {
+  const list = (v ?? '').split(',').map((x) => x.trim());
+  const ms = list.map(Number);
+  if (!list.length || list.some((x) => x === '') || ms.some((x) => !Number.isFinite(x) || x < 0 || x > 1000))
+    throw new Error('--rtt takes a comma list of round trips in ms, 0 to 1000, e.g. 0,20');
+  return [...new Set(ms)];
+}
+
 export function parseOptions(argv: string[], root: string): Options {
   const has = (f: string) => argv.includes(f);
   const quick = has('--quick');
   const smoke = has('--smoke');
+  const mode = smoke ? 'smoke' : quick ? 'quick' : 'full';
+  // the options that shape the paths are read first, the counts then apply to every path
+  const valueOf = (f: string) => {
+    const i = argv.indexOf(f);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const rtts = has('--rtt') ? rttList(valueOf('--rtt')) : smoke ? [0] : [0, 20];
+  const rate = has('--rate') ? int(valueOf('--rate'), '--rate', 0.001, 100_000) : null;
   const o: Options = {
     help: has('--help') || has('-h'),
     quick,
-    rounds: smoke ? 1 : quick ? 2 : 5,
+    paths: rtts.map((rttMs) => ({ rttMs, rateMbit: rttMs > 0 ? rate : null, ...defaults(rttMs, mode) })),
     endpoints: [...ENDPOINT_IDS],
-    params: { ...(smoke ? SMOKE : quick ? QUICK : FULL) },
     coldStarts: smoke ? 1 : quick ? 3 : 5,
+    stallMiB: smoke ? 64 : 256,
     ciphers: true,
     outDir: path.join(root, 'artifacts/bench'),
     docs: smoke ? null : path.join(root, 'docs/BENCHMARKS.md'),
@@ -104,9 +161,15 @@ export function parseOptions(argv: string[], root: string): Options {
       case '--help':
       case '-h':
         break;
-      case '--rounds':
-        o.rounds = int(val(), a, 1, 50);
+      case '--rtt':
+      case '--rate':
+        val();
         break;
+      case '--rounds': {
+        const n = int(val(), a, 1, 50);
+        for (const p of o.paths) p.rounds = n;
+        break;
+      }
       case '--endpoints': {
         const list = (val() ?? '').split(',').filter(Boolean);
         const bad = list.filter((e) => !(ENDPOINT_IDS as readonly string[]).includes(e));
@@ -115,19 +178,34 @@ export function parseOptions(argv: string[], root: string): Options {
         break;
       }
       case '--bulk-mib':
-        o.params.bulkMiB = int(val(), a, 1, 8192);
+        {
+          const n = int(val(), a, 1, 8192);
+          for (const p of o.paths) p.params.bulkMiB = n;
+        }
         break;
       case '--setup-count':
-        o.params.setupCount = int(val(), a, 1, 100_000);
+        {
+          const n = int(val(), a, 1, 100_000);
+          for (const p of o.paths) p.params.setupCount = n;
+        }
         break;
       case '--rtt-count':
-        o.params.rttCount = int(val(), a, 1, 1_000_000);
+        {
+          const n = int(val(), a, 1, 1_000_000);
+          for (const p of o.paths) p.params.rttCount = n;
+        }
         break;
       case '--conc':
-        o.params.conc = int(val(), a, 1, 2000);
+        {
+          const n = int(val(), a, 1, 2000);
+          for (const p of o.paths) p.params.conc = n;
+        }
         break;
       case '--conc-mib':
-        o.params.concMiB = int(val(), a, 0.001, 1024);
+        {
+          const n = int(val(), a, 0.001, 1024);
+          for (const p of o.paths) p.params.concMiB = n;
+        }
         break;
       case '--cold-starts':
         o.coldStarts = int(val(), a, 0, 100);

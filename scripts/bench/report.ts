@@ -1,30 +1,48 @@
-// Turns a run into figures: per-round ratios to OpenSSH, medians with their range, the targets, and
-// the generated part of docs/BENCHMARKS.md. Pure: no I/O.
+// Turns a run into figures: per path, per-round ratios to OpenSSH, medians with their range, the
+// start-up and stall phases; and the generated part of docs/BENCHMARKS.md. Pure: no I/O.
 
-import { commandLine, LABELS, REFERENCE, type EndpointId } from './endpoints.js';
+import { commandLine, ENDPOINT_IDS, LABELS, REFERENCE, type EndpointId } from './endpoints.js';
+import type { CommandCold, Stalled } from './cold-start.js';
 import type { AutoResult } from './host-timing.js';
 import type { Negotiated } from './kex-probe.js';
 import type { Machine } from './machine.js';
 import type { EndpointResult, Params } from './measure.js';
+import { checkTargets } from './goals.js';
 import { ratio, spread, type Spread } from './stats.js';
+
+/** Everything measured on one network path. */
+export interface PathRun {
+  /** 0 = loopback; else the WAN stand-in's round trip. */
+  rttMs: number;
+  rateMbit: number | null;
+  rounds: number;
+  params: Params;
+  seconds: number;
+  results: EndpointResult[];
+  /** Host cold starts (spawn → `hello` answered) in ms, all rounds together. */
+  coldStartMs: number[];
+  /** The same for a Node process that only answers `hello`. */
+  nodeFloorMs: number[];
+  /** `node -e 0`, spawn → exit: Node's own start-up. */
+  nodeStartMs: number[];
+  /** Spawn → first byte of a page, for `ssh -N -D` and `g5k-tunnel -N -D`. */
+  commandCold: CommandCold[];
+  auto: AutoResult[];
+  stalled: Stalled[];
+  /** Phases that failed (the run went on). */
+  errors: string[];
+}
 
 export interface RunData {
   startedAt: string;
   seconds: number;
   command: string;
   quick: boolean;
-  rounds: number;
-  params: Params;
   machine: Machine;
   endpoints: EndpointId[];
   /** Endpoints left out, and why. */
   skipped: Partial<Record<EndpointId, string>>;
-  results: EndpointResult[];
-  /** Host cold starts in ms, all rounds together. */
-  coldStartMs: number[];
-  /** The same for a Node process that only answers `hello`: Node's own share. */
-  nodeFloorMs: number[];
-  auto: (AutoResult | { error: string })[];
+  paths: PathRun[];
   ciphers: Partial<Record<EndpointId, Negotiated | string>>;
 }
 
@@ -80,69 +98,12 @@ export function metricSpread(results: readonly EndpointResult[], id: EndpointId,
   return spread(results.filter((r) => r.id === id && r.ok).map((r) => METRICS[k].get(r)));
 }
 
-export interface TargetCheck {
-  what: string;
-  goal: string;
-  value: string;
-  met: boolean | null;
-}
-
 const fmtNum = (v: number, d: number) => v.toFixed(d);
 export function fmtSpread(s: Spread | null | undefined, d = 2, unit = ''): string {
   if (!s) return '–';
   return s.n > 1 && s.min !== s.max
     ? `${fmtNum(s.median, d)}${unit} [${fmtNum(s.min, d)}–${fmtNum(s.max, d)}]`
     : `${fmtNum(s.median, d)}${unit}`;
-}
-
-/** The project's targets, checked for one of its endpoints. */
-export function checkTargets(run: RunData, id: EndpointId): TargetCheck[] {
-  const rs = run.results.filter((r) => r.id === id);
-  if (rs.length === 0) return [];
-  const m = medianRatios(run.results, id);
-  const failures = rs.reduce((a, r) => a + (r.concurrency?.failures ?? (r.ok ? 0 : 1)), 0);
-  const le = (s: Spread | null | undefined, max: number) => (s ? s.median <= max : null);
-  const ge = (s: Spread | null | undefined, min: number) => (s ? s.median >= min : null);
-  const idle = metricSpread(run.results, id, 'rssIdle');
-  const peak = metricSpread(run.results, id, 'rssPeak');
-  const checks: TargetCheck[] = [
-    { what: 'bulk throughput vs OpenSSH', goal: '≥ 1.00×', value: fmtSpread(m.bulk, 2, '×'), met: ge(m.bulk, 1.0) },
-    {
-      what: 'set-up latency p50 vs OpenSSH',
-      goal: '≤ 1.15×',
-      value: fmtSpread(m.setupP50, 2, '×'),
-      met: le(m.setupP50, 1.15),
-    },
-    { what: 'round trip p50 vs OpenSSH', goal: '≤ 1.15×', value: fmtSpread(m.rttP50, 2, '×'), met: le(m.rttP50, 1.15) },
-    {
-      what: `${run.params.conc}×${run.params.concMiB} MiB: time vs OpenSSH, failures`,
-      goal: '≤ 1.00×, 0 failures',
-      value: `${fmtSpread(m.conc, 2, '×')}, ${failures} failures`,
-      met: m.conc ? m.conc.median <= 1.0 && failures === 0 : null,
-    },
-    {
-      what: 'proxy RSS idle (private part)',
-      goal: '≤ 45 MiB',
-      value: `${fmtSpread(idle, 1, ' MiB')} (${fmtSpread(metricSpread(run.results, id, 'anonIdle'), 1, ' MiB')})`,
-      met: le(idle, 45),
-    },
-    {
-      what: 'proxy RSS peak (private part)',
-      goal: '≤ 90 MiB',
-      value: `${fmtSpread(peak, 1, ' MiB')} (${fmtSpread(metricSpread(run.results, id, 'anonPeak'), 1, ' MiB')})`,
-      met: le(peak, 90),
-    },
-  ];
-  if (id === 'g5k-host') {
-    const cold = spread(run.coldStartMs);
-    checks.push({
-      what: 'cold start (spawn → hello answered)',
-      goal: '≤ 250 ms',
-      value: fmtSpread(cold, 0, ' ms'),
-      met: le(cold, 250),
-    });
-  }
-  return checks;
 }
 
 const mark = (met: boolean | null) => (met === null ? 'n/a' : met ? 'yes' : '**no**');
@@ -154,12 +115,12 @@ function cipherText(n: Negotiated | string | undefined): string {
 }
 
 /** The per-round ratio lines printed while the benchmark runs and kept in the document. */
-export function ratioTable(run: RunData): string[] {
+export function ratioTable(results: readonly EndpointResult[]): string[] {
   const lines = [
     `| round | endpoint | ${RATIO_METRICS.map((k) => `${METRICS[k].name.replace(/ (MiB\/s|ms|s)$/, '')} ×`).join(' | ')} |`,
     `|---|---|${RATIO_METRICS.map(() => '---').join('|')}|`,
   ];
-  for (const [round, m] of roundRatios(run.results)) {
+  for (const [round, m] of roundRatios(results)) {
     for (const [id, r] of m) {
       if (id === REFERENCE) continue;
       lines.push(
@@ -170,14 +131,14 @@ export function ratioTable(run: RunData): string[] {
   return lines;
 }
 
-export function medianRatioTable(run: RunData): string[] {
+export function medianRatioTable(p: PathRun, endpoints: readonly EndpointId[]): string[] {
   const lines = [
     `| endpoint | ${RATIO_METRICS.map((k) => `${METRICS[k].name.replace(/ (MiB\/s|ms|s)$/, '')} ×`).join(' | ')} |`,
     `|---|${RATIO_METRICS.map(() => '---').join('|')}|`,
   ];
-  for (const id of run.endpoints) {
+  for (const id of endpoints) {
     if (id === REFERENCE) continue;
-    const m = medianRatios(run.results, id);
+    const m = medianRatios(p.results, id);
     lines.push(`| ${LABELS[id]} | ${RATIO_METRICS.map((k) => fmtSpread(m[k])).join(' | ')} |`);
   }
   return lines;
@@ -208,26 +169,31 @@ const COST: [MetricKey, number][] = [
 const PROXY_ONLY = new Set<MetricKey>([...COST.map(([k]) => k), 'start']);
 
 /** Median [min–max] per endpoint; `cost` selects memory and CPU instead of speed. */
-export function resultTable(run: RunData, cost = false): string[] {
+export function resultTable(p: PathRun, cost = false): string[] {
   const cols = cost ? COST : SPEED;
-  const name = (k: MetricKey) => (k === 'conc' ? `${run.params.conc}×${run.params.concMiB} MiB s` : METRICS[k].name);
+  const name = (k: MetricKey) => (k === 'conc' ? `${p.params.conc}×${p.params.concMiB} MiB s` : METRICS[k].name);
   const lines = [
     `| endpoint | ${cols.map(([k]) => name(k)).join(' | ')} |`,
     `|---|${cols.map(() => '---').join('|')}|`,
   ];
-  for (const id of run.endpoints) {
+  for (const id of measured(p)) {
     if (cost && id === 'direct') continue;
     const cells = cols.map(([k, d]) =>
-      id === 'direct' && PROXY_ONLY.has(k) ? '–' : fmtSpread(metricSpread(run.results, id, k), d),
+      id === 'direct' && PROXY_ONLY.has(k) ? '–' : fmtSpread(metricSpread(p.results, id, k), d),
     );
     lines.push(`| ${LABELS[id]} | ${cells.join(' | ')} |`);
   }
   return lines;
 }
 
-export function failureLines(run: RunData): string[] {
-  const out: string[] = [];
-  for (const r of run.results) {
+/** The endpoints a path measured, in the usual order. */
+export function measured(p: PathRun): EndpointId[] {
+  return ENDPOINT_IDS.filter((id) => p.results.some((r) => r.id === id));
+}
+
+export function failureLines(p: PathRun): string[] {
+  const out: string[] = [...p.errors.map((e) => `- ${e}`)];
+  for (const r of p.results) {
     if (r.ok) continue;
     const detail = { ...(r.setup?.errors ?? {}), ...(r.concurrency?.errors ?? {}) };
     out.push(
@@ -237,14 +203,115 @@ export function failureLines(run: RunData): string[] {
   return out;
 }
 
+/** Per round, the median cold start of `id` divided by OpenSSH's in that round. */
+export function coldRatios(p: PathRun, id: EndpointId): number[] {
+  const out: number[] = [];
+  for (let round = 1; round <= p.rounds; round++) {
+    const of = (e: EndpointId) => spread(p.commandCold.filter((c) => c.round === round && c.id === e).map((c) => c.ms));
+    const r = ratio(of(id)?.median, of(REFERENCE)?.median);
+    if (r !== null) out.push(r);
+  }
+  return out;
+}
+
+export const coldSpread = (p: PathRun, id: EndpointId) =>
+  spread(p.commandCold.filter((c) => c.id === id).map((c) => c.ms));
+
+/** Round trips as a median and range, or '–' on loopback. */
+function trips(values: (number | null)[]): string {
+  const s = spread(values);
+  return s ? fmtSpread(s, 0) : '–';
+}
+
+/** The start-up figures of one path, and the stalled reader's. */
+export function startLines(p: PathRun): string[] {
+  const out: string[] = [];
+  const cmds = (['openssh', 'g5k-cli'] as const).filter((id) => p.commandCold.some((c) => c.id === id));
+  const node = spread(p.nodeStartMs);
+  if (cmds.length) {
+    out.push(
+      '| start | spawn → first byte ms | spawn → SOCKS port open ms | round trips | ratio to OpenSSH (per round) |',
+    );
+    out.push('|---|---|---|---|---|');
+    for (const id of cmds) {
+      const mine = p.commandCold.filter((c) => c.id === id);
+      out.push(
+        `| \`${id === 'openssh' ? 'ssh -N -D' : 'g5k-tunnel -N -D'}\` cold | ${fmtSpread(coldSpread(p, id), 0)} | ${fmtSpread(spread(mine.map((c) => c.listenMs)), 0)} | ${trips(mine.map((c) => c.roundTrips))} | ${id === REFERENCE ? '–' : fmtSpread(spread(coldRatios(p, id)), 2, '×')} |`,
+      );
+    }
+  }
+  if (p.auto.length) {
+    out.push(
+      `| native host, Auto mode: first CONNECT → first byte (host idle, no SSH yet) | ${fmtSpread(spread(p.auto.map((a) => a.firstByteMs)), 0)} | – | ${trips(p.auto.map((a) => a.roundTrips))} | – |`,
+    );
+  }
+  if (node) out.push(`| \`node -e 0\`, spawn → exit | ${fmtSpread(node, 0)} | – | – | – |`);
+  if (out.length) out.push('');
+  const cold = spread(p.coldStartMs);
+  if (cold)
+    out.push(
+      `- Native host cold start, spawn → \`hello\` answered: ${fmtSpread(cold, 0, ' ms')} (${cold.n} starts); a Node process that` +
+        ` only answers \`hello\`: ${fmtSpread(spread(p.nodeFloorMs), 0, ' ms')}.`,
+    );
+  if (p.auto.length) {
+    const hs = spread(p.auto.map((a) => a.handshakeMs));
+    const ov = spread(p.auto.map((a) => a.overheadMs));
+    const stages = p.auto[p.auto.length - 1]!.stages.map((s) => `${s.stage} ${s.ms.toFixed(0)} ms`).join(', ');
+    out.push(
+      `- Auto mode: the SSH handshake the host reports for that first CONNECT: ${fmtSpread(hs, 0, ' ms')} (last: ${stages});` +
+        ` what the on-demand path adds to it: ${fmtSpread(ov, 0, ' ms')}.`,
+    );
+  }
+  if (p.stalled.length) {
+    const rss = spread(p.stalled.map((x) => x.rssMiB));
+    const hwm = spread(p.stalled.map((x) => x.hwmMiB));
+    out.push(
+      `- Stalled reader (native host, download whose reader stops after ${p.stalled[0]!.readMiB.toFixed(0)} MiB): host RSS once` +
+        ` the flow stopped ${fmtSpread(rss, 1, ' MiB')}, peak ${fmtSpread(hwm, 1, ' MiB')}.`,
+    );
+  }
+  if (out.length) out.push('');
+  return out;
+}
+
+function pathSection(run: RunData, p: PathRun): string[] {
+  const q = p.params;
+  return [
+    `### ${p.rttMs === 0 ? 'Loopback' : `Through the WAN stand-in: ${pathLabel(p)}`}`,
+    '',
+    `${p.rounds} round${p.rounds > 1 ? 's' : ''}, ${Math.round(p.seconds)} s. Phases per endpoint and round, after a warm-up of 20 connections and`,
+    `${Math.min(16, q.bulkMiB)} MiB: one ${q.bulkMiB} MiB download (bulk), ${q.setupCount} sequential connections each doing`,
+    `CONNECT + \`GET /\` to the first byte (set-up), ${q.rttCount} ping-pongs of ${q.rttSize} bytes on one connection (RTT),`,
+    `${q.conc} parallel connections each downloading ${q.concMiB} MiB.`,
+    '',
+    '#### Results (median [min–max] over rounds)',
+    '',
+    ...resultTable(p),
+    '',
+    ...resultTable(p, true),
+    '',
+    '#### Ratios to OpenSSH with its default cipher (median [min–max] of per-round ratios)',
+    '',
+    'Bulk: higher is better; the others: lower is better.',
+    '',
+    ...medianRatioTable(p, run.endpoints),
+    '',
+    '#### Start-up and a stalled reader',
+    '',
+    ...startLines(p),
+  ];
+}
+
+export function pathLabel(p: { rttMs: number; rateMbit: number | null }): string {
+  if (p.rttMs === 0) return 'loopback';
+  return `${p.rttMs} ms round trip${p.rateMbit ? ` at ${p.rateMbit} Mbit/s` : ''}`;
+}
+
 export function renderGenerated(run: RunData): string {
   const m = run.machine;
   const ours = run.endpoints.filter((id) => id === 'g5k-cli' || id === 'g5k-pool' || id === 'g5k-host');
-  const autoOk = run.auto.filter((a): a is AutoResult => !('error' in a));
-  const autoErr = run.auto.filter((a): a is { error: string } => 'error' in a);
-  const p = run.params;
   const out: string[] = [
-    `Latest run: ${run.startedAt}, ${run.rounds} round${run.rounds > 1 ? 's' : ''}${run.quick ? ' (--quick)' : ''}, ${Math.round(run.seconds)} s, \`${run.command}\`.`,
+    `Latest run: ${run.startedAt}, ${run.paths.map((p) => `${pathLabel(p)} ${p.rounds} round${p.rounds > 1 ? 's' : ''}`).join(', ')}${run.quick ? ' (--quick)' : ''}, ${Math.round(run.seconds)} s, \`${run.command}\`.`,
     '',
     '### Machine',
     '',
@@ -260,8 +327,9 @@ export function renderGenerated(run: RunData): string {
     '',
     '### Endpoints',
     '',
-    'All against the same sshd on 127.0.0.1 with the same ed25519 key, in turn within each round (the order rotates),',
-    'one at a time. `PORT` is a free port, `GWPORT` the sshd, `KEY` and `KNOWN_HOSTS` its test files.',
+    'All against the same sshd with the same ed25519 key, in turn within each round (the order rotates),',
+    'one at a time. `PORT` is a free port, `GWPORT` the sshd (or the WAN stand-in in front of it), `KEY` and',
+    '`KNOWN_HOSTS` its test files.',
     '',
     '| endpoint | command | negotiated (cipher, key exchange) |',
     '|---|---|---|',
@@ -270,62 +338,22 @@ export function renderGenerated(run: RunData): string {
     ),
     ...Object.entries(run.skipped).map(([id, why]) => `| ${LABELS[id as EndpointId]} | not measured: ${why} | |`),
     '',
-    `Phases per endpoint and round, after a warm-up of 20 connections and 16 MiB: one ${p.bulkMiB} MiB download`,
-    `(bulk), ${p.setupCount} sequential connections each doing CONNECT + \`GET /\` to the first byte (set-up),`,
-    `${p.rttCount} ping-pongs of ${p.rttSize} bytes on one connection (RTT), ${p.conc} parallel connections each`,
-    `downloading ${p.concMiB} MiB. Memory: RSS once connected (idle) and VmHWM at the end (peak); private = RssAnon,`,
-    'RSS without the pages of the executable and libraries (shared with every process running them); sshd = its two',
-    'session processes (VmHWM). CPU: utime+stime during the bulk download, per GiB, and during set-up, per connection.',
-    '',
-    '### Results (median [min–max] over rounds)',
-    '',
-    ...resultTable(run),
-    '',
-    ...resultTable(run, true),
-    '',
-    '### Ratios to OpenSSH with its default cipher (median [min–max] of per-round ratios)',
-    '',
-    'Bulk: higher is better; the others: lower is better.',
-    '',
-    ...medianRatioTable(run),
+    'Memory: RSS once connected (idle) and VmHWM at the end (peak); private = RssAnon, RSS without the pages of',
+    'the executable and libraries (shared with every process running them); sshd = its two session processes',
+    '(VmHWM). CPU: utime+stime during the bulk download, per GiB, and during set-up, per connection.',
     '',
   ];
-  if (run.coldStartMs.length || run.auto.length) {
-    const cold = spread(run.coldStartMs);
-    out.push('### Native host', '');
-    const floor = spread(run.nodeFloorMs);
-    if (cold)
-      out.push(
-        `- Cold start, spawn → \`hello\` answered: ${fmtSpread(cold, 0, ' ms')} (${cold.n} start${cold.n > 1 ? 's' : ''}); a Node process that` +
-          ` only answers \`hello\`: ${fmtSpread(floor, 0, ' ms')}.`,
-      );
-    if (autoOk.length) {
-      const fb = spread(autoOk.map((a) => a.firstByteMs));
-      const hs = spread(autoOk.map((a) => a.handshakeMs));
-      const ov = spread(autoOk.map((a) => a.overheadMs));
-      const stages = autoOk[autoOk.length - 1]!.stages.map((s) => `${s.stage} ${s.ms.toFixed(0)} ms`).join(', ');
-      out.push(
-        `- Auto mode, first CONNECT → first byte of the page, SSH connected on demand: ${fmtSpread(fb, 0, ' ms')};`,
-        `  the SSH handshake the host reports for it: ${fmtSpread(hs, 0, ' ms')} (last: ${stages});`,
-        `  what the on-demand path adds: ${fmtSpread(ov, 0, ' ms')}.`,
-      );
-      const sshStart = metricSpread(run.results, REFERENCE, 'start');
-      if (sshStart)
-        out.push(
-          `- For comparison, \`ssh -N -D\` from spawn to an authenticated, listening forward: ${fmtSpread(sshStart, 0, ' ms')}.`,
-        );
-    }
-    for (const e of autoErr) out.push(`- Auto mode failed: ${e.error.split('\n')[0]}`);
-    out.push('');
-  }
   for (const id of ours) {
     out.push(`### Targets: ${LABELS[id]}`, '', '| target | goal | measured | met |', '|---|---|---|---|');
     for (const c of checkTargets(run, id)) out.push(`| ${c.what} | ${c.goal} | ${c.value} | ${mark(c.met)} |`);
     out.push('');
   }
-  out.push('### Per-round ratios to OpenSSH', '', ...ratioTable(run), '');
-  const fails = failureLines(run);
-  if (fails.length) out.push('### Failures', '', ...fails, '');
+  for (const p of run.paths) out.push(...pathSection(run, p));
+  for (const p of run.paths) {
+    out.push(`### Per-round ratios to OpenSSH: ${pathLabel(p)}`, '', ...ratioTable(p.results), '');
+    const fails = failureLines(p);
+    if (fails.length) out.push(`### Failures: ${pathLabel(p)}`, '', ...fails, '');
+  }
   return out.join('\n');
 }
 

@@ -8,7 +8,8 @@
 // --upload sends the bytes instead (to a sink that answers with the count once it has them all);
 // --direct skips the stand-in (loopback, for comparing with the plain benchmark).
 //
-// Needs root (the test sshd) and a build (npm run build).
+// `npm run bench` measures the same download among its phases; this is the focused tool for one
+// transfer (and for uploads). `npm run bench:wan-probe -- [options]` builds first. Needs root (the test sshd).
 
 import fs from 'node:fs';
 import net from 'node:net';
@@ -23,6 +24,7 @@ import { httpGet, openTunnel } from '../../testbed/socks-client.js';
 import { sample } from '../../testbed/proc.js';
 import { canRunSshd, startGateway, type Gateway } from '../../testbed/sshd.js';
 import { ENDPOINT_IDS, LABELS, startEndpoint, type EndpointId } from './endpoints.js';
+import { openPath } from './paths.js';
 
 const MiB = 1024 * 1024;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -105,20 +107,15 @@ async function main(): Promise<void> {
     stops.push(targets.stop);
     const sink = await startSink();
     stops.push(async () => sink.close());
-    let viaRelay: Gateway = gw;
-    if (!values.direct) {
-      const relay = await helper('testbed/wan-relay.js', [
-        `${gw.host}:${gw.port}`,
-        values.rtt,
-        ...(values.rate ? [values.rate] : []),
-      ]);
-      stops.push(relay.stop);
-      const relayPort = relay.info.port!;
-      // the clients reach sshd through the relay: its key, under the relay's port
-      const knownHosts = path.join(scratch, 'known_hosts');
-      fs.writeFileSync(knownHosts, `[${gw.host}]:${relayPort} ${gw.hostKeyPublic}\n`);
-      viaRelay = { ...gw, port: relayPort, knownHosts };
-    }
+    // the stand-in the benchmark uses, in front of sshd (loopback with --direct)
+    const net_ = await openPath(
+      { root, gw, scratch },
+      { host: '127.0.0.1', http: targets.info.http!, echo: targets.info.echo! },
+      values.direct ? 0 : Number(values.rtt),
+      values.rate ? Number(values.rate) : null,
+    );
+    stops.push(net_.stop);
+    const viaRelay = net_.ctx.gw;
     const path_ = values.direct
       ? 'loopback (no stand-in)'
       : `a ${values.rtt} ms round trip${values.rate ? ` at ${values.rate} Mbit/s` : ''}`;

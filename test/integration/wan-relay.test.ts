@@ -137,3 +137,46 @@ test('a cut path delivers nothing and closes nothing; restored, the held bytes a
     t.server.close();
   }
 });
+
+test('round trips: sequential exchanges count one each, pipelined ones none, the TCP handshake one', T, async () => {
+  // an echo target that waits a little before answering, as a server that thinks
+  const echo = net.createServer((s) => {
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => setTimeout(() => s.write(d), 2));
+  });
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+  const relay = await startWanRelay({
+    target: { host: '127.0.0.1', port: (echo.address() as net.AddressInfo).port },
+    rttMs: 20,
+  });
+  const exchange = (s: net.Socket, msgs: string[]) =>
+    new Promise<void>((resolve) => {
+      const want = msgs.join('').length;
+      let got = 0;
+      const onData = (d: Buffer) => {
+        got += d.length;
+        if (got >= want) {
+          s.off('data', onData);
+          resolve();
+        }
+      };
+      s.on('data', onData);
+      for (const m of msgs) s.write(m);
+    });
+  try {
+    const a = await connect(relay.port);
+    for (let i = 0; i < 4; i++) await exchange(a, ['ping']);
+    const b = await connect(relay.port);
+    await exchange(b, ['one', 'two', 'three']);
+    const [ta, tb] = relay.roundTrips();
+    assert.equal(ta?.roundTrips, 5, 'four exchanges after the handshake');
+    assert.equal(tb?.roundTrips, 2, 'three messages sent at once: one round trip after the handshake');
+    // by the time of the connection's accept, only the handshake
+    assert.equal(relay.roundTrips(ta!.acceptedAt)[0]?.roundTrips, 1);
+    a.destroy();
+    b.destroy();
+  } finally {
+    await relay.close();
+    echo.close();
+  }
+});
