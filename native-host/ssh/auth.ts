@@ -14,26 +14,16 @@ import { makeError } from '../../shared/errors.js';
 import type { ProtocolError } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
 import { agentFor } from './agent.js';
+import type { AuthPlan } from './auth-plan.js';
 import { type AskPassphrase, firstKey, type KeyCache, MAX_PASSPHRASE_ATTEMPTS, type Unlock } from './key-cache.js';
 import { checkKeyPermissions, keyPermissionsError, unprotectedKeyLog, type LocalUser } from './key-permissions.js';
 import { keyFingerprint, publicBlobOf, publicFromOpensshPrivate, publicOf, readPublicFile } from './public-key.js';
 
 export { type AskPassphrase, KeyCache, MAX_PASSPHRASE_ATTEMPTS } from './key-cache.js';
 export { keyFingerprint, publicFromOpensshPrivate } from './public-key.js';
+export { type AuthPlan, DEFAULT_IDENTITY_NAMES } from './auth-plan.js';
 
 const { BaseAgent, OpenSSHAgent, utils } = ssh2;
-
-/** OpenSSH's default identity files, in its order (security-key and XMSS types are not supported by ssh2). */
-export const DEFAULT_IDENTITY_NAMES = ['id_rsa', 'id_ecdsa', 'id_ed25519', 'id_dsa'];
-
-export interface AuthPlan {
-  /** ssh-agent socket path, or null for no agent. */
-  agentSocket: string | null;
-  /** Identity files in order. `explicit` ones were named by the user: failing to read them is an error. */
-  files: { path: string; explicit: boolean }[];
-  /** IdentitiesOnly: offer only agent keys that match one of the files. */
-  identitiesOnly: boolean;
-}
 
 /** What happened during one login, to explain a failure. */
 export interface AuthReport {

@@ -10,13 +10,20 @@ import type { Client as SshClient } from 'ssh2';
 import { makeError } from '../../shared/errors.js';
 import type { StageTiming } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import { handshake, stageForwarding } from './handshake.js';
 import { abortError, type ConnectContext, type Hop } from './hop.js';
 import { stageTcp } from './hop-socket.js';
-import { openTuned } from './window.js';
 
 export { ConnectError, isFatal, type ConnectContext, type Hop, type Interaction } from './hop.js';
 export { coalesceWrites } from './hop-socket.js';
+
+/**
+ * ssh2 and everything built on it (the handshake, the login, the channel windows), loaded by the
+ * first connection while its TCP connection opens: loading them is most of a cold start's CPU
+ * time, and the SYN need not wait for it.
+ */
+type Engine = [typeof import('./handshake.js'), typeof import('./window.js')];
+let engine: Promise<Engine> | null = null;
+const loadEngine = () => (engine ??= Promise.all([import('./handshake.js'), import('./window.js')]));
 
 interface Link {
   client: SshClient;
@@ -38,6 +45,7 @@ export class SshConnection extends EventEmitter {
     readonly timings: StageTiming[],
     readonly serverBanner: string | undefined,
     private readonly log: Logger,
+    private readonly openTuned: Engine[1]['openTuned'],
   ) {
     super();
     let lastError: Error | null = null;
@@ -67,7 +75,7 @@ export class SshConnection extends EventEmitter {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('the SSH connection is closed'));
       try {
-        openTuned(
+        this.openTuned(
           (cb) => this.client.forwardOut('127.0.0.1', 0, host, port, cb),
           (err, stream) => (err ? reject(err) : resolve(stream!)),
           { warn: (m) => this.log.warn(m) },
@@ -99,6 +107,7 @@ export async function openConnection(hops: Hop[], ctx: ConnectContext): Promise<
   const chain: Link[] = [];
   const timings: StageTiming[] = ctx.timings ?? [];
   let banner: string | undefined;
+  let loaded: Engine | null = null;
   try {
     const checkAbort = () => {
       if (ctx.signal?.aborted) throw abortError();
@@ -107,15 +116,18 @@ export async function openConnection(hops: Hop[], ctx: ConnectContext): Promise<
       const last = i === hops.length - 1;
       const prev = chain[chain.length - 1];
       checkAbort();
-      const sock = await stageTcp(hop, prev?.client ?? null, ctx, timings);
+      const opening = stageTcp(hop, prev?.client ?? null, ctx, timings);
+      // after the connect call: the SYN is on its way while the modules load
+      const [mods, sock] = await Promise.all([loadEngine(), opening]);
+      loaded = mods;
       checkAbort();
-      const made = await handshake(hop, sock, ctx, timings);
+      const made = await loaded[0].handshake(hop, sock, ctx, timings);
       chain.push({ client: made.client, sock, label: hop.label });
       if (last) banner = made.banner;
     }
     const final = chain[chain.length - 1]!;
     checkAbort();
-    if (!ctx.authOnly) stageForwarding(hops[hops.length - 1]!, final.client, ctx, timings);
+    if (!ctx.authOnly) loaded![0].stageForwarding(hops[hops.length - 1]!, final.client, ctx, timings);
     checkAbort();
   } catch (err) {
     for (const hop of chain.reverse()) {
@@ -124,5 +136,5 @@ export async function openConnection(hops: Hop[], ctx: ConnectContext): Promise<
     }
     throw err;
   }
-  return new SshConnection(chain[chain.length - 1]!.client, chain, timings, banner, ctx.log);
+  return new SshConnection(chain[chain.length - 1]!.client, chain, timings, banner, ctx.log, loaded![1].openTuned);
 }

@@ -8,7 +8,6 @@ import type { Client as SshClient } from 'ssh2';
 import type { StageTiming } from '../../shared/protocol.js';
 import { abortError, type ConnectContext, type ConnectError, fail, type Hop, now } from './hop.js';
 import { startProxyCommand } from './proxy-command.js';
-import { openTuned } from './window.js';
 
 /** TCP to the first hop (or its ProxyCommand), or a direct-tcpip channel through the previous hop. */
 export async function stageTcp(
@@ -93,7 +92,9 @@ export function coalesceWrites(sock: net.Socket): void {
   } as net.Socket['write'];
 }
 
-function channelTo(hop: Hop, via: SshClient, ctx: ConnectContext): Promise<Duplex> {
+async function channelTo(hop: Hop, via: SshClient, ctx: ConnectContext): Promise<Duplex> {
+  // loaded with ssh2 by the first hop's connection (connect.ts): here already in memory
+  const { openTuned } = await import('./window.js');
   return new Promise((resolve, reject) => {
     let settled = false;
     const timer = setTimeout(

@@ -2,10 +2,7 @@
 // reconnections and pooled connections, so that a passphrase is asked once and a later login can
 // sign with the key that worked without asking the server first. Nothing here is written anywhere.
 
-import ssh2 from 'ssh2';
 import type { ParsedKey } from 'ssh2';
-
-const { utils } = ssh2;
 
 export const MAX_PASSPHRASE_ATTEMPTS = 3;
 
@@ -40,6 +37,8 @@ export class KeyCache {
   }
 
   private async askAndDecrypt(file: string, stamp: string, data: Buffer, ask: AskPassphrase): Promise<Unlock> {
+    // loaded here, not with this module: a tunnel's dialer holds a KeyCache before any connection
+    const { utils } = (await import('ssh2')).default;
     for (let attempt = 1; attempt <= MAX_PASSPHRASE_ATTEMPTS; attempt++) {
       const pass = await ask(file, attempt);
       if (pass === null) return 'declined';
