@@ -101,6 +101,28 @@ export class SshConnection extends EventEmitter {
   }
 }
 
+/**
+ * Waits for the modules with the hop's stream open: an error of the stream meanwhile (a ProxyCommand
+ * that exits, a reset) is kept and reported as the handshake would have reported it.
+ */
+async function withStream(sock: Duplex, loading: Promise<Engine>, hop: Hop): Promise<Engine> {
+  let early: Error | null = null;
+  const onError = (err: Error) => {
+    early ??= err;
+  };
+  sock.on('error', onError);
+  try {
+    const mods = await loading;
+    if (early) throw mods[0].classifyHandshakeError(early, hop, 'hostkey');
+    return mods;
+  } catch (err) {
+    sock.destroy();
+    throw err;
+  } finally {
+    sock.off('error', onError);
+  }
+}
+
 /** Connects through every hop in order (jump hosts first, the gateway last). */
 export async function openConnection(hops: Hop[], ctx: ConnectContext): Promise<SshConnection> {
   if (hops.length === 0) throw new Error('no host to connect to');
@@ -118,8 +140,9 @@ export async function openConnection(hops: Hop[], ctx: ConnectContext): Promise<
       checkAbort();
       const opening = stageTcp(hop, prev?.client ?? null, ctx, timings);
       // after the connect call: the SYN is on its way while the modules load
-      const [mods, sock] = await Promise.all([loadEngine(), opening]);
-      loaded = mods;
+      const engineLoading = loadEngine();
+      const sock = await opening;
+      loaded = await withStream(sock, engineLoading, hop);
       checkAbort();
       const made = await loaded[0].handshake(hop, sock, ctx, timings);
       chain.push({ client: made.client, sock, label: hop.label });

@@ -150,7 +150,11 @@ export function handshake(
   });
 }
 
-function classifyHandshakeError(err: Error & { level?: string; code?: unknown }, hop: Hop, stage: Stage): ConnectError {
+export function classifyHandshakeError(
+  err: Error & { level?: string; code?: unknown },
+  hop: Hop,
+  stage: Stage,
+): ConnectError {
   if (err instanceof ProxyCommandError) return fail('GATEWAY_UNREACHABLE', `${hop.label}: ${err.message}`);
   if (err.level === 'client-timeout') return fail('TIMEOUT', `${hop.label}: ${err.message}`);
   if (err.level === 'client-socket') return fail('CONNECTION_LOST', `${hop.label}: ${err.message}`);

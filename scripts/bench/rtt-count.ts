@@ -1,7 +1,8 @@
 // Round trips from nothing to the first byte of a page, counted at a relay (testbed/round-trip-relay.ts)
-// between the client and the testbed's real sshd: `ssh -N -D`, `g5k-tunnel -N -D` and a direct
-// openConnection + forwardOut, each making one connection and one request through it. Also times
-// each command's cold start (spawn → SOCKS port listening, spawn → first byte) over a few runs.
+// between the client and the testbed's real sshd: `ssh -N -D`, `g5k-tunnel -N -D`, a direct
+// openConnection + forwardOut, and a tunnel in Auto mode (its first CONNECT starts the connection),
+// each making one connection and one request through it. Also times them: each command's cold
+// start (spawn → SOCKS port listening, spawn → first byte), Auto mode from its first CONNECT.
 //
 //   node dist/scripts/bench/rtt-count.js [--rtt MS] [--runs N]
 //
@@ -14,7 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { KeyCache } from '../../native-host/ssh/auth.js';
+import { KeyCache } from '../../native-host/ssh/key-cache.js';
+import { Tunnel } from '../../native-host/tunnel/tunnel.js';
 import { openConnection, type Hop } from '../../native-host/ssh/connect.js';
 import { silentLogger } from '../../native-host/log.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
@@ -25,7 +27,7 @@ import { canRunSshd, INTERNAL_IP, startGateway, type Gateway } from '../../testb
 
 const BIN = fileURLToPath(new URL('../../../bin/g5k-tunnel', import.meta.url));
 
-export type Client = 'ssh' | 'g5k-tunnel' | 'openConnection';
+export type Client = 'ssh' | 'g5k-tunnel' | 'openConnection' | 'auto';
 
 export interface Count {
   client: Client;
@@ -170,6 +172,53 @@ export async function countOpenConnection(
   }
 }
 
+/**
+ * Auto mode in this process (as in the browser's native host, already running): the first SOCKS
+ * CONNECT starts the SSH connection; counted and timed from that CONNECT to the page's first byte.
+ */
+export async function countAutoMode(gw: Gateway, web: InternalWeb, rttMs: number, home: string): Promise<Count> {
+  const relay = await startRoundTripRelay({ target: { host: gw.host, port: gw.port }, rttMs });
+  const knownHosts = path.join(home, `known_hosts_${relay.port}`);
+  fs.writeFileSync(knownHosts, `[127.0.0.1]:${relay.port} ${gw.hostKeyPublic}\n`);
+  const tunnel = new Tunnel({
+    config: {
+      gateway: '127.0.0.1',
+      port: relay.port,
+      user: gw.user,
+      jumps: [],
+      identityFile: gw.keys.plain,
+      useAgent: false,
+      socksPort: await freePort(),
+      idleTimeoutSec: 0,
+      keepaliveIntervalSec: 0,
+      keepaliveCountMax: 3,
+      connectTimeoutSec: 20,
+      strictHostKeyChecking: 'yes',
+      knownHostsFile: knownHosts,
+      restrictTo: [],
+      maxConnections: 1,
+    },
+    interaction: { askPassphrase: async () => null, confirmHostKey: async () => false },
+    log: silentLogger,
+    home,
+    env: {},
+    systemSshConfigFile: null,
+  });
+  try {
+    const s = await tunnel.setMode('auto');
+    const t0 = performance.now();
+    const r = await socksConnect(s.socks!.port, INTERNAL_IP, web.port);
+    if (r.reply !== 0) throw new Error(`auto: SOCKS reply ${r.reply}`);
+    await firstByte(r.socket, INTERNAL_IP);
+    const firstByteMs = performance.now() - t0;
+    r.socket.destroy();
+    return { client: 'auto', rounds: relay.rounds()[0] ?? 0, firstByteMs };
+  } finally {
+    await tunnel.close();
+    await relay.close();
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 async function main(argv: string[]): Promise<void> {
@@ -192,9 +241,12 @@ async function main(argv: string[]): Promise<void> {
         await countCommand('ssh', gw, web, rttMs, home),
         await countCommand('g5k-tunnel', gw, web, rttMs, home),
         await countOpenConnection(gw, web, rttMs, home),
+        await countAutoMode(gw, web, rttMs, home),
       ]);
     }
-    for (const [j, client] of (['ssh -N -D', 'g5k-tunnel -N -D', 'openConnection + forwardOut'] as const).entries()) {
+    for (const [j, client] of (
+      ['ssh -N -D', 'g5k-tunnel -N -D', 'openConnection + forwardOut', 'Auto mode, first CONNECT'] as const
+    ).entries()) {
       const col = rows.map((r) => r[j]!);
       const rounds = [...new Set(col.map((c) => c.rounds))].join('/');
       const listening =

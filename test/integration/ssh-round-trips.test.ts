@@ -6,8 +6,8 @@
 // through the query; a key that logged in before is signed with at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KeyCache } from '../../native-host/ssh/auth.js';
-import { countCommand, countOpenConnection } from '../../scripts/bench/rtt-count.js';
+import { KeyCache } from '../../native-host/ssh/key-cache.js';
+import { countAutoMode, countCommand, countOpenConnection } from '../../scripts/bench/rtt-count.js';
 import { startRoundTripRelay } from '../../testbed/round-trip-relay.js';
 import { canRunSshd, startAgent, type Gateway } from '../../testbed/sshd.js';
 import type { InternalWeb } from '../../testbed/internal-web.js';
@@ -39,6 +39,11 @@ test('the g5k-tunnel -N -D command reaches the first byte in fewer round trips t
   const ours = await countCommand('g5k-tunnel', gw, web, RTT, home.dir);
   assert.ok(ours.rounds <= OURS, `g5k-tunnel: ${ours.rounds} round trips, at most ${OURS}`);
   assert.ok(ours.rounds <= ssh.rounds - 2, `g5k-tunnel ${ours.rounds} vs ssh ${ssh.rounds}`);
+});
+
+test('Auto mode: from the first CONNECT, nothing but the connection itself before the channel opens', T, async () => {
+  const ours = await countAutoMode(gw, web, RTT, home.dir);
+  assert.ok(ours.rounds <= OURS, `Auto mode: ${ours.rounds} round trips, at most ${OURS}`);
 });
 
 test('an agent key is asked about first on a first login, then signed with at once', T, async (t) => {
