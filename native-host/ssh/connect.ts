@@ -23,7 +23,14 @@ export { coalesceWrites } from './hop-socket.js';
  */
 type Engine = [typeof import('./handshake.js'), typeof import('./window.js')];
 let engine: Promise<Engine> | null = null;
-const loadEngine = () => (engine ??= Promise.all([import('./handshake.js'), import('./window.js')]));
+const loadEngine = (): Promise<Engine> => {
+  if (!engine) {
+    engine = Promise.all([import('./handshake.js'), import('./window.js')]);
+    // a failure is the awaiting attempt's to report, even when that attempt failed first for another reason
+    engine.catch(() => {});
+  }
+  return engine;
+};
 
 interface Link {
   client: SshClient;
