@@ -6,7 +6,9 @@
 //
 //   node dist/scripts/bench/rtt-count.js [--rtt MS] [--runs N]
 //
-// The counts leave out the TCP handshake (one round trip for every client alike).
+// The counts leave out the TCP handshake (one round trip for every client alike). A client that
+// sends late looks like one that waited: at small delays the first connection of a process, which
+// loads ssh2 meanwhile, may count one more (shown as 7/6).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
