@@ -1,13 +1,13 @@
 // The `g5k-tunnel` command: a drop-in for `ssh -N -D`, on the same engine as the browser's host.
 // Quiet on success; -v prints each stage with its time; failures are worded as ssh words them,
 // with ssh's exit status 255. Usage mistakes exit 2. Ctrl-C (SIGINT) or SIGTERM close everything
-// and exit 0. Subcommands (install, uninstall, doctor) are loaded only when asked for.
+// and exit 0. Subcommands (install, uninstall, doctor), --version and --socks-auth-file's parser are
+// loaded only when asked for: the tunnel's own modules are most of the command's start-up.
 
 import fs from 'node:fs';
 import type { ProtocolError, TunnelStatus } from '../../shared/protocol.js';
-import { parseCredentials, type ProxyCredentials } from '../socks/credentials.js';
+import type { ProxyCredentials } from '../socks/credentials.js';
 import { commandTunnelConfig, parseCommandLine, sshOptionsFor, USAGE, type RunArgs } from './args.js';
-import { packageVersion } from '../messaging/host.js';
 import { silentLogger, type Logger } from '../log.js';
 import * as terminal from './terminal.js';
 import { unprotectedKeyFromLog, unprotectedKeyLines } from '../ssh/key-permissions.js';
@@ -81,7 +81,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(`${HELP}\n`);
       return;
     case 'version':
-      process.stdout.write(`g5k-tunnel ${packageVersion()}\n`);
+      process.stdout.write(`g5k-tunnel ${(await import('../messaging/host.js')).packageVersion()}\n`);
       return;
     case 'subcommand':
       if (cmd.name === 'doctor') process.exitCode = await (await import('../setup/doctor/main.js')).main(cmd.args);
@@ -142,6 +142,7 @@ async function readSocksAuth(file: string): Promise<ProxyCredentials | string> {
   } catch (e) {
     return `cannot read --socks-auth-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
   }
+  const { parseCredentials } = await import('../socks/credentials.js');
   const c = parseCredentials(text);
   return c.ok ? c.value : `--socks-auth-file ${file}: the first line ${c.error}`;
 }

@@ -2,9 +2,11 @@
 // the pipe of OpenSSH for Windows' agent service; a pipe or a Unix socket speaks the agent protocol
 // directly, while on Windows `pageant` and Cygwin socket files need ssh2's other clients.
 
-import ssh2 from 'ssh2';
+import { createRequire } from 'node:module';
+import type { OpenSSHAgent } from 'ssh2';
 
-const { OpenSSHAgent } = ssh2;
+// ssh2 is loaded by the connection code when a connection starts (see connect.ts), not by the route
+const require = createRequire(import.meta.url);
 
 /** OpenSSH for Windows' agent (the "OpenSSH Authentication Agent" service) listens on this pipe. */
 export const WINDOWS_AGENT_PIPE = '\\\\.\\pipe\\openssh-ssh-agent';
@@ -31,8 +33,9 @@ export function agentFor(
   socket: string,
   platform: NodeJS.Platform = process.platform,
 ): InstanceType<typeof OpenSSHAgent> {
+  const ssh2 = require('ssh2') as typeof import('ssh2');
   const kind = agentKind(socket, platform);
   if (kind === 'pageant') return new ssh2.PageantAgent(socket); // the path is unused: Pageant is found by its window
   if (kind === 'cygwin') return new ssh2.CygwinAgent(socket);
-  return new OpenSSHAgent(socket);
+  return new ssh2.OpenSSHAgent(socket);
 }

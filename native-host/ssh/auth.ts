@@ -2,11 +2,11 @@
 //
 // All identities sit behind ONE ssh2 agent object (`Identities`): ssh2 then offers each PUBLIC key
 // to the server first and asks us to sign only when the server would accept it. So, like OpenSSH,
-// a passphrase is asked only for a key the gateway actually takes, and never for the others.
+// a passphrase is asked only for a key the gateway actually takes, and never for the others. The
+// one exception (login.ts): a key that signs without the user may be signed with at once.
 // Decrypted keys live in a `KeyCache` (memory only) shared by reconnections and pooled connections;
 // nothing secret is ever logged or written anywhere.
 
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import ssh2 from 'ssh2';
 import type { ParsedKey, SignCallback, SigningRequestOptions, IdentityCallback } from 'ssh2';
@@ -14,26 +14,16 @@ import { makeError } from '../../shared/errors.js';
 import type { ProtocolError } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
 import { agentFor } from './agent.js';
+import type { AuthPlan } from './auth-plan.js';
+import { type AskPassphrase, firstKey, type KeyCache, MAX_PASSPHRASE_ATTEMPTS, type Unlock } from './key-cache.js';
 import { checkKeyPermissions, keyPermissionsError, unprotectedKeyLog, type LocalUser } from './key-permissions.js';
+import { keyFingerprint, publicBlobOf, publicFromOpensshPrivate, publicOf, readPublicFile } from './public-key.js';
+
+export { type AskPassphrase, KeyCache, MAX_PASSPHRASE_ATTEMPTS } from './key-cache.js';
+export { keyFingerprint, publicFromOpensshPrivate } from './public-key.js';
+export { type AuthPlan, DEFAULT_IDENTITY_NAMES } from './auth-plan.js';
 
 const { BaseAgent, OpenSSHAgent, utils } = ssh2;
-
-export const MAX_PASSPHRASE_ATTEMPTS = 3;
-
-/** OpenSSH's default identity files, in its order (security-key and XMSS types are not supported by ssh2). */
-export const DEFAULT_IDENTITY_NAMES = ['id_rsa', 'id_ecdsa', 'id_ed25519', 'id_dsa'];
-
-export interface AuthPlan {
-  /** ssh-agent socket path, or null for no agent. */
-  agentSocket: string | null;
-  /** Identity files in order. `explicit` ones were named by the user: failing to read them is an error. */
-  files: { path: string; explicit: boolean }[];
-  /** IdentitiesOnly: offer only agent keys that match one of the files. */
-  identitiesOnly: boolean;
-}
-
-/** Asks the passphrase of `keyFile`; null when the user declines. */
-export type AskPassphrase = (keyFile: string, attempt: number) => Promise<string | null>;
 
 /** What happened during one login, to explain a failure. */
 export interface AuthReport {
@@ -44,96 +34,6 @@ export interface AuthReport {
   /** Key files others can access, ignored as OpenSSH ignores them (none of their keys was offered). */
   unprotected: { file: string; mode: number }[];
   agentError?: string;
-}
-
-type Unlock = ParsedKey | 'declined' | 'wrong';
-
-/** Decrypted private keys of this process, memory only. One prompt per key file, even when several
- *  connections need it at once. */
-export class KeyCache {
-  private readonly keys = new Map<string, { stamp: string; key: ParsedKey }>();
-  private readonly pending = new Map<string, Promise<Unlock>>();
-
-  get(file: string, stamp: string): ParsedKey | undefined {
-    const hit = this.keys.get(file);
-    return hit && hit.stamp === stamp ? hit.key : undefined;
-  }
-
-  /** Decrypts an encrypted key file, asking its passphrase up to MAX_PASSPHRASE_ATTEMPTS times. */
-  unlock(file: string, stamp: string, data: Buffer, ask: AskPassphrase): Promise<Unlock> {
-    const cached = this.get(file, stamp);
-    if (cached) return Promise.resolve(cached);
-    let p = this.pending.get(file);
-    if (!p) {
-      p = this.askAndDecrypt(file, stamp, data, ask).finally(() => this.pending.delete(file));
-      this.pending.set(file, p);
-    }
-    return p;
-  }
-
-  private async askAndDecrypt(file: string, stamp: string, data: Buffer, ask: AskPassphrase): Promise<Unlock> {
-    for (let attempt = 1; attempt <= MAX_PASSPHRASE_ATTEMPTS; attempt++) {
-      const pass = await ask(file, attempt);
-      if (pass === null) return 'declined';
-      const key = firstKey(utils.parseKey(data, Buffer.from(pass, 'utf8')));
-      if (!(key instanceof Error) && key.isPrivateKey()) {
-        this.keys.set(file, { stamp, key });
-        return key;
-      }
-    }
-    return 'wrong';
-  }
-
-  clear(): void {
-    this.keys.clear();
-  }
-}
-
-function firstKey(k: ParsedKey | ParsedKey[] | Error): ParsedKey | Error {
-  return Array.isArray(k) ? (k[0] ?? new Error('no key in file')) : k;
-}
-
-/** SHA256 fingerprint as OpenSSH prints it. */
-export function keyFingerprint(blob: Buffer): string {
-  return `SHA256:${crypto.createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
-}
-
-/** The public half of an OpenSSH-format private key, readable without the passphrase. */
-export function publicFromOpensshPrivate(text: string): ParsedKey | null {
-  const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text);
-  if (!m) return null;
-  const buf = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
-  const magic = 'openssh-key-v1\0';
-  if (buf.subarray(0, magic.length).toString('latin1') !== magic) return null;
-  let pos = magic.length;
-  const readString = (): Buffer | null => {
-    if (pos + 4 > buf.length) return null;
-    const len = buf.readUInt32BE(pos);
-    pos += 4;
-    if (pos + len > buf.length) return null;
-    const out = buf.subarray(pos, pos + len);
-    pos += len;
-    return out;
-  };
-  readString(); // cipher
-  readString(); // kdf
-  readString(); // kdf options
-  if (pos + 4 > buf.length) return null;
-  pos += 4; // number of keys (always 1)
-  const blob = readString();
-  if (!blob || blob.length < 4) return null;
-  const typeLen = blob.readUInt32BE(0);
-  const type = blob.subarray(4, 4 + typeLen).toString('latin1');
-  const pub = utils.parseKey(`${type} ${blob.toString('base64')}`);
-  return pub instanceof Error ? null : firstKey(pub) instanceof Error ? null : (firstKey(pub) as ParsedKey);
-}
-
-function publicOf(key: ParsedKey): ParsedKey {
-  const pub = firstKey(
-    utils.parseKey(`${key.type} ${key.getPublicSSH().toString('base64')} ${key.comment ?? ''}`.trim()),
-  );
-  if (pub instanceof Error) throw pub;
-  return pub;
 }
 
 interface Entry {
@@ -158,6 +58,13 @@ export interface IdentityHooks {
   log: Logger;
   /** Whose key files may be used; this process's user by default. */
   localUser?: LocalUser;
+  /** Where this login goes (user@host:port): the key that logs in is remembered under it. */
+  target?: string;
+}
+
+/** An encrypted key file whose public half is nowhere but inside it: its passphrase is needed to offer it. */
+interface Locked {
+  locked: { path: string; stamp: string; data: Buffer };
 }
 
 const thisUser = (): LocalUser => ({ platform: process.platform, uid: process.getuid?.() });
@@ -169,6 +76,10 @@ const thisUser = (): LocalUser => ({ platform: process.platform, uid: process.ge
 export class Identities extends BaseAgent<ParsedKey> {
   readonly report: AuthReport = { offered: [], declined: [], wrongPassphrase: [], unreadable: [], unprotected: [] };
   private entries: Entry[] | null = null;
+  private scanning: Promise<(Entry | Unprotected | Locked)[]> | null = null;
+  private loading: Promise<Entry[]> | null = null;
+  /** The key of the last signature given, to remember once the login succeeds. */
+  private lastSigned: Buffer | null = null;
   private readonly agent: InstanceType<typeof OpenSSHAgent> | null;
 
   constructor(
@@ -178,6 +89,37 @@ export class Identities extends BaseAgent<ParsedKey> {
   ) {
     super();
     this.agent = plan.agentSocket ? agentFor(plan.agentSocket) : null;
+  }
+
+  /** Reads the key files and asks the agent for its keys now (never asking the user anything), so
+   *  that this is done while the connection is being made. */
+  prefetch(): void {
+    this.scan().catch(() => {});
+  }
+
+  /**
+   * True for the one key worth signing with before the server says it would take it: the key that
+   * logged in to this target before, else the first key offered when it is an identity file whose
+   * private half is at hand without asking. Agent keys are asked about first on a first login, as
+   * OpenSSH does: the agent may ask its user to confirm each signature.
+   */
+  signsAtOnce(pub: ParsedKey): boolean {
+    const entries = this.entries;
+    if (!entries?.length) return false;
+    const blob = pub.getPublicSSH();
+    const entry = entries.find((e) => e.blob.equals(blob));
+    if (!entry) return false;
+    const unattended =
+      entry.source.kind === 'agent' ||
+      Boolean(entry.source.plain ?? this.cache.get(entry.source.path, entry.source.stamp));
+    const known = this.hooks.target ? this.cache.loginKey(this.hooks.target) : undefined;
+    if (known) return unattended && known.equals(blob);
+    return unattended && entry === entries[0] && entry.source.kind === 'file';
+  }
+
+  /** The login succeeded: remember which key it took, for the next login to the same target. */
+  loggedIn(): void {
+    if (this.hooks.target && this.lastSigned) this.cache.rememberLogin(this.hooks.target, this.lastSigned);
   }
 
   override getIdentities(cb: IdentityCallback<ParsedKey>): void {
@@ -204,6 +146,7 @@ export class Identities extends BaseAgent<ParsedKey> {
     const blob = pubKey.getPublicSSH();
     const entry = this.entries?.find((e) => e.blob.equals(blob));
     if (!entry) return done(new Error('unknown key'));
+    this.lastSigned = entry.blob;
     if (entry.source.kind === 'agent') {
       this.agent!.sign(pubKey, data, opts, done);
       return;
@@ -219,37 +162,65 @@ export class Identities extends BaseAgent<ParsedKey> {
     );
   }
 
-  private async load(): Promise<Entry[]> {
-    if (this.entries) return this.entries;
+  /** Every file read and the agent asked, concurrently: what needs no answer from the user. */
+  private scan(): Promise<(Entry | Unprotected | Locked)[]> {
+    const files = async () => {
+      const out: (Entry | Unprotected | Locked)[] = [];
+      // one after the other, so that what the report lists is in the files' order
+      for (const f of this.plan.files) {
+        const e = await this.loadFile(f.path, f.explicit);
+        if (e) out.push(e);
+      }
+      return out;
+    };
+    this.scanning ??= Promise.all([this.agentKeys(), files()]).then(([agent, fromFiles]) => [...agent, ...fromFiles]);
+    return this.scanning;
+  }
+
+  private load(): Promise<Entry[]> {
+    this.loading ??= this.finishLoad();
+    return this.loading;
+  }
+
+  private async agentKeys(): Promise<Entry[]> {
+    if (!this.agent) return [];
+    try {
+      const keys = await new Promise<ParsedKey[]>((resolve, reject) =>
+        this.agent!.getIdentities((err, keys) => (err ? reject(err) : resolve((keys ?? []) as ParsedKey[]))),
+      );
+      return keys.map((k) => {
+        const blob = k.getPublicSSH();
+        return {
+          pub: k,
+          blob,
+          label: `agent key ${k.type} ${keyFingerprint(blob)}${k.comment ? ` (${k.comment})` : ''}`,
+          source: { kind: 'agent' as const },
+        };
+      });
+    } catch (err) {
+      this.report.agentError = (err as Error).message;
+      this.hooks.log.debug(`ssh-agent at ${this.plan.agentSocket}: ${(err as Error).message}`);
+      return [];
+    }
+  }
+
+  private async finishLoad(): Promise<Entry[]> {
+    const scanned = await this.scan();
     const fromFiles: Entry[] = [];
     const unprotected: Unprotected[] = [];
-    for (const f of this.plan.files) {
-      const e = await this.loadFile(f.path, f.explicit);
-      if (e && 'mode' in e) unprotected.push(e);
-      else if (e) fromFiles.push(e);
-    }
     let fromAgent: Entry[] = [];
-    if (this.agent) {
-      try {
-        const keys = await new Promise<ParsedKey[]>((resolve, reject) =>
-          this.agent!.getIdentities((err, keys) => (err ? reject(err) : resolve((keys ?? []) as ParsedKey[]))),
-        );
-        fromAgent = keys.map((k) => {
-          const blob = k.getPublicSSH();
-          return {
-            pub: k,
-            blob,
-            label: `agent key ${k.type} ${keyFingerprint(blob)}${k.comment ? ` (${k.comment})` : ''}`,
-            source: { kind: 'agent' as const },
-          };
-        });
-      } catch (err) {
-        this.report.agentError = (err as Error).message;
-        this.hooks.log.debug(`ssh-agent at ${this.plan.agentSocket}: ${(err as Error).message}`);
-      }
-      if (this.plan.identitiesOnly)
-        fromAgent = fromAgent.filter((a) => [...fromFiles, ...unprotected].some((f) => f.blob?.equals(a.blob)));
+    for (const e of scanned) {
+      if ('mode' in e) unprotected.push(e);
+      else if ('locked' in e) {
+        // an old PEM key without its .pub: the passphrase is needed just to know the key
+        const { path, stamp, data } = e.locked;
+        const key = await this.unlock(path, stamp, data);
+        if (key) fromFiles.push(this.entry(publicOf(key), path, { kind: 'file', path, stamp, data }));
+      } else if (e.source.kind === 'agent') fromAgent.push(e);
+      else fromFiles.push(e);
     }
+    if (this.plan.identitiesOnly)
+      fromAgent = fromAgent.filter((a) => [...fromFiles, ...unprotected].some((f) => f.blob?.equals(a.blob)));
     // a key file others can access is ignored, as by OpenSSH, which never reads it when the agent holds its key
     for (const u of unprotected) {
       if (fromAgent.some((a) => u.blob?.equals(a.blob))) continue;
@@ -268,7 +239,7 @@ export class Identities extends BaseAgent<ParsedKey> {
     return this.entries;
   }
 
-  private async loadFile(path: string, explicit: boolean): Promise<Entry | Unprotected | null> {
+  private async loadFile(path: string, explicit: boolean): Promise<Entry | Unprotected | Locked | null> {
     let data: Buffer;
     let stamp: string;
     let perm: ReturnType<typeof checkKeyPermissions>;
@@ -306,9 +277,7 @@ export class Identities extends BaseAgent<ParsedKey> {
     // encrypted: find the public half without the passphrase (OpenSSH format, else the .pub file)
     const pub = publicFromOpensshPrivate(data.toString('utf8')) ?? (await readPublicFile(`${path}.pub`));
     if (pub) return this.entry(pub, path, source);
-    // an old PEM key without its .pub: the passphrase is needed just to know the key
-    const key = await this.unlock(path, stamp, data);
-    return key ? this.entry(publicOf(key), path, source) : null;
+    return { locked: { path, stamp, data } };
   }
 
   private entry(pub: ParsedKey, path: string, source: Entry['source']): Entry {
@@ -342,21 +311,6 @@ export class Identities extends BaseAgent<ParsedKey> {
       return null;
     }
     return result;
-  }
-}
-
-/** The public key of a key file, from its OpenSSH-format header or the .pub beside it; never decrypted. */
-async function publicBlobOf(data: Buffer, file: string): Promise<Buffer | null> {
-  const pub = publicFromOpensshPrivate(data.toString('utf8')) ?? (await readPublicFile(`${file}.pub`));
-  return pub?.getPublicSSH() ?? null;
-}
-
-async function readPublicFile(file: string): Promise<ParsedKey | null> {
-  try {
-    const k = firstKey(utils.parseKey(await fs.promises.readFile(file)));
-    return k instanceof Error ? null : k;
-  } catch {
-    return null;
   }
 }
 

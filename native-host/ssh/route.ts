@@ -10,7 +10,7 @@
 import path from 'node:path';
 import type { HostKeyPolicy, TunnelConfig } from '../../shared/protocol.js';
 import { defaultAgentSocket } from './agent.js';
-import { DEFAULT_IDENTITY_NAMES, type AuthPlan } from './auth.js';
+import { DEFAULT_IDENTITY_NAMES, type AuthPlan } from './auth-plan.js';
 import { formatDestination, parseDestinations, parseJumpList, type Destination } from '../../shared/destination.js';
 import type { SshConfigBlock } from './config-parse.js';
 import { resolveHostConfig, type HostConfig } from './config-resolve.js';

@@ -5,7 +5,7 @@
 import { makeError } from '../../shared/errors.js';
 import type { Stage, StageTiming, TestResult, TunnelConfig } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
-import { KeyCache } from '../ssh/auth.js';
+import { KeyCache } from '../ssh/key-cache.js';
 import { ConnectError, openConnection, type Interaction, type SshConnection } from '../ssh/connect.js';
 import type { Route } from '../ssh/route.js';
 import { errorOf, type RouteSources, routeOf } from './config.js';
