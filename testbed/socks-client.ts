@@ -168,7 +168,12 @@ export function socksConnect(
  * Opens a connection to host:port through `proxy` (or directly when proxy is null); rejects unless
  * the proxy answers "succeeded". Through a proxy the socket is paused: the caller resumes it.
  */
-export async function openTunnel(proxy: Proxy | null, host: string, port: number, timeoutMs = 10_000): Promise<SocksTunnel> {
+export async function openTunnel(
+  proxy: Proxy | null,
+  host: string,
+  port: number,
+  timeoutMs = 10_000,
+): Promise<SocksTunnel> {
   if (!proxy) return openDirect(host, port, timeoutMs);
   const r = await socksConnect(proxy, host, port, timeoutMs);
   if (r.reply === 0) return { socket: r.socket, t0: r.t0, tReply: r.tReply };

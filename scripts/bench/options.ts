@@ -135,9 +135,7 @@ export function parseOptions(argv: string[], root: string): Parsed<Options> {
     const i = argv.indexOf(f);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const rtts: Parsed<number[]> = has('--rtt')
-    ? rttList(valueOf('--rtt'))
-    : { ok: true, value: smoke ? [0] : [0, 20] };
+  const rtts: Parsed<number[]> = has('--rtt') ? rttList(valueOf('--rtt')) : { ok: true, value: smoke ? [0] : [0, 20] };
   if (!rtts.ok) return rtts;
   const rateParsed: Parsed<number | null> = has('--rate')
     ? int(valueOf('--rate'), '--rate', 0.001, 100_000)
@@ -190,35 +188,35 @@ export function parseOptions(argv: string[], root: string): Parsed<Options> {
       case '--bulk-mib':
         {
           const n = int(val(), a, 1, 8192);
-        if (!n.ok) return n;
+          if (!n.ok) return n;
           for (const p of o.paths) p.params.bulkMiB = n.value;
         }
         break;
       case '--setup-count':
         {
           const n = int(val(), a, 1, 100_000);
-        if (!n.ok) return n;
+          if (!n.ok) return n;
           for (const p of o.paths) p.params.setupCount = n.value;
         }
         break;
       case '--rtt-count':
         {
           const n = int(val(), a, 1, 1_000_000);
-        if (!n.ok) return n;
+          if (!n.ok) return n;
           for (const p of o.paths) p.params.rttCount = n.value;
         }
         break;
       case '--conc':
         {
           const n = int(val(), a, 1, 2000);
-        if (!n.ok) return n;
+          if (!n.ok) return n;
           for (const p of o.paths) p.params.conc = n.value;
         }
         break;
       case '--conc-mib':
         {
           const n = int(val(), a, 0.001, 1024);
-        if (!n.ok) return n;
+          if (!n.ok) return n;
           for (const p of o.paths) p.params.concMiB = n.value;
         }
         break;

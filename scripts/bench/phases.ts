@@ -15,7 +15,7 @@ export interface Target {
 }
 
 /** Failures by message, so that a report says what went wrong, not only how often. */
-export type Failures = Record<string, number>;
+type Failures = Record<string, number>;
 const note = (f: Failures, e: unknown) => {
   const msg = e instanceof Error ? e.message : String(e);
   f[msg] = (f[msg] ?? 0) + 1;
