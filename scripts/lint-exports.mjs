@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Lists every export of the project's TypeScript sources (shared/, native-host/, extension/, testbed/,
 // scripts/) that no other file of the repository imports, as `file:line NAME`; exits 1 if there is any.
+// Usage: node scripts/lint-exports.mjs [repository folder]
 // An export nothing else uses widens a module's surface for nothing: drop the `export`, or the code.
 // TypeScript here has no compiler API to ask, so this reads the source itself: comments and template
 // text are blanked first, then top-level `export` declarations and lists, and `import`/`export … from`/
@@ -11,7 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// the repository to check: this one, or the folder given (the unit test checks a small made-up one)
+const ROOT = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
 const CHECKED = ['shared', 'native-host', 'extension', 'testbed', 'scripts'];
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', 'artifacts']);
 const CODE_EXT = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
@@ -174,7 +176,8 @@ function main() {
   };
   const exported = (file, name, line) => {
     if (!exports.has(file)) exports.set(file, new Map());
-    exports.get(file).set(name, line);
+    // an overloaded function is reported at its first signature
+    if (!exports.get(file).has(name)) exports.get(file).set(name, line);
   };
   const checked = (f) => CHECKED.some((d) => f.startsWith(`${d}/`)) && /\.tsx?$/.test(f) && !f.endsWith('.d.ts');
 
