@@ -14,7 +14,7 @@ export interface Proxy {
   auth?: { username: string; password: string } | undefined;
 }
 
-export interface Tunnel {
+export interface SocksTunnel {
   socket: net.Socket;
   /** performance.now() when the TCP connection to the proxy (or target) started. */
   t0: number;
@@ -22,7 +22,7 @@ export interface Tunnel {
   tReply: number;
 }
 
-interface SocksResult extends Tunnel {
+interface SocksResult extends SocksTunnel {
   /** The SOCKS5 reply code (0 = succeeded), or null when the proxy gave none (closed, refused the method). */
   reply: number | null;
   /** Why there is no reply code, when there is none. */
@@ -168,7 +168,12 @@ export function socksConnect(
  * Opens a connection to host:port through `proxy` (or directly when proxy is null); rejects unless
  * the proxy answers "succeeded". Through a proxy the socket is paused: the caller resumes it.
  */
-export async function openTunnel(proxy: Proxy | null, host: string, port: number, timeoutMs = 10_000): Promise<Tunnel> {
+export async function openTunnel(
+  proxy: Proxy | null,
+  host: string,
+  port: number,
+  timeoutMs = 10_000,
+): Promise<SocksTunnel> {
   if (!proxy) return openDirect(host, port, timeoutMs);
   const r = await socksConnect(proxy, host, port, timeoutMs);
   if (r.reply === 0) return { socket: r.socket, t0: r.t0, tReply: r.tReply };
@@ -177,7 +182,7 @@ export async function openTunnel(proxy: Proxy | null, host: string, port: number
 }
 
 /** The same without a proxy: the TCP connection to the target itself. */
-function openDirect(host: string, port: number, timeoutMs: number): Promise<Tunnel> {
+function openDirect(host: string, port: number, timeoutMs: number): Promise<SocksTunnel> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });

@@ -25,7 +25,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
-export interface WanRelayOptions {
+interface WanRelayOptions {
   /** Where every accepted connection is relayed to. */
   target: { host: string; port: number };
   /** Round-trip time added by the path, in ms (half each way). */
@@ -34,7 +34,7 @@ export interface WanRelayOptions {
   rateMbit?: number;
 }
 
-export interface WanRelayStats {
+interface WanRelayStats {
   connections: number;
   /** Bytes delivered towards the target, and back towards the client. */
   bytesUp: number;
@@ -44,7 +44,7 @@ export interface WanRelayStats {
 }
 
 /** One connection's round trips as its client saw them, by a given time. */
-export interface ConnectionTrips {
+interface ConnectionTrips {
   /** When the relay accepted it (ms since the epoch, performance.timeOrigin + now(), as in every process). */
   acceptedAt: number;
   /** Round trips completed for the client, the TCP handshake included (0 before it completed). */

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import * as children from '../../testbed/children.js';
 import { freePort } from '../../testbed/ports.js';
 import { kibToMiB, MiB, sample } from '../../testbed/proc.js';
-import { httpGet, openTunnel, type Tunnel } from '../../testbed/socks-client.js';
+import { httpGet, openTunnel, type SocksTunnel } from '../../testbed/socks-client.js';
 import { commandFor, gatewayQuiet, proxyEnv, startEndpoint, stopSignal, type EndpointId } from './endpoints.js';
 import type { NetPath } from './paths.js';
 import type { Target } from './phases.js';
@@ -26,7 +26,7 @@ export interface CommandCold {
 }
 
 /** Opens a tunnel as soon as the port accepts: refused connections are retried every 2 ms. */
-async function firstTunnel(port: number, target: Target, deadline: number): Promise<Tunnel> {
+async function firstTunnel(port: number, target: Target, deadline: number): Promise<SocksTunnel> {
   for (;;) {
     try {
       return await openTunnel({ host: '127.0.0.1', port }, target.host, target.http, 30_000);

@@ -1,13 +1,13 @@
 // Reads a V8 .cpuprofile (node --cpu-prof) into self time per function and per part of the stack
 // (ssh2's crypto, ssh2's protocol, Node's streams and sockets, our code, GC, idle). Pure.
 
-export interface CallFrame {
+interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
 }
 
-export interface ProfileNode {
+interface ProfileNode {
   id: number;
   callFrame: CallFrame;
   children?: number[];
@@ -21,14 +21,14 @@ export interface CpuProfile {
   timeDeltas: number[];
 }
 
-export interface Row {
+interface Row {
   name: string;
   where: string;
   category: string;
   selfMs: number;
 }
 
-export interface ProfileSummary {
+interface ProfileSummary {
   totalMs: number;
   /** Everything but (idle): the time the process actually used the CPU. */
   busyMs: number;
@@ -37,7 +37,7 @@ export interface ProfileSummary {
 }
 
 /** Which part of the stack a script belongs to. */
-export function categoryOf(url: string, functionName: string): string | null {
+function categoryOf(url: string, functionName: string): string | null {
   if (!url) {
     if (functionName === '(idle)') return 'idle';
     if (functionName === '(garbage collector)') return 'GC';
@@ -143,7 +143,7 @@ export interface HeapNode {
   children?: HeapNode[];
 }
 
-export interface HeapRow {
+interface HeapRow {
   name: string;
   where: string;
   category: string;

@@ -27,7 +27,7 @@ export const ENDPOINT_IDS = [
 ] as const;
 
 /** Pool size of the `g5k-pool` endpoint (`g5k-tunnel --connections N`). */
-export const POOL_SIZE = 4;
+const POOL_SIZE = 4;
 export type EndpointId = (typeof ENDPOINT_IDS)[number];
 
 export const LABELS: Record<EndpointId, string> = {
@@ -199,7 +199,7 @@ function uidOfUser(user: string): number {
 }
 
 /** The processes sshd runs as the user once authenticated (the pre-auth one runs as sshd's own user). */
-export function userSessions(gw: Gateway): number[] {
+function userSessions(gw: Gateway): number[] {
   const uid = uidOfUser(gw.user);
   return gw.sessionPids().filter((p) => uidOf(p) === uid);
 }

@@ -17,7 +17,7 @@ import {
 } from './report.js';
 import { spread, type Spread } from './stats.js';
 
-export interface TargetCheck {
+interface TargetCheck {
   what: string;
   goal: string;
   value: string;
@@ -25,13 +25,13 @@ export interface TargetCheck {
 }
 
 /** The round trip the targets are set for: the typical distance of the access machine. */
-export const TARGET_RTT_MS = 20;
+const TARGET_RTT_MS = 20;
 
 /**
  * Loopback median ratios to OpenSSH published in docs/BENCHMARKS.md before the stand-in (run of
  * 2026-12-02, 5 rounds): "no worse than before" allows 10 % of round-to-round noise on top.
  */
-export const LOOPBACK_BEFORE: Partial<Record<EndpointId, Record<'bulk' | 'setupP50' | 'rttP50' | 'conc', number>>> = {
+const LOOPBACK_BEFORE: Partial<Record<EndpointId, Record<'bulk' | 'setupP50' | 'rttP50' | 'conc', number>>> = {
   'g5k-cli': { bulk: 0.9, setupP50: 2.11, rttP50: 1.12, conc: 0.99 },
   'g5k-pool': { bulk: 0.86, setupP50: 2.23, rttP50: 1.07, conc: 0.39 },
   'g5k-host': { bulk: 0.87, setupP50: 1.88, rttP50: 1.06, conc: 1.07 },

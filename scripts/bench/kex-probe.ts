@@ -4,7 +4,7 @@
 
 import net from 'node:net';
 
-export interface KexInit {
+interface KexInit {
   kex: string[];
   hostKey: string[];
   cipherC2S: string[];
@@ -23,7 +23,7 @@ export interface Negotiated {
 }
 
 /** Parses the SSH_MSG_KEXINIT payload (message byte first). */
-export function parseKexInit(payload: Buffer): KexInit {
+function parseKexInit(payload: Buffer): KexInit {
   if (payload[0] !== 20) throw new Error(`not a KEXINIT (message ${payload[0]})`);
   let off = 17; // message byte + 16-byte cookie
   const list = () => {
@@ -44,7 +44,7 @@ export function parseKexInit(payload: Buffer): KexInit {
 
 const AEAD = /poly1305|gcm/;
 
-export function negotiate(client: KexInit, server: KexInit): Negotiated {
+function negotiate(client: KexInit, server: KexInit): Negotiated {
   const pick = (c: string[], s: string[]) => c.find((a) => s.includes(a)) ?? 'none';
   const cipher = pick(client.cipherC2S, server.cipherC2S);
   return {
@@ -56,7 +56,7 @@ export function negotiate(client: KexInit, server: KexInit): Negotiated {
 }
 
 /** Finds the first binary packet after the version line; null until it is complete. */
-export function firstPacketPayload(stream: Buffer): Buffer | null {
+function firstPacketPayload(stream: Buffer): Buffer | null {
   // servers may send other lines before the version line; the banner ends at the SSH- line
   let start = 0;
   while (!stream.subarray(start).toString('latin1').startsWith('SSH-')) {
@@ -74,7 +74,7 @@ export function firstPacketPayload(stream: Buffer): Buffer | null {
   return stream.subarray(p + 5, p + 4 + len - pad);
 }
 
-export interface Relay {
+interface Relay {
   port: number;
   /** Resolves with the negotiated algorithms of the next connection through the relay. */
   next(): Promise<Negotiated>;

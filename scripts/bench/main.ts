@@ -16,7 +16,7 @@ import { commandColdStart, nodeStart, stalledReader } from './cold-start.js';
 import { autoMode, coldStarts, nodeFloor } from './host-timing.js';
 import { describeMachine } from './machine.js';
 import { measureEndpoint } from './measure.js';
-import { parseOptions, USAGE, type Options, type PathSpec } from './options.js';
+import { BENCH_USAGE, parseOptions, type Options, type PathSpec } from './options.js';
 import { openPath, type NetPath } from './paths.js';
 import { checkTargets } from './goals.js';
 import type { Target } from './phases.js';
@@ -273,15 +273,14 @@ async function benchmark(opts: Options, state: State): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  let opts: Options;
-  try {
-    opts = parseOptions(process.argv.slice(2), ROOT);
-  } catch (e) {
-    process.stderr.write(`bench: ${(e as Error).message}\n${USAGE}\n`);
-    process.exit(64);
+  const parsed = parseOptions(process.argv.slice(2), ROOT);
+  if (!parsed.ok) {
+    process.stderr.write(`bench: ${parsed.error}\n${BENCH_USAGE}\n`);
+    process.exit(2);
   }
+  const opts: Options = parsed.value;
   if (opts.help) {
-    console.log(USAGE);
+    console.log(BENCH_USAGE);
     return;
   }
   const state: State = { paths: new Set() };

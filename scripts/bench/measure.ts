@@ -17,7 +17,7 @@ export interface Params {
   phaseTimeoutMs: number;
 }
 
-export interface Memory {
+interface Memory {
   /** RSS once connected, before any traffic. */
   proxyIdleMiB: number | null;
   /** VmHWM at the end: the highest RSS the process ever had. */

@@ -1,10 +1,11 @@
-// The benchmark's command line. Pure.
+// The benchmark's command line. Pure: a bad option is a refusal to print with the usage, not an exception.
 
 import path from 'node:path';
+import type { Parsed } from '../../shared/parsed.js';
 import { ENDPOINT_IDS, type EndpointId } from './endpoints.js';
 import type { Params } from './measure.js';
 
-export const USAGE = `usage: npm run bench -- [options]
+export const BENCH_USAGE = `usage: npm run bench -- [options]
   --rtt LIST           round trips in ms to measure at, a comma list; 0 = loopback, others through the
                        WAN stand-in in front of sshd (default 0,20; with --smoke 0)
   --rate MBIT          bottleneck of the stand-in, each direction (default: none)
@@ -101,11 +102,11 @@ const SMOKE: Params = {
   phaseTimeoutMs: 30_000,
 };
 
-function int(v: string | undefined, name: string, min: number, max: number): number {
+function int(v: string | undefined, name: string, min: number, max: number): Parsed<number> {
   const n = Number(v);
   if (v === undefined || !Number.isFinite(n) || n < min || n > max)
-    throw new Error(`${name} needs a number from ${min} to ${max}`);
-  return n;
+    return { ok: false, error: `${name} needs a number from ${min} to ${max}` };
+  return { ok: true, value: n };
 }
 
 /** The defaults of one path: `--smoke`, `--quick` or a full run. */
@@ -116,15 +117,15 @@ function defaults(rttMs: number, mode: 'smoke' | 'quick' | 'full'): Pick<PathSpe
   return { rounds: 3, params: { ...(wan ? WAN_FULL : FULL) } };
 }
 
-function rttList(v: string | undefined): number[] {
+function rttList(v: string | undefined): Parsed<number[]> {
   const list = (v ?? '').split(',').map((x) => x.trim());
   const ms = list.map(Number);
   if (!list.length || list.some((x) => x === '') || ms.some((x) => !Number.isFinite(x) || x < 0 || x > 1000))
-    throw new Error('--rtt takes a comma list of round trips in ms, 0 to 1000, e.g. 0,20');
-  return [...new Set(ms)];
+    return { ok: false, error: '--rtt takes a comma list of round trips in ms, 0 to 1000, e.g. 0,20' };
+  return { ok: true, value: [...new Set(ms)] };
 }
 
-export function parseOptions(argv: string[], root: string): Options {
+export function parseOptions(argv: string[], root: string): Parsed<Options> {
   const has = (f: string) => argv.includes(f);
   const quick = has('--quick');
   const smoke = has('--smoke');
@@ -134,12 +135,17 @@ export function parseOptions(argv: string[], root: string): Options {
     const i = argv.indexOf(f);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const rtts = has('--rtt') ? rttList(valueOf('--rtt')) : smoke ? [0] : [0, 20];
-  const rate = has('--rate') ? int(valueOf('--rate'), '--rate', 0.001, 100_000) : null;
+  const rtts: Parsed<number[]> = has('--rtt') ? rttList(valueOf('--rtt')) : { ok: true, value: smoke ? [0] : [0, 20] };
+  if (!rtts.ok) return rtts;
+  const rateParsed: Parsed<number | null> = has('--rate')
+    ? int(valueOf('--rate'), '--rate', 0.001, 100_000)
+    : { ok: true, value: null };
+  if (!rateParsed.ok) return rateParsed;
+  const rate = rateParsed.value;
   const o: Options = {
     help: has('--help') || has('-h'),
     quick,
-    paths: rtts.map((rttMs) => ({ rttMs, rateMbit: rttMs > 0 ? rate : null, ...defaults(rttMs, mode) })),
+    paths: rtts.value.map((rttMs) => ({ rttMs, rateMbit: rttMs > 0 ? rate : null, ...defaults(rttMs, mode) })),
     endpoints: [...ENDPOINT_IDS],
     coldStarts: smoke ? 1 : quick ? 3 : 5,
     stallMiB: smoke ? 64 : 256,
@@ -167,49 +173,59 @@ export function parseOptions(argv: string[], root: string): Options {
         break;
       case '--rounds': {
         const n = int(val(), a, 1, 50);
-        for (const p of o.paths) p.rounds = n;
+        if (!n.ok) return n;
+        for (const p of o.paths) p.rounds = n.value;
         break;
       }
       case '--endpoints': {
         const list = (val() ?? '').split(',').filter(Boolean);
         const bad = list.filter((e) => !(ENDPOINT_IDS as readonly string[]).includes(e));
-        if (bad.length || !list.length) throw new Error(`--endpoints takes a comma list of ${ENDPOINT_IDS.join(', ')}`);
+        if (bad.length || !list.length)
+          return { ok: false, error: `--endpoints takes a comma list of ${ENDPOINT_IDS.join(', ')}` };
         o.endpoints = ENDPOINT_IDS.filter((e) => list.includes(e));
         break;
       }
       case '--bulk-mib':
         {
           const n = int(val(), a, 1, 8192);
-          for (const p of o.paths) p.params.bulkMiB = n;
+          if (!n.ok) return n;
+          for (const p of o.paths) p.params.bulkMiB = n.value;
         }
         break;
       case '--setup-count':
         {
           const n = int(val(), a, 1, 100_000);
-          for (const p of o.paths) p.params.setupCount = n;
+          if (!n.ok) return n;
+          for (const p of o.paths) p.params.setupCount = n.value;
         }
         break;
       case '--rtt-count':
         {
           const n = int(val(), a, 1, 1_000_000);
-          for (const p of o.paths) p.params.rttCount = n;
+          if (!n.ok) return n;
+          for (const p of o.paths) p.params.rttCount = n.value;
         }
         break;
       case '--conc':
         {
           const n = int(val(), a, 1, 2000);
-          for (const p of o.paths) p.params.conc = n;
+          if (!n.ok) return n;
+          for (const p of o.paths) p.params.conc = n.value;
         }
         break;
       case '--conc-mib':
         {
           const n = int(val(), a, 0.001, 1024);
-          for (const p of o.paths) p.params.concMiB = n;
+          if (!n.ok) return n;
+          for (const p of o.paths) p.params.concMiB = n.value;
         }
         break;
-      case '--cold-starts':
-        o.coldStarts = int(val(), a, 0, 100);
+      case '--cold-starts': {
+        const n = int(val(), a, 0, 100);
+        if (!n.ok) return n;
+        o.coldStarts = n.value;
         break;
+      }
       case '--no-ciphers':
         o.ciphers = false;
         break;
@@ -225,16 +241,19 @@ export function parseOptions(argv: string[], root: string): Options {
       case '--node-arg': {
         const flag = val();
         if (!flag?.startsWith('-'))
-          throw new Error('--node-arg takes a node flag, e.g. --node-arg --max-semi-space-size=2');
+          return { ok: false, error: '--node-arg takes a node flag, e.g. --node-arg --max-semi-space-size=2' };
         o.nodeArgs.push(flag);
         break;
       }
-      case '--max-minutes':
-        o.maxMinutes = int(val(), a, 1, 600);
+      case '--max-minutes': {
+        const n = int(val(), a, 1, 600);
+        if (!n.ok) return n;
+        o.maxMinutes = n.value;
         break;
+      }
       default:
-        throw new Error(`unknown option ${a}`);
+        return { ok: false, error: `unknown option ${a}` };
     }
   }
-  return o;
+  return { ok: true, value: o };
 }

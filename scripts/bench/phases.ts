@@ -2,11 +2,11 @@
 // code times every endpoint, a SOCKS proxy or a direct connection alike.
 
 import { performance } from 'node:perf_hooks';
-import { httpGet, type Tunnel } from '../../testbed/socks-client.js';
+import { httpGet, type SocksTunnel } from '../../testbed/socks-client.js';
 import { summarize, type Summary } from './stats.js';
 import { MiB } from '../../testbed/proc.js';
 
-export type Dial = (host: string, port: number) => Promise<Tunnel>;
+export type Dial = (host: string, port: number) => Promise<SocksTunnel>;
 
 export interface Target {
   host: string;
@@ -15,7 +15,7 @@ export interface Target {
 }
 
 /** Failures by message, so that a report says what went wrong, not only how often. */
-export type Failures = Record<string, number>;
+type Failures = Record<string, number>;
 const note = (f: Failures, e: unknown) => {
   const msg = e instanceof Error ? e.message : String(e);
   f[msg] = (f[msg] ?? 0) + 1;

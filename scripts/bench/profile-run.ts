@@ -66,7 +66,7 @@ const MEMORY = `(() => {
 const MB = (b: number) => (b / 1024 / 1024).toFixed(1);
 
 /** Loaded scripts per package: which code a process carries. */
-export function modulesByPackage(urls: readonly string[]): string {
+function modulesByPackage(urls: readonly string[]): string {
   const count = new Map<string, number>();
   for (const u of urls) {
     const s = u.replace(/^file:\/\//, '');

@@ -11,7 +11,7 @@ const CHUNK = Buffer.alloc(1 << 20, 0x61); // reused for every write: the server
 const MAX_BYTES = 16 * 1024 ** 3;
 const PAGE = Buffer.from('<!doctype html><title>bench</title><p>ok</p>\n');
 
-export interface Targets {
+interface Targets {
   http: number;
   echo: number;
   close(): Promise<void>;
@@ -49,7 +49,7 @@ function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
   pump();
 }
 
-export async function startTargets(host = '127.0.0.1'): Promise<Targets> {
+async function startTargets(host = '127.0.0.1'): Promise<Targets> {
   const web = http.createServer(onRequest);
   web.keepAliveTimeout = 1000;
   const sockets = new Set<net.Socket>();

@@ -1,9 +1,23 @@
 // The benchmark's command line: which paths a run measures, with which rounds and counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseOptions } from '../../../../scripts/bench/options.js';
+import { parseOptions as parseOrRefuse, type Options } from '../../../../scripts/bench/options.js';
 
 const ROOT = '/project';
+
+/** The options of a command line the parser must accept. */
+function parseOptions(argv: string[], root: string): Options {
+  const r = parseOrRefuse(argv, root);
+  if (!r.ok) assert.fail(`refused ${JSON.stringify(argv)}: ${r.error}`);
+  return r.value;
+}
+
+/** The refusal of a command line the parser must refuse. */
+function refusal(argv: string[]): string {
+  const r = parseOrRefuse(argv, ROOT);
+  if (r.ok) assert.fail(`accepted ${JSON.stringify(argv)}`);
+  return r.error;
+}
 
 test('a default run measures loopback and 20 ms, each with its own counts', () => {
   const o = parseOptions([], ROOT);
@@ -61,8 +75,17 @@ test('--rate applies to the stand-in only; counts and rounds apply to every path
 });
 
 test('a malformed --rtt or --rate is refused with what it takes', () => {
-  for (const v of ['', 'x', '-5', '0,,20', '2000'])
-    assert.throws(() => parseOptions(['--rtt', v], ROOT), /--rtt takes/);
-  assert.throws(() => parseOptions(['--rtt'], ROOT), /--rtt takes/);
-  assert.throws(() => parseOptions(['--rate', '0'], ROOT), /--rate/);
+  for (const v of ['', 'x', '-5', '0,,20', '2000']) assert.match(refusal(['--rtt', v]), /--rtt takes/);
+  assert.match(refusal(['--rtt']), /--rtt takes/);
+  assert.match(refusal(['--rate', '0']), /--rate/);
+});
+
+test('a bad count, list or flag, or an unknown option, is refused with what it takes', () => {
+  assert.match(refusal(['--rounds', '0']), /--rounds needs a number from 1 to 50/);
+  assert.match(refusal(['--conc', 'many']), /--conc needs a number/);
+  assert.match(refusal(['--cold-starts']), /--cold-starts needs a number/);
+  assert.match(refusal(['--max-minutes', '601']), /--max-minutes needs a number from 1 to 600/);
+  assert.match(refusal(['--endpoints', 'nope']), /--endpoints takes a comma list/);
+  assert.match(refusal(['--node-arg', 'x']), /--node-arg takes a node flag/);
+  assert.equal(refusal(['--quick', '--frobnicate']), 'unknown option --frobnicate');
 });
