@@ -33,6 +33,8 @@ npm run -s build || build_ok=0
 node_modules/.bin/tsc -p extension/tsconfig.json || build_ok=0
 # formatting and lint (biome.json): a finding fails the run like a type error
 node_modules/.bin/biome check --no-errors-on-unmatched . || build_ok=0
+# every export is imported somewhere: what nothing uses goes (scripts/lint-exports.mjs)
+node scripts/lint-exports.mjs || build_ok=0
 
 files=()
 for src in "${sources[@]}"; do files+=("dist/${src%.ts}.js"); done

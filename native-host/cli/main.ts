@@ -13,8 +13,8 @@ import * as terminal from './terminal.js';
 import { unprotectedKeyFromLog, unprotectedKeyLines } from '../ssh/key-permissions.js';
 import type { Interaction } from '../tunnel/tunnel.js';
 
-export const EXIT_CONNECTION = 255;
-export const EXIT_USAGE = 2;
+const EXIT_CONNECTION = 255;
+const EXIT_USAGE = 2;
 /** Closing takes milliseconds; past this the command exits anyway. */
 const HARD_EXIT_MS = 2000;
 
@@ -259,7 +259,7 @@ function loginOf(detail: string | undefined, fallback: string): string {
 }
 
 /** The lines ssh would print for this failure (prefixed like ssh's own, but with our name). */
-export function sshStyleError(e: ProtocolError | undefined, s: Pick<TunnelStatus, 'gateway'>): string[] {
+function sshStyleError(e: ProtocolError | undefined, s: Pick<TunnelStatus, 'gateway'>): string[] {
   const p = 'g5k-tunnel: ';
   if (!e) return [`${p}the connection to ${s.gateway} failed`];
   const d = e.detail ?? '';

@@ -16,7 +16,7 @@ export function defaultAgentSocket(platform: NodeJS.Platform): string | null {
   return platform === 'win32' ? WINDOWS_AGENT_PIPE : null;
 }
 
-export type AgentKind = 'openssh' | 'pageant' | 'cygwin';
+type AgentKind = 'openssh' | 'pageant' | 'cygwin';
 
 /**
  * How to talk to the agent at `socket`, as ssh2's createAgent decides: a socket path or a Windows

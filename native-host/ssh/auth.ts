@@ -19,8 +19,7 @@ import { type AskPassphrase, firstKey, type KeyCache, MAX_PASSPHRASE_ATTEMPTS, t
 import { checkKeyPermissions, keyPermissionsError, unprotectedKeyLog, type LocalUser } from './key-permissions.js';
 import { keyFingerprint, publicBlobOf, publicFromOpensshPrivate, publicOf, readPublicFile } from './public-key.js';
 
-export { type AskPassphrase, KeyCache, MAX_PASSPHRASE_ATTEMPTS } from './key-cache.js';
-export { keyFingerprint, publicFromOpensshPrivate } from './public-key.js';
+export { KeyCache } from './key-cache.js';
 export { type AuthPlan, DEFAULT_IDENTITY_NAMES } from './auth-plan.js';
 
 const { BaseAgent, OpenSSHAgent, utils } = ssh2;
@@ -50,7 +49,7 @@ interface Unprotected {
   blob: Buffer | null;
 }
 
-export interface IdentityHooks {
+interface IdentityHooks {
   ask: AskPassphrase;
   /** Called around a user prompt, so that handshake timers can pause. */
   promptStarted?(): void;

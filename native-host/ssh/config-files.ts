@@ -12,7 +12,7 @@ import { matchPattern } from './pattern.js';
 /** OpenSSH's READCONF_MAX_DEPTH. */
 export const MAX_INCLUDE_DEPTH = 16;
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
-export const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config';
+const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config';
 
 /** The system-wide ssh_config: /etc/ssh/ssh_config, or on Windows %ProgramData%\ssh\ssh_config (OpenSSH for Windows). */
 export function systemSshConfig(
@@ -23,12 +23,12 @@ export function systemSshConfig(
   return path.win32.join(env.ProgramData || 'C:\\ProgramData', 'ssh', 'ssh_config');
 }
 
-export interface LoadOptions {
+interface LoadOptions {
   /** The system-wide file; null to skip it. Default /etc/ssh/ssh_config. */
   systemFile?: string | null;
 }
 
-export interface LoadedSshConfig {
+interface LoadedSshConfig {
   blocks: SshConfigBlock[];
   errors: SshConfigIssue[];
   /** Every file read, in order. */
@@ -44,7 +44,7 @@ interface Loader {
 }
 
 /** Expands `*` and `?` in each path component; results sorted, hidden names only for a leading dot. */
-export function expandGlob(pattern: string): string[] {
+function expandGlob(pattern: string): string[] {
   const parts = pattern.split('/');
   let found = [parts[0] === '' ? '/' : '.'];
   for (const part of parts.slice(1)) {

@@ -26,7 +26,7 @@ export interface SshConfigIssue {
   message: string;
 }
 
-export interface SshConfigInclude {
+interface SshConfigInclude {
   line: number;
   /** The Include arguments, unexpanded (globs, `~`, relative paths). */
   paths: string[];

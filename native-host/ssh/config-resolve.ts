@@ -96,7 +96,7 @@ function where(b: SshConfigBlock, i: number): string {
 }
 
 /** %-tokens: each letter from `tokens`; an unknown one is an error, as in OpenSSH. */
-export function expandTokens(s: string, tokens: Record<string, string | undefined>, what: string): string {
+function expandTokens(s: string, tokens: Record<string, string | undefined>, what: string): string {
   return s.replace(/%(.?)/g, (_, k: string) => {
     if (k === '%') return '%';
     const v = tokens[k];

@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { abortError, type ConnectContext, type Hop } from './hop.js';
 import { stageTcp } from './hop-socket.js';
 
-export { ConnectError, isFatal, type ConnectContext, type Hop, type Interaction } from './hop.js';
+export { ConnectError, type Hop, type Interaction } from './hop.js';
 export { coalesceWrites } from './hop-socket.js';
 
 /**

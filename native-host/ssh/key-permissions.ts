@@ -5,7 +5,7 @@
 import { makeError } from '../../shared/errors.js';
 import type { ProtocolError } from '../../shared/protocol.js';
 
-export interface KeyFileStat {
+interface KeyFileStat {
   /** st_mode (only the permission bits are looked at). */
   mode: number;
   /** st_uid of the file. */
@@ -18,7 +18,7 @@ export interface LocalUser {
   uid: number | undefined;
 }
 
-export type KeyPermissionVerdict = { ok: true } | { ok: false; mode: number; fix: string };
+type KeyPermissionVerdict = { ok: true } | { ok: false; mode: number; fix: string };
 
 /**
  * OpenSSH's rule: a key file owned by the user must give group and others no access at all

@@ -27,7 +27,7 @@ function hashOf(keyAlgo: string | undefined): string | undefined {
  * one) and treats a refused signed request as a refused query, so its order of keys and algorithms
  * goes on unchanged. Where ssh2 is not shaped so, nothing changes: the query is sent.
  */
-export function signAtOnce(client: SshClient, identities: Identities, onSkip: (why: string) => void): void {
+function signAtOnce(client: SshClient, identities: Identities, onSkip: (why: string) => void): void {
   const proto = (client as unknown as { _protocol?: { authPK?: AuthPK } })._protocol;
   const authPK = proto?.authPK;
   if (!proto || typeof authPK !== 'function' || authPK.length !== 4) return onSkip('ssh2 has no Protocol#authPK');

@@ -57,13 +57,13 @@ export function exitMessage(code: number | null, signal: NodeJS.Signals | null, 
 }
 
 /** How long the child has after SIGTERM before SIGKILL. */
-export const KILL_GRACE_MS = 2000;
+const KILL_GRACE_MS = 2000;
 /** How long to wait, after the child's stdout ends, for its exit status (to say why it ended). */
 const EXIT_WAIT_MS = 1000;
 /** How long to wait, after the child exits, for the rest of its stderr. */
 const STDERR_WAIT_MS = 200;
 
-export interface ProxyCommandOptions {
+interface ProxyCommandOptions {
   log: Logger;
   /** For log lines: the hop the command reaches. */
   label: string;
@@ -75,7 +75,7 @@ export interface ProxyCommandOptions {
  * the child. A child that exits with a non-zero status destroys it with a ProxyCommandError; one
  * that exits with 0 ends it, as a server closing the connection would.
  */
-export class ProxyCommandStream extends Duplex {
+class ProxyCommandStream extends Duplex {
   private lastLine = '';
   private partial = '';
   private stdoutEnded = false;
@@ -175,7 +175,7 @@ export class ProxyCommandStream extends Duplex {
 }
 
 /** SIGTERM now, SIGKILL if it is still there after the grace period; its pipes closed. */
-export function endChild(child: ChildProcess, graceMs = KILL_GRACE_MS): void {
+function endChild(child: ChildProcess, graceMs = KILL_GRACE_MS): void {
   child.stdin?.destroy();
   child.stdout?.destroy();
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -202,7 +202,7 @@ export function planRoute(config: TunnelConfig, blocks: SshConfigBlock[], ctx: R
   return { hops: [...jumpHops, gateway], gateway: gateway.label, jumps: jumpHops.map((h) => h.label), warnings };
 }
 
-export interface ResolveOptions extends RouteContext {
+interface ResolveOptions extends RouteContext {
   /** Like ssh -F: only this file. Default: ~/.ssh/config then /etc/ssh/ssh_config. */
   sshConfigFile?: string;
   /** The system-wide file; null to skip it. */

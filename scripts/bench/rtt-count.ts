@@ -29,9 +29,9 @@ import { canRunSshd, INTERNAL_IP, startGateway, type Gateway } from '../../testb
 
 const BIN = fileURLToPath(new URL('../../../bin/g5k-tunnel', import.meta.url));
 
-export type Client = 'ssh' | 'g5k-tunnel' | 'openConnection' | 'auto';
+type Client = 'ssh' | 'g5k-tunnel' | 'openConnection' | 'auto';
 
-export interface Count {
+interface Count {
   client: Client;
   /** Round trips on the SSH connection until the page's first byte (TCP handshake not counted). */
   rounds: number;
