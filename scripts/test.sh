@@ -29,12 +29,9 @@ bash scripts/setup.sh
 # A type error fails the run, but the tests still run so that every failure shows at once.
 build_ok=1
 npm run -s build || build_ok=0
-# the extension's pages and background are type-checked on their own (DOM and WebExtension types)
-node_modules/.bin/tsc -p extension/tsconfig.json || build_ok=0
-# formatting and lint (biome.json): a finding fails the run like a type error
-node_modules/.bin/biome check --no-errors-on-unmatched . || build_ok=0
-# every export is imported somewhere: what nothing uses goes (scripts/lint-exports.mjs)
-node scripts/lint-exports.mjs || build_ok=0
+# npm run lint: formatting and lint (biome.json), exports nothing imports (scripts/lint-exports.mjs),
+# and both type checks (the extension's pages with DOM and WebExtension types); a finding fails the run
+npm run -s lint || build_ok=0
 
 files=()
 for src in "${sources[@]}"; do files+=("dist/${src%.ts}.js"); done
