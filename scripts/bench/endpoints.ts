@@ -134,8 +134,11 @@ const bareScript = (root: string) => path.join(root, 'dist/scripts/bench/bare-ss
 
 /** null when the endpoint can run, else why not. */
 export function unavailable(id: EndpointId, root: string): string | null {
-  if ((id === 'g5k-cli' || id === 'g5k-pool') && !fs.existsSync(path.join(root, 'dist/native-host/cli/main.js')))
-    return 'dist/native-host/cli/main.js is missing (npm run build)';
+  if (
+    (id === 'g5k-cli' || id === 'g5k-pool') &&
+    !fs.existsSync(path.join(root, 'dist/native-host/command/g5k-tunnel.js'))
+  )
+    return 'dist/native-host/command/g5k-tunnel.js is missing (npm run build)';
   if (id === 'g5k-host' && !fs.existsSync(hostScript(root)))
     return 'dist/native-host/messaging/host-main.js is missing (npm run build)';
   if (id === 'ssh2-bare' && !fs.existsSync(bareScript(root)))

@@ -157,6 +157,8 @@ test('the tarball holds the built host, the command and both extensions, and not
     'README.md',
     'bin/g5k-tunnel',
     'dist/native-host/cli/main.js',
+    'dist/native-host/command/g5k-tunnel.js',
+    'dist/native-host/command/tunnel.js',
     'dist/native-host/messaging/host-main.js',
     'dist/native-host/setup/install.js',
     'dist/shared/protocol.js',
