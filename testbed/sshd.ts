@@ -310,3 +310,26 @@ export async function startAgent(keyFiles: string[]): Promise<Agent> {
   }
   return { socket, stop };
 }
+
+/**
+ * The arguments of `g5k-tunnel` (or `ssh`) for a dynamic forward on `socksPort` through this
+ * gateway: its port, a key (the plain one unless given), its known_hosts, user@127.0.0.1.
+ */
+export function commandArgs(
+  gw: Gateway,
+  socksPort: number,
+  over: { key?: string; knownHosts?: string } = {},
+): string[] {
+  return [
+    '-N',
+    '-D',
+    String(socksPort),
+    '-p',
+    String(gw.port),
+    '-i',
+    over.key ?? gw.keys.plain,
+    '-o',
+    `UserKnownHostsFile=${over.knownHosts ?? gw.knownHosts}`,
+    `${gw.user}@127.0.0.1`,
+  ];
+}

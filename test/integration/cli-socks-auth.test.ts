@@ -2,15 +2,17 @@
 // an HTTP proxy, with curl as the client; without the option it stays open like `ssh -D`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { canRunSshd, startGateway, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
+import { killAllNow } from '../../testbed/children.js';
+import { exitOf, listening, startChild } from '../../testbed/child.js';
+import { canRunSshd, commandArgs, startGateway, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
-import { freePort, waitForPort } from '../../testbed/ports.js';
+import { freePort } from '../../testbed/ports.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/g5k-tunnel', import.meta.url));
 const noSshd = canRunSshd();
@@ -23,7 +25,6 @@ let gw: Gateway;
 let web: InternalWeb;
 let home: string;
 let authFile: string;
-const procs: ChildProcess[] = [];
 before(async () => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'g5k-cli-auth-'));
   authFile = path.join(home, 'socks-auth');
@@ -33,36 +34,14 @@ before(async () => {
   web = await startInternalWeb();
 });
 after(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  killAllNow();
   await web?.close();
   await gw?.stop();
   fs.rmSync(home, { recursive: true, force: true });
 });
 
-function start(args: string[]): { proc: ChildProcess; err(): string; exited: Promise<number | null> } {
-  const proc = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  procs.push(proc);
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return { proc, err: () => err, exited: new Promise((r) => proc.once('exit', (code) => r(code))) };
-}
-
-const base = (socks: number) => [
-  '-N',
-  '-D',
-  String(socks),
-  '-p',
-  String(gw.port),
-  '-i',
-  gw.keys.plain,
-  '-o',
-  `UserKnownHostsFile=${gw.knownHosts}`,
-  `${gw.user}@127.0.0.1`,
-];
+const start = (args: string[]) =>
+  startChild(process.execPath, [BIN, ...args], { env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '' } });
 
 /** curl's exit status and output (the HTTP status with -w). */
 async function curl(args: string[]): Promise<{ code: number; out: string }> {
@@ -79,8 +58,8 @@ test('--socks-auth-file: SOCKS5 and HTTP proxy clients need the credentials; the
   skip,
 }, async () => {
   const socks = await freePort();
-  const c = start([...base(socks), '--socks-auth-file', authFile]);
-  await waitForPort(socks, '127.0.0.1', 20_000);
+  const c = start([...commandArgs(gw, socks), '--socks-auth-file', authFile]);
+  await listening(c, socks);
   const url = `http://${INTERNAL_NAMES[0]}:${web.port}/cli-auth`;
   const hits = web.hits.length;
 
@@ -107,7 +86,7 @@ test('--socks-auth-file: SOCKS5 and HTTP proxy clients need the credentials; the
   const { stdout: ps } = await run('ps', ['-o', 'args=', '-p', String(c.proc.pid)]);
   assert.ok(!ps.includes(PASSWORD), ps);
   c.proc.kill('SIGINT');
-  assert.equal(await c.exited, 0);
+  assert.equal(await exitOf(c), 0);
   assert.ok(!c.err().includes(PASSWORD));
 });
 
@@ -119,7 +98,7 @@ test('--socks-auth-file that cannot be used: exit 2 and a message that does not 
     [bad, /user:password/],
   ] as const) {
     const c = start(['-N', '-D', String(await freePort()), '--socks-auth-file', file, 'somehost']);
-    assert.equal(await c.exited, 2);
+    assert.equal(await exitOf(c), 2);
     assert.match(c.err(), why);
     assert.ok(!c.err().includes('no-colon-secret'));
   }

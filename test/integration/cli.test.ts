@@ -1,16 +1,25 @@
 // The g5k-tunnel command as a user runs it, against a real sshd, with curl as the SOCKS client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { canRunSshd, startGateway, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../../testbed/sshd.js';
+import { killAllNow } from '../../testbed/children.js';
+import { exitOf, listening, startChild, type Child } from '../../testbed/child.js';
+import {
+  canRunSshd,
+  commandArgs,
+  startGateway,
+  INTERNAL_NAMES,
+  KEY_PASSPHRASE,
+  type Gateway,
+} from '../../testbed/sshd.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
-import { freePort, waitForPort } from '../../testbed/ports.js';
+import { freePort } from '../../testbed/ports.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/g5k-tunnel', import.meta.url));
 const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -30,49 +39,18 @@ before(async () => {
   web = await startInternalWeb();
 });
 
-interface Cli {
-  proc: ChildProcess;
-  out(): string;
-  err(): string;
-  exited: Promise<number | null>;
-}
-const running: Cli[] = [];
 after(async () => {
-  for (const c of running) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  killAllNow();
   await web?.close();
   await gw?.stop();
   fs.rmSync(home, { recursive: true, force: true });
 });
 
 /** Starts the command in its own session (no controlling terminal: nothing can be asked). */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Cli {
-  const proc = spawn(process.execPath, [BIN, ...args], {
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Child {
+  return startChild(process.execPath, [BIN, ...args], {
     env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
   });
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  const c = { proc, out: () => out, err: () => err, exited };
-  running.push(c);
-  return c;
-}
-
-async function exitOf(c: Cli, timeoutMs = 30_000): Promise<number | null> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      c.exited,
-      new Promise<never>(
-        (_, rej) => (timer = setTimeout(() => rej(new Error(`still running; stderr:\n${c.err()}`)), timeoutMs)),
-      ),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function curlInternal(socksPort: number): Promise<string> {
@@ -95,27 +73,7 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** Waits for the SOCKS port; on a timeout the failure shows what the command said. */
-async function listening(c: Cli, port: number): Promise<void> {
-  try {
-    await waitForPort(port, '127.0.0.1', 20_000);
-  } catch (e) {
-    throw new Error(`${(e as Error).message}; exit ${c.proc.exitCode}; output:\n${c.err()}`);
-  }
-}
-
-const base = (socks: number, key: string, knownHosts = gw.knownHosts) => [
-  '-N',
-  '-D',
-  String(socks),
-  '-p',
-  String(gw.port),
-  '-i',
-  key,
-  '-o',
-  `UserKnownHostsFile=${knownHosts}`,
-  `${gw.user}@127.0.0.1`,
-];
+const base = (socks: number, key: string, knownHosts = gw.knownHosts) => commandArgs(gw, socks, { key, knownHosts });
 
 test('curl through `g5k-tunnel -N -D` reaches an internal name via the gateway; SIGINT exits 0 and frees the port', {
   skip,
@@ -253,31 +211,24 @@ function onTerminal(args: string[]) {
   // `exec`: the command alone is the terminal's foreground job, as when a user types it. Without
   // it a shell that does not exec its last command (dash) stays in the job and dies of the Ctrl-C.
   const cmd = ['exec', ...[process.execPath, BIN, ...args].map((a) => `'${a}'`)].join(' ');
-  const proc = spawn('script', ['-qec', cmd, '/dev/null'], {
+  const child = startChild('script', ['-qec', cmd, '/dev/null'], {
     env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '', SHELL: '/bin/sh' },
     stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true,
   });
-  let screen = '';
-  proc.stdout!.on('data', (d: Buffer) => (screen += d.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  const c: Cli & { screen(): string; type(s: string): void; seen(re: RegExp): Promise<void> } = {
-    proc,
-    out: () => screen,
-    err: () => screen,
-    exited,
-    screen: () => screen,
-    type: (s) => proc.stdin!.write(s),
-    async seen(re) {
+  const screen = child.out;
+  return {
+    ...child,
+    err: screen,
+    screen,
+    type: (s: string) => child.proc.stdin!.write(s),
+    async seen(re: RegExp) {
       const deadline = Date.now() + 20_000;
-      while (!re.test(screen)) {
-        if (Date.now() > deadline) throw new Error(`never saw ${re}; screen:\n${screen}`);
+      while (!re.test(screen())) {
+        if (Date.now() > deadline) throw new Error(`never saw ${re}; screen:\n${screen()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
   };
-  running.push(c);
-  return c;
 }
 
 test('on a terminal: Ctrl-C at the passphrase prompt exits 0', { skip }, async () => {

@@ -5,7 +5,7 @@
 // the other tests are running from.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,9 +16,11 @@ import { parseLauncher } from '../../native-host/setup/launcher.js';
 import { encodeFrame, FrameDecoder } from '../../native-host/messaging/framing.js';
 import { CHROMIUM_ALLOWED_IDS, GECKO_ID } from '../../shared/ids.js';
 import { NATIVE_HOST_NAME, PROTOCOL_VERSION } from '../../shared/protocol.js';
-import { canRunSshd, startGateway, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
+import { killAllNow, start } from '../../testbed/children.js';
+import { exitOf, listening, startChild } from '../../testbed/child.js';
+import { canRunSshd, commandArgs, startGateway, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
-import { freePort, waitForPort } from '../../testbed/ports.js';
+import { freePort } from '../../testbed/ports.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -38,7 +40,6 @@ let pkgDir: string;
 let home: string;
 let gw: Gateway | undefined;
 let web: InternalWeb | undefined;
-const children: ChildProcess[] = [];
 
 /** The environment of a user whose HOME is the temporary one and whose PATH has the prefix's bin. */
 function userEnv(): NodeJS.ProcessEnv {
@@ -100,7 +101,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killAllNow();
   await web?.close();
   await gw?.stop();
   fs.rmSync(work, { recursive: true, force: true });
@@ -108,8 +109,7 @@ after(async () => {
 
 /** The installed command, started as a user starts it: by name, through the prefix's bin. */
 function g5k(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('g5k-tunnel', args, { env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
+  const child = start('g5k-tunnel', args, { env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -122,8 +122,7 @@ function g5k(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 /** Spawns a launcher as a browser does, sends one framed message, returns the first framed reply. */
 async function talk(launcher: string, message: unknown, origin: string): Promise<unknown> {
-  const child = spawn(launcher, [origin], { stdio: ['pipe', 'pipe', 'pipe'], env: userEnv() });
-  children.push(child);
+  const child = start(launcher, [origin], { stdio: ['pipe', 'pipe', 'pipe'], env: userEnv() });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -264,31 +263,8 @@ test('the installed `g5k-tunnel -N -D` carries a request through a real sshd', {
   gw = await startGateway();
   web = await startInternalWeb();
   const socks = await freePort();
-  const child = spawn(
-    'g5k-tunnel',
-    [
-      '-N',
-      '-D',
-      String(socks),
-      '-p',
-      String(gw.port),
-      '-i',
-      gw.keys.plain,
-      '-o',
-      `UserKnownHostsFile=${gw.knownHosts}`,
-      `${gw.user}@127.0.0.1`,
-    ],
-    { env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  try {
-    await waitForPort(socks, '127.0.0.1', 20_000);
-  } catch (e) {
-    throw new Error(`${(e as Error).message}; exit ${child.exitCode}; stderr:\n${stderr}`);
-  }
+  const c = startChild('g5k-tunnel', commandArgs(gw, socks), { env: userEnv() });
+  await listening(c, socks);
   const { stdout: page } = await run('curl', [
     '-sS',
     '--max-time',
@@ -299,6 +275,6 @@ test('the installed `g5k-tunnel -N -D` carries a request through a real sshd', {
   ]);
   assert.match(page, /Internal page/);
   assert.ok(web.hits.some((h) => h.viaGateway && h.host.startsWith(INTERNAL_NAMES[0]!)));
-  child.kill('SIGINT');
-  assert.equal(await exited, 0, stderr);
+  c.proc.kill('SIGINT');
+  assert.equal(await exitOf(c), 0, c.err());
 });

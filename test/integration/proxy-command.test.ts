@@ -5,15 +5,18 @@
 // through the SOCKS port reach the name without `.g5k`, as the gateway resolves it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { killAllNow } from '../../testbed/children.js';
+import { exitOf, listening, startChild } from '../../testbed/child.js';
 import { canRunSshd, startGateway, INTERNAL_NAMES, INTERNAL_SHORT_NAME, type Gateway } from '../../testbed/sshd.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
-import { freePort, waitForPort } from '../../testbed/ports.js';
+import { freePort } from '../../testbed/ports.js';
+import { writeGuideSshConfig } from '../support/guide-ssh-config.js';
 import { gatewayConfig, isolatedTunnel, socksGet, stateIs, waitForStatus } from '../support/tunnel-kit.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/g5k-tunnel', import.meta.url));
@@ -35,36 +38,15 @@ before(async () => {
   web = await startInternalWeb();
   const ssh = path.join(home, '.ssh');
   fs.mkdirSync(ssh, { mode: 0o700 });
-  sshConfig = path.join(ssh, 'config');
-  const kh = path.join(ssh, 'known_hosts_test');
-  fs.writeFileSync(
-    kh,
-    `[127.0.0.1]:${gw.port} ${gw.hostKeyPublic}\n[nancy.g5k]:${gw.port},[linger.g5k]:${gw.port} ${gw.hostKeyPublic}\n`,
-  );
-  const login = [
-    `  User ${gw.user}`,
-    `  IdentityFile ${gw.keys.plain}`,
-    '  IdentitiesOnly yes',
-    `  UserKnownHostsFile ${kh}`,
-    '  StrictHostKeyChecking yes',
-    '  ForwardAgent no',
-  ];
-  fs.writeFileSync(
-    sshConfig,
-    [
-      // the guide's two blocks, plus what the test sshd needs (address, port, key, known_hosts)
-      'Host g5k',
-      '  HostName 127.0.0.1',
-      `  Port ${gw.port}`,
-      ...login,
-      // a ProxyCommand that outlives its connection: once ssh is done, the same process sleeps on
+  ({ config: sshConfig } = writeGuideSshConfig(gw, ssh, {
+    knownAs: ['linger.g5k'],
+    login: ['  ForwardAgent no'],
+    // a ProxyCommand that outlives its connection: once ssh is done, the same process sleeps on
+    before: ({ config }) => [
       'Host linger.g5k',
-      `  ProxyCommand sh -c 'ssh -F ${sshConfig} g5k -W nancy:%p; exec sleep 600'`,
-      'Host *.g5k',
-      `  Port ${gw.port}`,
-      ...login,
-      // -F: OpenSSH reads the passwd entry's home, not $HOME
-      `  ProxyCommand ssh -F ${sshConfig} g5k -W "$(basename %h .g5k):%p"`,
+      `  ProxyCommand sh -c 'ssh -F ${config} g5k -W nancy:%p; exec sleep 600'`,
+    ],
+    after: ({ login }) => [
       // a HostName that would run a command if it reached a shell (the destination grammar cannot
       // see it: it comes from this file, not from the command line or the settings)
       'Host trap',
@@ -78,21 +60,12 @@ before(async () => {
       `  Port ${gw.port}`,
       '  ProxyJump nancy.g5k',
       ...login,
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+    ],
+  }));
 });
 
-interface Proc {
-  proc: ChildProcess;
-  err(): string;
-  exited: Promise<number | null>;
-}
-const running: Proc[] = [];
-
 after(async () => {
-  for (const c of running) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  killAllNow();
   await web?.close();
   await gw?.stop();
   fs.rmSync(home, { recursive: true, force: true });
@@ -100,47 +73,17 @@ after(async () => {
 });
 
 /** A command in its own session (no terminal, nothing can be asked), with the temporary HOME. */
-function start(cmd: string, args: string[]): Proc {
-  const proc = spawn(cmd, args, {
+const start = (cmd: string, args: string[]) =>
+  startChild(cmd, args, {
     env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '', SHELL: '/bin/sh' },
     stdio: ['ignore', 'ignore', 'pipe'],
-    detached: true,
   });
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  const p = { proc, err: () => err, exited };
-  running.push(p);
-  return p;
-}
 
 /** The command, reading ~/.ssh/config from the temporary HOME. */
 const tunnel = (socks: number, dest: string) => start(process.execPath, [BIN, '-N', '-D', String(socks), dest]);
 /** OpenSSH with the same file (-F, since ssh takes ~ from the passwd entry, not $HOME). */
 const openssh = (socks: number, dest: string) =>
   start('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', '-N', '-D', String(socks), dest]);
-
-async function exitOf(c: Proc, timeoutMs = 30_000): Promise<number | null> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      c.exited,
-      new Promise<never>(
-        (_, rej) => (timer = setTimeout(() => rej(new Error(`still running; stderr:\n${c.err()}`)), timeoutMs)),
-      ),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function listening(c: Proc, port: number): Promise<void> {
-  try {
-    await waitForPort(port, '127.0.0.1', 20_000);
-  } catch (e) {
-    throw new Error(`${(e as Error).message}; exit ${c.proc.exitCode}; stderr:\n${c.err()}`);
-  }
-}
 
 async function curl(socks: number, host: string): Promise<string> {
   const { stdout } = await run('curl', [
