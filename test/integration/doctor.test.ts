@@ -22,6 +22,7 @@ import { launcherPath, manifestPath } from '../../native-host/setup/browser-path
 import { launcherScript } from '../../native-host/setup/launcher.js';
 import { canRunSshd, makeKeys, startAgent, startGateway } from '../../testbed/sshd.js';
 import { freePort } from '../../testbed/ports.js';
+import { writeGuideSshConfig } from '../support/guide-ssh-config.js';
 
 const skipSshd = canRunSshd();
 
@@ -518,39 +519,17 @@ test("Grid'5000's guide config (Host *.g5k with a ProxyCommand): the first machi
   const gw = await startGateway({ extraHosts: ['127.0.0.1 nancy'] });
   const ssh = path.join(h.home, '.ssh');
   fs.mkdirSync(ssh, { mode: 0o700 });
-  const config = path.join(ssh, 'config');
-  const kh = path.join(ssh, 'known_hosts_test');
-  fs.writeFileSync(kh, `[127.0.0.1]:${gw.port},[nancy.g5k]:${gw.port} ${gw.hostKeyPublic}\n`);
   const pidFile = path.join(h.root, 'silent.pid');
-  const login = [
-    `  User ${gw.user}`,
-    `  IdentityFile ${gw.keys.plain}`,
-    '  IdentitiesOnly yes',
-    `  UserKnownHostsFile ${kh}`,
-    '  StrictHostKeyChecking yes',
-  ];
-  fs.writeFileSync(
-    config,
-    [
-      'Host g5k',
-      '  HostName 127.0.0.1',
-      `  Port ${gw.port}`,
-      ...login,
+  const { config } = writeGuideSshConfig(gw, ssh, {
+    before: () => [
       // ssh's own failure: a message on stderr, status 255
       'Host broken.g5k',
       `  ProxyCommand sh -c 'echo "debug noise" >&2; echo "ssh: connect to host g5k port 22: Connection refused" >&2; exit 255'`,
       // a command that never speaks: its pid kept, to see that it is ended
       'Host silent.g5k',
       `  ProxyCommand sh -c 'echo $$ > ${pidFile}; exec sleep 600'`,
-      'Host *.g5k',
-      `  Port ${gw.port}`,
-      ...login,
-      // -F: OpenSSH reads the passwd entry's home, not $HOME
-      `  ProxyCommand ssh -F ${config} g5k -W "$(basename %h .g5k):%p"`,
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+    ],
+  });
   try {
     const base = {
       port: 0,
