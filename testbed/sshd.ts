@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { TunnelConfig } from '../shared/protocol.js';
 import { freePort, waitForPort } from './ports.js';
 import { descendants } from './proc.js';
 
@@ -332,4 +333,26 @@ export function commandArgs(
     `UserKnownHostsFile=${over.knownHosts ?? gw.knownHosts}`,
     `${gw.user}@127.0.0.1`,
   ];
+}
+
+/** Settings for a tunnel to the test gateway: its plain key, its known_hosts, strict checking. */
+export async function gatewayConfig(gw: Gateway, over: Partial<TunnelConfig> = {}): Promise<TunnelConfig> {
+  return {
+    gateway: gw.host,
+    port: gw.port,
+    user: gw.user,
+    jumps: [],
+    identityFile: gw.keys.plain,
+    useAgent: false,
+    socksPort: await freePort(),
+    idleTimeoutSec: 0,
+    keepaliveIntervalSec: 0,
+    keepaliveCountMax: 3,
+    connectTimeoutSec: 10,
+    strictHostKeyChecking: 'yes',
+    knownHostsFile: gw.knownHosts,
+    restrictTo: [],
+    maxConnections: 1,
+    ...over,
+  };
 }

@@ -25,7 +25,7 @@ import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.j
 import { freePort } from '../../testbed/ports.js';
 import { type RoundTripRelay, startRoundTripRelay } from '../../testbed/round-trip-relay.js';
 import { socksConnect } from '../../testbed/socks-client.js';
-import { canRunSshd, INTERNAL_IP, startGateway, type Gateway } from '../../testbed/sshd.js';
+import { canRunSshd, gatewayConfig, INTERNAL_IP, startGateway, type Gateway } from '../../testbed/sshd.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/g5k-tunnel', import.meta.url));
 
@@ -183,23 +183,13 @@ export async function countAutoMode(gw: Gateway, web: InternalWeb, rttMs: number
   const knownHosts = path.join(home, `known_hosts_${relay.port}`);
   fs.writeFileSync(knownHosts, `[127.0.0.1]:${relay.port} ${gw.hostKeyPublic}\n`);
   const tunnel = new Tunnel({
-    config: {
+    // the test gateway's settings, reached through the counting relay
+    config: await gatewayConfig(gw, {
       gateway: '127.0.0.1',
       port: relay.port,
-      user: gw.user,
-      jumps: [],
-      identityFile: gw.keys.plain,
-      useAgent: false,
-      socksPort: await freePort(),
-      idleTimeoutSec: 0,
-      keepaliveIntervalSec: 0,
-      keepaliveCountMax: 3,
       connectTimeoutSec: 20,
-      strictHostKeyChecking: 'yes',
       knownHostsFile: knownHosts,
-      restrictTo: [],
-      maxConnections: 1,
-    },
+    }),
     interaction: { askPassphrase: async () => null, confirmHostKey: async () => false },
     log: silentLogger,
     home,

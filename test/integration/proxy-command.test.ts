@@ -13,11 +13,18 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { killAllNow } from '../../testbed/children.js';
 import { exitOf, listening, startChild } from '../../testbed/child.js';
-import { canRunSshd, startGateway, INTERNAL_NAMES, INTERNAL_SHORT_NAME, type Gateway } from '../../testbed/sshd.js';
+import {
+  canRunSshd,
+  startGateway,
+  INTERNAL_NAMES,
+  INTERNAL_SHORT_NAME,
+  type Gateway,
+  gatewayConfig,
+} from '../../testbed/sshd.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
 import { freePort } from '../../testbed/ports.js';
 import { writeGuideSshConfig } from '../support/guide-ssh-config.js';
-import { gatewayConfig, isolatedTunnel, socksGet, stateIs, waitForStatus } from '../support/tunnel-kit.js';
+import { isolatedTunnel, socksGet, stateIs, waitForStatus } from '../support/tunnel-kit.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/g5k-tunnel', import.meta.url));
 const skip = canRunSshd() ?? false;

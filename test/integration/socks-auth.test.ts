@@ -4,13 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { canRunSshd, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
+import { canRunSshd, INTERNAL_NAMES, type Gateway, gatewayConfig } from '../../testbed/sshd.js';
 import type { InternalWeb } from '../../testbed/internal-web.js';
 import { basicAuthorization, makeCredentials } from '../../native-host/socks/credentials.js';
 import { buildAuth } from '../../native-host/socks/wire.js';
 import type { Tunnel } from '../../native-host/tunnel/tunnel.js';
 import type { TunnelStatus } from '../../shared/protocol.js';
-import { gatewayConfig, isolatedTunnel, type tempHome, useGateway, waitForStatus } from '../support/tunnel-kit.js';
+import { isolatedTunnel, type tempHome, useGateway, waitForStatus } from '../support/tunnel-kit.js';
 
 const skip = canRunSshd() ?? false;
 const T = { skip, timeout: 60_000 };

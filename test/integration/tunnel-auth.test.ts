@@ -7,10 +7,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canRunSshd, startAgent, KEY_PASSPHRASE, TEST_USER, type Gateway } from '../../testbed/sshd.js';
+import { canRunSshd, startAgent, KEY_PASSPHRASE, TEST_USER, type Gateway, gatewayConfig } from '../../testbed/sshd.js';
 import { unprotectedKeyLines } from '../../native-host/ssh/key-permissions.js';
 import {
-  gatewayConfig,
   isolatedTunnel,
   logSince,
   logSize,

@@ -5,17 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { canRunSshd, startGateway, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
+import { canRunSshd, startGateway, INTERNAL_NAMES, type Gateway, gatewayConfig } from '../../testbed/sshd.js';
 import type { InternalWeb } from '../../testbed/internal-web.js';
-import {
-  gatewayConfig,
-  isolatedTunnel,
-  socksGet,
-  stateIs,
-  tempHome,
-  useGateway,
-  waitForStatus,
-} from '../support/tunnel-kit.js';
+import { isolatedTunnel, socksGet, stateIs, tempHome, useGateway, waitForStatus } from '../support/tunnel-kit.js';
 
 const skip = canRunSshd();
 let gw: Gateway;

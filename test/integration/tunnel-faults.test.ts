@@ -3,13 +3,12 @@
 // none of which takes the connection down.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canRunSshd, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
+import { canRunSshd, INTERNAL_NAMES, type Gateway, gatewayConfig } from '../../testbed/sshd.js';
 import type { InternalWeb } from '../../testbed/internal-web.js';
 import { startChannelDropServer, startStallingServer } from '../../testbed/fault-server.js';
 import { freePort } from '../../testbed/ports.js';
 import {
   closed,
-  gatewayConfig,
   isolatedTunnel,
   socksGet,
   stateIs,

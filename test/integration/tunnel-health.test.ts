@@ -3,12 +3,11 @@
 // connection; transient failures retry, fatal ones stop and wait for the user.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canRunSshd, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
+import { canRunSshd, INTERNAL_NAMES, type Gateway, gatewayConfig } from '../../testbed/sshd.js';
 import type { InternalWeb } from '../../testbed/internal-web.js';
 import { freePort } from '../../testbed/ports.js';
 import {
   closed,
-  gatewayConfig,
   isolatedTunnel,
   logSince,
   logSize,

@@ -4,9 +4,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { canRunSshd, type Gateway } from '../../testbed/sshd.js';
+import { canRunSshd, type Gateway, gatewayConfig } from '../../testbed/sshd.js';
 import {
-  gatewayConfig,
   isolatedTunnel,
   logSince,
   logSize,

@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { TunnelStatus } from '../../shared/protocol.js';
 import { POOL_COOLDOWN_MS } from '../../native-host/tunnel/pool.js';
-import { canRunSshd, INTERNAL_NAMES, startGateway, type Gateway } from '../../testbed/sshd.js';
+import { canRunSshd, INTERNAL_NAMES, startGateway, type Gateway, gatewayConfig } from '../../testbed/sshd.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
 import { socksConnect } from '../../testbed/socks-client.js';
 import {
   closed,
-  gatewayConfig,
   isolatedTunnel,
   logSince,
   logSize,

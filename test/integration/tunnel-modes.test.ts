@@ -3,12 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { canRunSshd, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../../testbed/sshd.js';
+import { canRunSshd, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway, gatewayConfig } from '../../testbed/sshd.js';
 import type { InternalWeb } from '../../testbed/internal-web.js';
 import { startStallingServer } from '../../testbed/fault-server.js';
 import { freePort } from '../../testbed/ports.js';
 import {
-  gatewayConfig,
   isolatedTunnel,
   logSince,
   logSize,

@@ -3,11 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { canRunSshd, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway } from '../../testbed/sshd.js';
+import { canRunSshd, INTERNAL_NAMES, KEY_PASSPHRASE, type Gateway, gatewayConfig } from '../../testbed/sshd.js';
 import type { InternalWeb } from '../../testbed/internal-web.js';
 import {
   closed,
-  gatewayConfig,
   isolatedTunnel,
   scriptedUser,
   socksGet,

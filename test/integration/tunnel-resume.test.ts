@@ -7,20 +7,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { canRunSshd, INTERNAL_NAMES, type Gateway } from '../../testbed/sshd.js';
+import { canRunSshd, INTERNAL_NAMES, type Gateway, gatewayConfig } from '../../testbed/sshd.js';
 import type { InternalWeb } from '../../testbed/internal-web.js';
 import { startCutRelay, type CutRelay } from '../../testbed/cut-relay.js';
 import { startHost } from '../../testbed/native-client.js';
 import { socksConnect } from '../../testbed/socks-client.js';
-import {
-  gatewayConfig,
-  isolatedTunnel,
-  socksGet,
-  stateIs,
-  type tempHome,
-  useGateway,
-  waitForStatus,
-} from '../support/tunnel-kit.js';
+import { isolatedTunnel, socksGet, stateIs, type tempHome, useGateway, waitForStatus } from '../support/tunnel-kit.js';
 import type { AttemptEvent, Tunnel } from '../../native-host/tunnel/tunnel.js';
 import { NativeHost } from '../../native-host/messaging/host.js';
 import { encodeFrame, FrameDecoder } from '../../native-host/messaging/framing.js';

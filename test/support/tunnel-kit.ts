@@ -1,4 +1,4 @@
-// Small tools for the tunnel tests: a settings builder, a scripted user, a GET through a SOCKS port
+// Small tools for the tunnel tests: a scripted user, a GET through a SOCKS port
 // (on the test bed's SOCKS5 client, which reports the exact reply code), and a wait for a tunnel state.
 
 import fs from 'node:fs';
@@ -11,30 +11,7 @@ import { Tunnel, type Interaction, type TunnelOptions } from '../../native-host/
 import { before, after } from 'node:test';
 import { canRunSshd, startGateway, type Gateway } from '../../testbed/sshd.js';
 import { startInternalWeb, type InternalWeb } from '../../testbed/internal-web.js';
-import { freePort } from '../../testbed/ports.js';
 import { socksConnect } from '../../testbed/socks-client.js';
-
-/** Settings for a tunnel to the test gateway: its plain key, its known_hosts, strict checking. */
-export async function gatewayConfig(gw: Gateway, over: Partial<TunnelConfig> = {}): Promise<TunnelConfig> {
-  return {
-    gateway: gw.host,
-    port: gw.port,
-    user: gw.user,
-    jumps: [],
-    identityFile: gw.keys.plain,
-    useAgent: false,
-    socksPort: await freePort(),
-    idleTimeoutSec: 0,
-    keepaliveIntervalSec: 0,
-    keepaliveCountMax: 3,
-    connectTimeoutSec: 10,
-    strictHostKeyChecking: 'yes',
-    knownHostsFile: gw.knownHosts,
-    restrictTo: [],
-    maxConnections: 1,
-    ...over,
-  };
-}
 
 /** An empty home folder, so that the machine's own ~/.ssh never leaks into a test. */
 export function tempHome(): { dir: string; ssh: string; cleanup(): void } {
